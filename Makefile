@@ -1,0 +1,35 @@
+# debwheels: common paths. Host tooling is Debian's python3 with Debian's packages
+# (scripts/setup-host.sh installs them); nothing is installed with pip on the host.
+PYTHON ?= /usr/bin/python3
+DEBWHEELS = PYTHONPATH=$(CURDIR)/src $(PYTHON) -m debwheels
+
+.PHONY: setup builder wheels verify deb install-test test unit-test
+
+setup:
+	@bash scripts/setup-host.sh
+
+builder: setup
+	$(DEBWHEELS) builder
+
+# Fetch and build the whole closure in the builder, then sign and publish wheels-mirror/.
+# Needs DEBWHEELS_SIGNING_KEY (a fingerprint of a secret key in $$GNUPGHOME).
+wheels: builder
+	$(DEBWHEELS) build
+	$(DEBWHEELS) sign
+
+verify: setup
+	$(DEBWHEELS) verify
+
+# Verify the signed mirror, then dpkg-buildpackage in the builder; output in dist/.
+deb: builder
+	$(DEBWHEELS) deb
+
+install-test: builder
+	$(DEBWHEELS) install-test
+
+# The test suite: unit tests and the end-to-end tests (network, root, container).
+test: setup
+	$(PYTHON) -m pytest
+
+unit-test:
+	$(PYTHON) -m pytest -m "not network and not container and not root"

@@ -1,0 +1,177 @@
+"""The ``debwheels`` command line (click). Errors become exit codes here and only here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from debwheels import __version__
+from debwheels.config import Config, load_config
+from debwheels.errors import DebwheelsError, SigningError, UsageError, exit_code_for
+
+
+@dataclass
+class State:
+    """What the group options set up for the commands."""
+
+    runtime: str | None
+
+    def config(self) -> Config:
+        """Load the configuration of the current directory's project."""
+        return load_config(Path.cwd(), self.runtime)
+
+
+def say(message: str) -> None:
+    """Progress output (standard error)."""
+    click.echo(message, err=True)
+
+
+def _images(cfg: Config, update_lock: bool = False):  # type: ignore[no-untyped-def]
+    from debwheels.builder import ensure_images
+    from debwheels.container import ContainerRuntime
+
+    runtime = ContainerRuntime(cfg.container_runtime)
+    return runtime, ensure_images(cfg, runtime, update_lock=update_lock, say=say)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="debwheels")
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run as if started in DIR (like git -C).", metavar="DIR")
+@click.option("--runtime", type=click.Choice(["podman", "docker"]), default=None,
+              help="Container runtime (default: $DEBWHEELS_CONTAINER_RUNTIME, then [tool.debwheels], then podman).")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, runtime: str | None) -> None:
+    """debwheels: reproducible Debian packages of Python applications, built from sha256-pinned sdists."""
+    if directory is not None:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise UsageError(f"cannot change to directory {directory}: {exc.strerror}") from None
+    ctx.obj = State(runtime)
+
+
+@cli.command()
+@click.option("--update-lock", is_flag=True, help="Accept a changed rootfs and rewrite builder-lock.json.")
+@click.pass_obj
+def builder(state: State, update_lock: bool) -> None:
+    """Build or check the pinned builder and endpoint images (mmdebstrap rootfs + Dockerfile)."""
+    cfg = state.config()
+    _, images = _images(cfg, update_lock)
+    click.echo(f"builder image {images.builder}\nendpoint image {images.endpoint}")
+
+
+@cli.command()
+@click.pass_obj
+def fetch(state: State) -> None:
+    """Download every pinned sdist into the cache, checking its sha256 first."""
+    from debwheels.build import load_pins
+    from debwheels.builder import marker_environment
+    from debwheels.config import cache_dir
+    from debwheels.sources import fetch as fetch_one
+
+    cfg = state.config()
+    _, pins = load_pins(cfg, marker_environment(cfg))
+    for number, pin in enumerate(pins, start=1):
+        sdist = fetch_one(pin, cfg.index_url, cache_dir())
+        say(f"[{number}/{len(pins)}] {sdist.path.name} sha256 ok")
+    click.echo(f"{len(pins)} sdists verified in {cache_dir() / 'sdists'}")
+
+
+@cli.command()
+@click.pass_obj
+def build(state: State) -> None:
+    """Build every pinned sdist and the project into wheels, in the builder, and stage the mirror.
+
+    The staged mirror (.debwheels/staged-mirror) is published by 'debwheels sign'.
+    """
+    from debwheels.build import Builder
+
+    cfg = state.config()
+    runtime, images = _images(cfg)
+    started = time.monotonic()
+    staged, wheels = Builder(cfg, runtime, images, say).build_all()
+    click.echo(f"built {len(wheels)} wheels in {time.monotonic() - started:.0f}s; staged in {staged}; "
+               "publish with 'debwheels sign'")
+
+
+@cli.command()
+@click.option("--key", envvar="DEBWHEELS_SIGNING_KEY", default=None,
+              help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a secret key in $GNUPGHOME.")
+@click.pass_obj
+def sign(state: State, key: str | None) -> None:
+    """Sign sha256sums.txt of the staged (or current) mirror and publish it atomically."""
+    from debwheels.mirror import sign_and_publish
+
+    if not key:
+        raise SigningError(
+            "no signing key: set DEBWHEELS_SIGNING_KEY to the fingerprint of a secret key in $GNUPGHOME "
+            "(create one: gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
+        )
+    cfg = state.config()
+    mirror, verified = sign_and_publish(cfg, key)
+    click.echo(f"signed and published {mirror}: {verified.files} files, signer {verified.signer.fingerprint}")
+
+
+@cli.command()
+@click.argument("mirror_dir", required=False, type=click.Path(path_type=Path))
+@click.pass_obj
+def verify(state: State, mirror_dir: Path | None) -> None:
+    """Verify MIRROR_DIR (default: the project's mirror): pinned signer, exact file set."""
+    from debwheels.mirror import verify_mirror
+
+    cfg = state.config()
+    result = verify_mirror(cfg, mirror_dir.resolve() if mirror_dir else None)
+    click.echo(f"OK: {result.files} files match the list signed by {result.signer.fingerprint} {result.signer.username}".rstrip())
+
+
+@cli.command()
+@click.pass_obj
+def deb(state: State) -> None:
+    """Verify the mirror, then build the .deb with dpkg-buildpackage in the builder (into dist/)."""
+    from debwheels.deb import build_deb
+    from debwheels.mirror import verify_mirror
+
+    cfg = state.config()
+    verified = verify_mirror(cfg)
+    say(f"mirror verified: {verified.files} files signed by {verified.signer.fingerprint}")
+    runtime, images = _images(cfg)
+    result = build_deb(cfg, runtime, images)
+    for path in result.files:
+        click.echo(str(path))
+    click.echo(f"sha256 {result.sha256}  {result.deb.name}")
+
+
+@cli.command("install-test")
+@click.pass_obj
+def install_test(state: State) -> None:
+    """Install the .deb from dist/ into a fresh endpoint container and run it there."""
+    from debwheels.endpoint import install_test as run_install_test
+
+    cfg = state.config()
+    runtime, images = _images(cfg)
+    log = run_install_test(cfg, runtime, images)
+    click.echo(f"install test passed; log {log}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the code of :func:`debwheels.errors.exit_code_for`."""
+    try:
+        code = cli.main(args=argv, prog_name="debwheels", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("debwheels: interrupted", err=True)
+        sys.exit(130)
+    except DebwheelsError as exc:
+        click.echo(f"debwheels: error: {exc}", err=True)
+        sys.exit(exit_code_for(exc))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,170 @@
+"""Project configuration: ``[tool.debwheels]`` in pyproject.toml (TOML, PEP 518 ``tool`` table).
+
+Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
+
+    [tool.debwheels]
+    mirror = "wheels-mirror"                        # the signed wheel set
+    requirements = "requirements/requirements.txt"  # runtime closure, sdist-hash pinned
+    build-requirements = "requirements/build-requirements.txt"
+    source-date-epoch = 1309379017                  # seconds since the epoch, for wheel builds
+    trusted-fingerprints = ["<40 hex digits>", ...] # full primary fingerprints
+    keys-dir = "keys"                               # armored public keys of those fingerprints
+    index-url = "https://pypi.org/simple"           # PEP 503/691 index sdists are fetched from
+    debian-suite = "bookworm"
+    debian-mirror = "http://deb.debian.org/debian"
+    builder-packages = [...]                        # Debian packages of the builder rootfs
+    container-runtime = "podman"                    # or "docker"; env DEBWHEELS_CONTAINER_RUNTIME
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from debwheels.errors import ConfigError
+
+DEFAULT_SOURCE_DATE_EPOCH = 1309379017
+DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
+    "build-essential",
+    "debhelper",
+    "dh-virtualenv",
+    "dpkg-dev",
+    "gnupg",
+    "python3",
+    "python3-click",
+    "python3-debian",
+    "python3-dev",
+    "python3-gnupg",
+    "python3-packaging",
+    "python3-pip",
+    "python3-venv",
+)
+_FPR = re.compile(r"^[0-9A-F]{40}$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved configuration of one project; every path is absolute."""
+
+    root: Path
+    project_name: str
+    project_version: str
+    mirror_dir: Path
+    requirements: Path
+    build_requirements: Path
+    source_date_epoch: int
+    trusted_fingerprints: tuple[str, ...]
+    keys_dir: Path
+    index_url: str
+    debian_suite: str
+    debian_mirror: str
+    builder_packages: tuple[str, ...]
+    container_runtime: str
+
+    @property
+    def state_dir(self) -> Path:
+        """Per-project working directory (staging, logs); ignored by git."""
+        return self.root / ".debwheels"
+
+    @property
+    def logs_dir(self) -> Path:
+        """One log file per package build lands here."""
+        return self.state_dir / "logs"
+
+    @property
+    def builder_lock(self) -> Path:
+        """The committed lock of the builder and endpoint rootfs (JSON)."""
+        return self.root / "builder-lock.json"
+
+    @property
+    def dockerfile(self) -> Path:
+        """The Dockerfile that turns the builder rootfs into the builder image."""
+        return self.root / "Dockerfile"
+
+    @property
+    def dist_dir(self) -> Path:
+        """Where ``debwheels deb`` puts the .deb, .buildinfo and .changes."""
+        return self.root / "dist"
+
+
+def cache_dir() -> Path:
+    """Shared cache (sdists by sha256, rootfs tarballs): ``$DEBWHEELS_CACHE`` or ``~/.cache/debwheels``."""
+    env = os.environ.get("DEBWHEELS_CACHE")
+    if env:
+        return Path(env).resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "debwheels"
+
+
+def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = table.get(key, default)
+    if not isinstance(value, kind):
+        raise ConfigError(
+            f"[tool.debwheels] {key} must be a {kind.__name__}, got {value!r}: fix pyproject.toml"
+        )
+    return value
+
+
+def load_config(root: Path, runtime: str | None = None) -> Config:
+    """Read ``root/pyproject.toml`` and return the project's :class:`Config`.
+
+    Args:
+        root: project directory (``-C DIR``).
+        runtime: container runtime from the command line; overrides the environment
+            variable ``DEBWHEELS_CONTAINER_RUNTIME`` and the file.
+
+    Returns:
+        Config: with defaults filled in.
+
+    Raises:
+        ConfigError: no pyproject.toml, bad TOML, or a value of the wrong type or form.
+    """
+    root = root.resolve()
+    path = root / "pyproject.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no pyproject.toml in {root}: run debwheels in a project, or pass -C DIR") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}): fix the file") from None
+    project = data.get("project", {})
+    table = data.get("tool", {}).get("debwheels", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.debwheels] must be a table: fix pyproject.toml")
+    fingerprints = tuple(_get(table, "trusted-fingerprints", list, []))
+    for fpr in fingerprints:
+        if not isinstance(fpr, str) or not _FPR.match(fpr):
+            raise ConfigError(
+                f"trusted fingerprint {fpr!r} is not 40 upper-case hex digits: "
+                "pin full primary fingerprints, never short key ids"
+            )
+    sde = _get(table, "source-date-epoch", int, DEFAULT_SOURCE_DATE_EPOCH)
+    if sde < 315532800:  # zip cannot store times before 1980
+        raise ConfigError(f"source-date-epoch {sde} is before 1980-01-01, which zip cannot store: use a later time")
+    runtime = runtime or os.environ.get("DEBWHEELS_CONTAINER_RUNTIME") or _get(
+        table, "container-runtime", str, "podman"
+    )
+    if runtime not in ("podman", "docker"):
+        raise ConfigError(f"container runtime {runtime!r} is not supported: use podman or docker")
+    packages = _get(table, "builder-packages", list, list(DEFAULT_BUILDER_PACKAGES))
+    return Config(
+        root=root,
+        project_name=str(project.get("name", root.name)),
+        project_version=str(project.get("version", "0")),
+        mirror_dir=root / _get(table, "mirror", str, "wheels-mirror"),
+        requirements=root / _get(table, "requirements", str, "requirements/requirements.txt"),
+        build_requirements=root
+        / _get(table, "build-requirements", str, "requirements/build-requirements.txt"),
+        source_date_epoch=sde,
+        trusted_fingerprints=fingerprints,
+        keys_dir=root / _get(table, "keys-dir", str, "keys"),
+        index_url=_get(table, "index-url", str, "https://pypi.org/simple").rstrip("/"),
+        debian_suite=_get(table, "debian-suite", str, "bookworm"),
+        debian_mirror=_get(table, "debian-mirror", str, "http://deb.debian.org/debian"),
+        builder_packages=tuple(sorted(str(p) for p in packages)),
+        container_runtime=runtime,
+    )

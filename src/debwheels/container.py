@@ -1,0 +1,146 @@
+"""Thin adapter over the container runtime (podman or docker): build, import, run.
+
+Every ``run`` is offline unless asked (``--network=none``), never pulls from a registry
+(``--pull=never``), runs as a non-root user, and passes only the environment given to it:
+nothing from the host's environment, so no ``PIP_*`` variable reaches a build.
+
+podman settings (containers.conf(5), podman-run(1)): when ``CONTAINERS_CONF`` is unset the
+packaged ``data/containers.conf`` is used, and the OCI runtime is ``$DEBWHEELS_OCI_RUNTIME``,
+else ``runc`` when installed (crun fails in some sandboxes: "cgroups in hybrid mode").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from debwheels.errors import ToolError
+
+DATA = Path(__file__).parent / "data"
+BUILD_UID = 1000
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A bind mount: host *source* at container *target*."""
+
+    source: Path
+    target: str
+    read_only: bool = True
+
+    def arg(self) -> str:
+        """The ``-v`` argument."""
+        return f"{self.source}:{self.target}:{'ro' if self.read_only else 'rw'}"
+
+
+class ContainerRuntime:
+    """Runs podman or docker with the settings above.
+
+    Args:
+        name: ``podman`` or ``docker``.
+
+    Raises:
+        ToolError: the runtime is not installed.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if shutil.which(name) is None:
+            raise ToolError(f"{name} is not installed: apt-get install {name} (or choose another with --runtime)")
+
+    def _command(self, *args: str) -> list[str]:
+        command = [self.name]
+        if self.name == "podman":
+            oci = os.environ.get("DEBWHEELS_OCI_RUNTIME") or ("runc" if shutil.which("runc") else "")
+            if oci:
+                command += ["--runtime", oci]
+        return command + list(args)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.name == "podman":
+            env.setdefault("CONTAINERS_CONF", str(DATA / "containers.conf"))
+        return env
+
+    def _call(self, args: list[str], what: str, log: Path | None = None) -> str:
+        command = self._command(*args)
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as handle:
+                handle.write(("$ " + " ".join(command) + "\n").encode())
+                handle.flush()
+                proc = subprocess.run(command, env=self._env(), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+            output = ""
+        else:
+            done = subprocess.run(command, env=self._env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+            proc, output = done, done.stdout
+            if done.returncode != 0:
+                raise ToolError(f"{what} failed ({self.name} exit {done.returncode}): {done.stderr.strip()[-300:]}")
+        if proc.returncode != 0:
+            raise ToolError(f"{what} failed ({self.name} exit {proc.returncode}): see {log}")
+        return output
+
+    def image_exists(self, tag: str) -> bool:
+        """True when an image *tag* is in local storage."""
+        command = self._command("image", "inspect", tag)
+        return subprocess.run(command, env=self._env(), capture_output=True, check=False).returncode == 0
+
+    def image_label(self, tag: str, label: str) -> str:
+        """Return the value of *label* on image *tag* ('' when unset)."""
+        out = self._call(["image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag], f"inspect {tag}")
+        return out.strip().replace("<no value>", "")
+
+    def build_image(self, tag: str, dockerfile: Path, context: Path, labels: Mapping[str, str], log: Path) -> None:
+        """Build *dockerfile* with *context* into *tag*, offline, no pulls.
+
+        Raises:
+            ToolError: the build failed (output in *log*).
+        """
+        args = ["build", "--network=none", "--pull=never", "-f", str(dockerfile), "-t", tag]
+        for key, value in sorted(labels.items()):
+            args += ["--label", f"{key}={value}"]
+        self._call(args + [str(context)], f"building image {tag}", log)
+
+    def import_image(self, tarball: Path, tag: str, log: Path) -> None:
+        """Import a rootfs tarball as image *tag* (podman-import(1))."""
+        self._call(["import", str(tarball), tag], f"importing {tarball.name}", log)
+
+    def run(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        mounts: Sequence[Mount] = (),
+        env: Mapping[str, str] | None = None,
+        network: bool = False,
+        user: str = f"{BUILD_UID}:{BUILD_UID}",
+        log: Path,
+        what: str,
+    ) -> None:
+        """Run *command* in a fresh container of *image*, appending its output to *log*.
+
+        Args:
+            image: image tag.
+            command: argv inside the container.
+            mounts: bind mounts.
+            env: the container's whole extra environment.
+            network: False gives ``--network=none``.
+            user: ``uid:gid``.
+            log: log file (appended).
+            what: description for the error message.
+
+        Raises:
+            ToolError: the command exited non-zero.
+        """
+        args = ["run", "--rm", "--pull=never", "--user", user]
+        if not network:
+            args.append("--network=none")
+        for mount in mounts:
+            args += ["-v", mount.arg()]
+        for key, value in sorted((env or {}).items()):
+            args += ["-e", f"{key}={value}"]
+        self._call(args + [image, *command], what, log)

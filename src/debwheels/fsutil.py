@@ -1,0 +1,120 @@
+"""File-system helpers: hashing, atomic writes and atomic directory replacement.
+
+Nothing here writes a destination in place: content goes to a temporary sibling first and
+is renamed over the destination, so an interrupted run leaves the old content or the new,
+never a half-written file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+_CHUNK = 1 << 20  # bytes read per hashing step
+
+
+def sha256_file(path: Path) -> str:
+    """Return the lowercase hex sha256 of the file at *path*.
+
+    Args:
+        path: a regular file.
+
+    Returns:
+        str: 64 hex digits.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write *data* to *path* through a temporary sibling, fsync it, then rename it into place.
+
+    Args:
+        path: destination; its parent directory must exist.
+        data: the complete new content.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """UTF-8 variant of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def fresh_dir(path: Path) -> Path:
+    """Remove *path* if it exists and create it empty (with parents); return it."""
+    if path.exists() or path.is_symlink():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Make directory *new* appear at *target* in one step, then delete the old content.
+
+    Both must be on one file system. Where the kernel supports renameat2(RENAME_EXCHANGE)
+    readers see either the old or the new directory, never neither.
+
+    Args:
+        new: a complete staged directory; it is consumed.
+        target: the directory to replace; it need not exist.
+    """
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.rename(target, old)
+    os.rename(new, target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link *source* to *target*, or copy it where a link is impossible (other file system)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

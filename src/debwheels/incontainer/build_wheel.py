@@ -1,0 +1,79 @@
+"""Build one wheel inside the builder container. Runs as ``python3 -I build_wheel.py REQUEST``.
+
+Input REQUEST (JSON written by debwheels.build): ``source`` (read-only unpacked sdist),
+``build_dir`` (fixed build path), ``env_dir`` (the fresh build venv), ``backend``,
+``backend_path``, ``install`` (requirements file of hash-pinned wheels, or null),
+``wheels`` (directory of already built wheels), ``frontend`` (directory holding
+pyproject_hooks, from its pinned sdist), ``out``, ``config_settings``.
+
+Steps: copy the source to the fixed build path; create a venv without pip; install the
+build requirements into it with Debian's pip, ``--no-index --find-links --require-hashes
+--only-binary :all: --no-deps``; ask the backend for dynamic build requirements
+(``get_requires_for_build_wheel``, PEP 517) and refuse any the venv does not satisfy;
+build the wheel. Writes ``out/result.json`` (``wheel``, ``dynamic_requires``) or
+``out/error.json`` (``missing``: requirement strings) and exits 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main(request_path: str) -> int:
+    request = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    os.umask(0o022)
+    sys.path.insert(0, request["frontend"])
+    from packaging.requirements import Requirement  # Debian's python3-packaging
+    from packaging.utils import canonicalize_name
+    from pyproject_hooks import BuildBackendHookCaller
+
+    build_dir = Path(request["build_dir"])
+    env_dir = Path(request["env_dir"])
+    out = Path(request["out"])
+    shutil.copytree(request["source"], build_dir, symlinks=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    python = str(env_dir / "bin" / "python")
+    if request["install"]:
+        print(f"installing build requirements from {request['install']}", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "--isolated", "--no-index",
+             "--find-links", request["wheels"], "--require-hashes", "--only-binary", ":all:",
+             "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "-r", request["install"]],
+            check=True,
+        )
+    listing = subprocess.run(
+        [python, "-I", "-c", "import json, importlib.metadata as m; "
+         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
+        check=True, capture_output=True, text=True,
+    )
+    installed = {canonicalize_name(k): v for k, v in json.loads(listing.stdout).items()}
+    hooks = BuildBackendHookCaller(
+        str(build_dir), request["backend"], backend_path=request["backend_path"] or None, python_executable=python
+    )
+    settings = request["config_settings"] or None
+    dynamic = list(hooks.get_requires_for_build_wheel(settings))
+    print(f"dynamic build requirements: {dynamic}", flush=True)
+    missing = []
+    for text in dynamic:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        have = installed.get(canonicalize_name(req.name))
+        if have is None or not req.specifier.contains(have, prereleases=True):
+            missing.append(text)
+    if missing:
+        (out / "error.json").write_text(json.dumps({"missing": missing, "installed": installed}), encoding="utf-8")
+        return 3
+    wheel = hooks.build_wheel(str(out), settings)
+    (out / "result.json").write_text(json.dumps({"wheel": wheel, "dynamic_requires": dynamic}), encoding="utf-8")
+    print(f"built {wheel}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

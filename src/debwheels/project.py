@@ -1,0 +1,57 @@
+"""The project's own files: what git tracks (or, outside git, every file), for export."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+from debwheels.errors import ToolError
+
+ALWAYS_EXCLUDED = (".git", ".debwheels", "dist")
+
+
+def project_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+    """List the project's files as sorted POSIX paths relative to *root*.
+
+    In a git checkout: the tracked files that exist in the work tree (``git ls-files``);
+    elsewhere every regular file. Paths under ``.git``, ``.debwheels``, ``dist`` and
+    *exclude* (top-level names) are left out.
+
+    Raises:
+        ToolError: git failed in a checkout.
+    """
+    skipped = set(ALWAYS_EXCLUDED) | set(exclude)
+    if (root / ".git").exists() and shutil.which("git"):
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=False)
+        if done.returncode != 0:
+            raise ToolError(f"git ls-files failed in {root}: {done.stderr.decode(errors='replace').strip()}")
+        names = [n for n in done.stdout.decode().split("\0") if n]
+    else:
+        names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()]
+    kept = [n for n in names if n.split("/")[0] not in skipped and (root / n).exists()]
+    return sorted(kept)
+
+
+def export_tree(root: Path, destination: Path, exclude: tuple[str, ...] = ()) -> None:
+    """Copy :func:`project_files` of *root* into *destination* (which must not exist)."""
+    destination.mkdir(parents=True)
+    for name in project_files(root, exclude):
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target, follow_symlinks=False)
+
+
+def export_tar(root: Path, output: Path, exclude: tuple[str, ...] = ()) -> None:
+    """Write :func:`project_files` of *root* to the tar *output*, sorted, owner 0, mtimes kept."""
+    with tarfile.open(output, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name in project_files(root, exclude):
+            info = tar.gettarinfo(str(root / name), arcname=name)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if info.isfile():
+                with open(root / name, "rb") as handle:
+                    tar.addfile(info, handle)
+            else:
+                tar.addfile(info)

@@ -1,0 +1,72 @@
+"""Shared fixtures: the repository root, a CLI runner, and throw-away GPG keys."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+# Tests must never see the machine's ambient pip configuration either.
+for _name in [n for n in os.environ if n.startswith("PIP_")]:
+    del os.environ[_name]
+
+
+@dataclass
+class Run:
+    """Result of one CLI run."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+    """Run ``python -m debwheels ARGS`` as a subprocess with this checkout's sources."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(SRC)
+    full_env.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "debwheels", *args], cwd=cwd, env=full_env, capture_output=True, text=True, check=False
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@dataclass
+class Key:
+    """A throw-away secret key in its own GNUPGHOME."""
+
+    home: Path
+    fingerprint: str
+    public: bytes
+
+
+def make_key(home: Path, name: str, expire: str = "1y") -> Key:
+    """Create an ed25519 signing key with no passphrase in *home* (real gpg)."""
+    home.mkdir(mode=0o700, parents=True)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
+    subprocess.run([*gpg, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign", expire], check=True, capture_output=True)
+    listing = subprocess.run([*gpg, "--with-colons", "--list-secret-keys"], check=True, capture_output=True, text=True).stdout
+    fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+    public = subprocess.run([*gpg, "--armor", "--export", fingerprint], check=True, capture_output=True).stdout
+    return Key(home, fingerprint, public)
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Key]]:
+    """Two throw-away keys: ``trusted`` and ``stranger``."""
+    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"dw-gpg-{os.getpid()}"
+    keys = {name: make_key(base / name, name) for name in ("trusted", "stranger")}
+    yield keys
+    for key in keys.values():
+        subprocess.run(["gpgconf", "--homedir", str(key.home), "--kill", "all"], check=False, capture_output=True)
+    subprocess.run(["rm", "-rf", str(base)], check=False)

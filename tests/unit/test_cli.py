@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+
+from debwheels import errors
+
+
+def test_version_and_help_on_every_command() -> None:
+    assert run_cli("--version").out.strip() == "debwheels, version 0.1.0"
+    for command in ("builder", "fetch", "build", "sign", "verify", "deb", "install-test"):
+        result = run_cli(command, "--help")
+        assert result.code == 0 and "Usage: debwheels" in result.out, command
+
+
+def test_exit_codes_are_distinct_and_in_one_table() -> None:
+    codes = list(errors.EXIT_CODES.values())
+    assert len(codes) == len(set(codes))
+    assert errors.exit_code_for(errors.HashMismatchError("x")) == 6
+    assert errors.exit_code_for(ValueError("x")) == 1
+
+
+def test_dash_c_runs_in_the_project(tmp_path: Path) -> None:
+    result = run_cli("-C", str(tmp_path), "verify")
+    assert result.code == errors.EXIT_CODES[errors.ConfigError]
+    assert result.err == f"debwheels: error: no pyproject.toml in {tmp_path}: run debwheels in a project, or pass -C DIR\n"
+    assert run_cli("-C", str(tmp_path / "nope"), "verify").code == 2
+
+
+def test_committed_mirror_verifies() -> None:
+    result = run_cli("-C", str(ROOT), "verify")
+    assert result.code == 0, result.err
+    assert "22567415D822B50A9D94589156B274562A40AD4D" in result.out
+
+
+@pytest.mark.parametrize("value", ["ABCD", "22567415d822b50a9d94589156b274562a40ad4d"])
+def test_short_or_lowercase_fingerprints_are_refused(tmp_path: Path, value: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f'[tool.debwheels]\ntrusted-fingerprints = ["{value}"]\n')
+    result = run_cli("-C", str(tmp_path), "verify")
+    assert result.code == 3 and "full primary fingerprints" in result.err
