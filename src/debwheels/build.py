@@ -97,6 +97,7 @@ def env_closure(
     pinned: set[str],
     environment: dict[str, str],
     who: str,
+    lock_file: str = "requirements/build-requirements.txt",
 ) -> list[BuiltWheel]:
     """Resolve *requires* and their run-time dependencies against the built wheels.
 
@@ -106,6 +107,7 @@ def env_closure(
         pinned: every name in the lock (built or not).
         environment: PEP 508 marker environment of the builder python.
         who: the package whose environment this is (for messages).
+        lock_file: the file a missing pin belongs in (for messages).
 
     Returns:
         list[BuiltWheel]: the closure, sorted by name.
@@ -132,13 +134,13 @@ def env_closure(
             if name in pinned:
                 raise NotReady(name)
             raise BuildError(
-                f"building {who} needs {req} (build requirement), which is not in the build lock: "
-                f"add {name}==<version> --hash=sha256:<sdist sha256> to requirements/build-requirements.txt"
+                f"{who} needs {req}, which is not pinned: "
+                f"add {name}==<version> --hash=sha256:<sdist sha256> to {lock_file}"
             )
         wheel = built[name]
         if not req.specifier.contains(wheel.version, prereleases=True):
             raise BuildError(
-                f"building {who} needs {req}, but the lock pins {name} {wheel.version}: pin a version that satisfies it"
+                f"{who} needs {req}, but the lock pins {name} {wheel.version}: pin a version that satisfies it in {lock_file}"
             )
         chosen[name] = wheel
         stack.extend((Requirement(text), frozenset(req.extras)) for text in wheel.requires_dist)
@@ -303,7 +305,7 @@ class Builder:
             for name in sorted(set(items) - set(built)):
                 item = items[name]
                 try:
-                    env_wheels = env_closure(item.build_system.requires, built, pinned, self.environment, name)
+                    env_wheels = env_closure(item.build_system.requires, built, pinned, self.environment, f"building {name}")
                 except NotReady as exc:
                     waiting[name] = exc.waiting_for
                     continue
@@ -322,7 +324,8 @@ class Builder:
     def _stage(self, runtime_pins: list[Pin], items: dict[str, SourceItem], built: dict[str, BuiltWheel]) -> Path:
         project = canonicalize_name(self.cfg.project_name)
         runtime_names = {p.name for p in runtime_pins}
-        for wheel in env_closure([project], built, set(built), self.environment, project):
+        needed = env_closure([project], built, set(built), self.environment, f"{project} at run time", self.cfg.requirements.name)
+        for wheel in needed:
             if wheel.name != project and wheel.name not in runtime_names:
                 raise RequirementsError(
                     f"{project} needs {wheel.name} at run time but it is not in {self.cfg.requirements.name}: add it"

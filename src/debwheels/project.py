@@ -15,7 +15,8 @@ ALWAYS_EXCLUDED = (".git", ".debwheels", "dist")
 def project_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     """List the project's files as sorted POSIX paths relative to *root*.
 
-    In a git checkout: the tracked files that exist in the work tree (``git ls-files``);
+    In a git checkout: the tracked and the untracked-but-not-ignored files that exist in the
+    work tree (``git ls-files --cached --others --exclude-standard``);
     elsewhere every regular file. Paths under ``.git``, ``.debwheels``, ``dist`` and
     *exclude* (top-level names) are left out.
 
@@ -24,7 +25,7 @@ def project_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     """
     skipped = set(ALWAYS_EXCLUDED) | set(exclude)
     if (root / ".git").exists() and shutil.which("git"):
-        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=False)
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"], capture_output=True, check=False)
         if done.returncode != 0:
             raise ToolError(f"git ls-files failed in {root}: {done.stderr.decode(errors='replace').strip()}")
         names = [n for n in done.stdout.decode().split("\0") if n]

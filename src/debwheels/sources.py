@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.version import InvalidVersion
 
 from debwheels.errors import FetchError, HashMismatchError, UnsafeArchiveError
 from debwheels.fsutil import fresh_dir, sha256_file
@@ -93,7 +94,7 @@ def _sdist_entry(pin: Pin, files: list[dict[str, object]]) -> dict[str, object]:
         filename = str(entry.get("filename", ""))
         try:
             name, version = parse_sdist_filename(filename)
-        except InvalidSdistFilename:
+        except (InvalidSdistFilename, InvalidVersion):
             continue
         if canonicalize_name(name) == pin.name and str(version) == pin.version:
             candidates.append(entry)

@@ -1,0 +1,49 @@
+"""End-to-end fixtures: fresh git clones of this repository, and running make/debwheels in them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SRC
+
+pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_SIGNING", "GNUPGHOME"))}
+    env.update(extra or {})
+    return env
+
+
+def sh(command: list[str], cwd: Path, extra: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run *command* in *cwd*; on failure show its output."""
+    done = subprocess.run(command, cwd=cwd, env=_env(extra), capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}) in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
+def debwheels(args: list[str], cwd: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the debwheels CLI from *cwd*'s own sources (a clone tests its own code)."""
+    env = {"PYTHONPATH": str(cwd / "src"), **(extra or {})}
+    return subprocess.run(["/usr/bin/python3", "-m", "debwheels", *args], cwd=cwd, env=_env(env), capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Return a function making a fresh ``git clone`` of this repository's HEAD."""
+
+    def make(name: str) -> Path:
+        target = tmp_path_factory.mktemp("clones") / name
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(target)], check=True)
+        return target
+
+    return make
+
+
+assert sys.executable and SRC

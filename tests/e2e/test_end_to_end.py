@@ -1,0 +1,170 @@
+"""The whole chain on real input: debwheels packages itself.
+
+Real sdists from PyPI (hash-pinned, cached), the real builder container made with
+mmdebstrap and podman, real gpg with a throw-away key, real dpkg-buildpackage and
+dh-virtualenv, and a real install on a fresh endpoint container.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Key
+
+from debwheels.fsutil import sha256_file
+from debwheels.requirements import read_pins
+from debwheels.sums import parse_sums
+
+from .conftest import debwheels, sh
+
+pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
+
+
+def deb_in(clone: Path) -> Path:
+    debs = sorted((clone / "dist").glob("debwheels_0.1.0_*.deb"))
+    assert len(debs) == 1, debs
+    return debs[0]
+
+
+@pytest.fixture(scope="module")
+def first_deb(fresh_clone: Callable[[str], Path]) -> Path:
+    clone = fresh_clone("deb-a")
+    sh(["make", "deb"], clone)
+    return clone
+
+
+def test_make_deb_from_a_fresh_clone(first_deb: Path) -> None:
+    deb = deb_in(first_deb)
+    assert deb.name == "debwheels_0.1.0_amd64.deb"
+    assert (first_deb / "dist" / "debwheels_0.1.0_amd64.buildinfo").is_file()
+    assert (first_deb / "dist" / "debwheels_0.1.0_amd64.changes").is_file()
+    depends = sh(["dpkg-deb", "-f", str(deb), "Depends"], first_deb).stdout
+    assert "python3.11" in depends and "gnupg" in depends
+    listing = sh(["dpkg-deb", "-c", str(deb)], first_deb).stdout
+    assert re.search(r"\./usr/bin/debwheels -> /opt/venvs/debwheels/bin/debwheels", listing)
+    assert "./opt/venvs/debwheels/bin/debwheels" in listing
+    # .pyc are kept, compiled for the installed path (not the build path) and hash-checked.
+    assert "__pycache__" in listing
+    log = (first_deb / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
+    assert re.search(r"^OK: \d+ files match the list signed by", log, re.M)  # debian/rules verified the mirror
+    assert "--require-hashes" in log and "--no-index" in log
+
+
+def test_second_fresh_clone_reproduces_the_deb_byte_for_byte(first_deb: Path, fresh_clone: Callable[[str], Path]) -> None:
+    second = fresh_clone("deb-b")
+    sh(["make", "deb"], second)
+    assert sha256_file(deb_in(second)) == sha256_file(deb_in(first_deb))
+
+
+def test_make_install_test_runs_the_installed_debwheels(first_deb: Path) -> None:
+    done = sh(["make", "install-test"], first_deb)
+    log = (first_deb / ".debwheels" / "logs" / "install-test-debwheels.log").read_text()
+    assert re.search(r"^debwheels, version 0\.1\.0$", log, re.M)
+    assert re.search(r"^OK: 13 files match the list signed by 22567415D822B50A9D94589156B274562A40AD4D", log, re.M)
+    assert re.search(r"^INSTALL-TEST-OK$", log, re.M)
+    assert "install test passed" in done.stdout
+
+
+def test_deb_refuses_a_tampered_mirror(fresh_clone: Callable[[str], Path]) -> None:
+    clone = fresh_clone("deb-tampered")
+    mirror = clone / "wheels-mirror"
+    wheel = sorted(mirror.glob("click-*.whl"))[0]
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    wheel.write_bytes(bytes(data))
+    done = sh(["make", "deb"], clone, check=False)
+    assert done.returncode != 0
+    assert f"changed: {wheel.name}" in done.stderr
+    assert not (clone / "dist").exists()
+
+
+@pytest.fixture(scope="module")
+def rebuilt(fresh_clone: Callable[[str], Path], keys: dict[str, Key]) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A fresh clone whose mirror is rebuilt from sdists by 'debwheels build'."""
+    clone = fresh_clone("wheels")
+    done = debwheels(["build"], clone)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return clone, done
+
+
+def test_build_reproduces_the_committed_mirror_bit_for_bit(rebuilt: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    clone, _ = rebuilt
+    staged = clone / ".debwheels" / "staged-mirror"
+    committed = parse_sums((ROOT / "wheels-mirror" / "sha256sums.txt").read_bytes(), "committed")
+    fresh = parse_sums((staged / "sha256sums.txt").read_bytes(), "staged")
+    assert fresh == committed
+
+
+def test_every_wheel_was_built_here_from_its_pinned_sdist(rebuilt: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    clone, done = rebuilt
+    staged = clone / ".debwheels" / "staged-mirror"
+    manifest = json.loads((staged / "build-manifest.json").read_text())
+    pins = {p.name: p for p in read_pins(clone / "requirements/requirements.txt") + read_pins(clone / "requirements/build-requirements.txt")}
+    wheels = sorted(p.name for p in staged.glob("*.whl"))
+    assert wheels == sorted(manifest["wheels"])
+    for filename, entry in manifest["wheels"].items():
+        assert sha256_file(staged / filename) == entry["sha256"]
+        if entry["name"] == "debwheels":
+            assert entry["sdist"] is None
+            continue
+        assert entry["sdist-sha256"] in pins[entry["name"]].hashes
+    assert set(pins) | {"debwheels"} == {e["name"] for e in manifest["wheels"].values()}
+    # Every build environment came from local wheels only, hash-checked.
+    logs = clone / ".debwheels" / "logs"
+    for entry in manifest["wheels"].values():
+        log = (logs / f"{entry['name']}-{entry['version']}.log").read_text()
+        assert "--network=none" in log and "--user 1000:1000" in log
+        if entry["build-requires"]:
+            assert "--no-index --find-links /wheels --require-hashes" in log
+            assert "Downloading" not in log and "pypi.org" not in log
+    assert re.search(r"\[\d+/10\] built", done.stderr)
+
+
+def test_sign_with_a_new_maintainer_key_publishes_a_verifying_mirror(
+    rebuilt: tuple[Path, subprocess.CompletedProcess[str]], keys: dict[str, Key]
+) -> None:
+    clone, _ = rebuilt
+    key = keys["trusted"]
+    before = {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()}
+    env = {"GNUPGHOME": str(key.home), "DEBWHEELS_SIGNING_KEY": key.fingerprint}
+    refused = debwheels(["sign"], clone, env)
+    assert refused.returncode == 11 and "does not verify under" in refused.stderr
+    assert {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()} == before
+    # Rotation: add the new key and retire the old one, then sign.
+    (clone / "keys" / f"{key.fingerprint}.asc").write_bytes(key.public)
+    pyproject = clone / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("22567415D822B50A9D94589156B274562A40AD4D", key.fingerprint))
+    done = debwheels(["sign"], clone, env)
+    assert done.returncode == 0, done.stderr
+    verified = debwheels(["verify"], clone)
+    assert verified.returncode == 0 and key.fingerprint in verified.stdout
+
+
+def test_tampered_sdist_stops_the_build_and_writes_nothing(fresh_clone: Callable[[str], Path], tmp_path: Path) -> None:
+    clone = fresh_clone("tampered-sdist")
+    cache = tmp_path / "cache"
+    requirements = clone / "requirements" / "requirements.txt"
+    good = "73ea46219f992b361eb1ce54cb0968101670654454916a3ee5df8bb9bf0cc8cc"
+    wrong = "0" * 64
+    requirements.write_text(requirements.read_text().replace(good, wrong))
+    before = {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()}
+    done = debwheels(["build"], clone, {"DEBWHEELS_CACHE": str(cache)})
+    assert done.returncode == 6
+    assert "python_gnupg-0.5.7.tar.gz" in done.stderr and wrong in done.stderr and good in done.stderr
+    assert done.stderr.count("debwheels: error:") == 1
+    assert {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()} == before
+    assert not (clone / ".debwheels" / "staged-mirror").exists()
+    assert not list((cache / "sdists").glob(f"{wrong}*"))
+
+
+def test_builder_is_a_fast_no_op_when_the_image_matches_the_lock(first_deb: Path) -> None:
+    done = debwheels(["builder"], first_deb)
+    assert done.returncode == 0, done.stderr
+    assert "making the" not in done.stderr
+    assert shutil.which("podman")
