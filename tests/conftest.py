@@ -54,8 +54,14 @@ def make_key(home: Path, name: str, expire: str = "1y") -> Key:
     """Create an ed25519 signing key with no passphrase in *home* (real gpg)."""
     home.mkdir(mode=0o700, parents=True)
     gpg = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run([*gpg, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign", expire], check=True, capture_output=True)
-    listing = subprocess.run([*gpg, "--with-colons", "--list-secret-keys"], check=True, capture_output=True, text=True).stdout
+    subprocess.run(
+        [*gpg, "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign", expire],
+        check=True,
+        capture_output=True,
+    )
+    listing = subprocess.run(
+        [*gpg, "--with-colons", "--list-secret-keys"], check=True, capture_output=True, text=True
+    ).stdout
     fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
     public = subprocess.run([*gpg, "--armor", "--export", fingerprint], check=True, capture_output=True).stdout
     return Key(home, fingerprint, public)

@@ -28,9 +28,9 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from debwheels.builder import Images, load_lock, marker_environment
 from debwheels.config import Config, cache_dir
-from debwheels.container import ContainerRuntime, Mount
+from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.errors import BuildError, RequirementsError, ToolError
-from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, sha256_file
+from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, sha256_file
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
@@ -82,7 +82,6 @@ class NotReady(Exception):
 
 def wheel_requires(path: Path) -> tuple[str, ...]:
     """Return the ``Requires-Dist`` values of a wheel's METADATA (core metadata spec)."""
-    name, version, _, _ = parse_wheel_filename(path.name)
     with zipfile.ZipFile(path) as archive:
         metadata = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1]
         if len(metadata) != 1:
@@ -156,10 +155,10 @@ def load_pins(cfg: Config, environment: dict[str, str]) -> tuple[list[Pin], list
     Raises:
         RequirementsError: a name is pinned at two versions, or the frontend is not pinned.
     """
-    runtime = [p for p in read_pins(cfg.requirements) if p.marker is None or Requirement(f"x; {p.marker}").marker.evaluate(environment)]  # type: ignore[union-attr]
+    runtime = [p for p in read_pins(cfg.requirements) if p.applies(environment)]
     merged: dict[str, Pin] = {p.name: p for p in runtime}
     for pin in read_pins(cfg.build_requirements):
-        if pin.marker is not None and not Requirement(f"x; {pin.marker}").marker.evaluate(environment):  # type: ignore[union-attr]
+        if not pin.applies(environment):
             continue
         other = merged.get(pin.name)
         if other is not None and (other.version, set(other.hashes)) != (pin.version, set(pin.hashes)):
@@ -185,7 +184,9 @@ class Builder:
         say: progress sink (one line per call).
     """
 
-    def __init__(self, cfg: Config, runtime: ContainerRuntime, images: Images, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, cfg: Config, runtime: ContainerRuntime, images: Images, say: Callable[[str], None] = print
+    ) -> None:
         self.cfg = cfg
         self.runtime = runtime
         self.images = images
@@ -203,7 +204,9 @@ class Builder:
         sdists = []
         for number, pin in enumerate(pins, start=1):
             sdist = fetch(pin, self.cfg.index_url, cache_dir())
-            self.say(f"[{number}/{len(pins)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})")
+            self.say(
+                f"[{number}/{len(pins)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
+            )
             sdists.append(sdist)
         return sdists
 
@@ -225,7 +228,7 @@ class Builder:
         out.chmod(0o777)
         install = "".join(f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in env_wheels)
         (inbox / "build-env.txt").write_text(install, encoding="utf-8")
-        request = {
+        request: dict[str, object] = {
             "source": "/src",
             "build_dir": f"/build/{stem}",
             "env_dir": "/build/env",
@@ -261,7 +264,10 @@ class Builder:
             self.runtime.run(
                 self.images.builder,
                 ["python3", "-I", "/debwheels/build_wheel.py", "/in/request.json"],
-                mounts=mounts, env=env, log=log, what=f"building {stem}",
+                mounts=mounts,
+                env=env,
+                log=log,
+                what=f"building {stem}",
             )
         except ToolError:
             error = out / "error.json"
@@ -271,8 +277,7 @@ class Builder:
                     f"{stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
                     f"add them to requirements/build-requirements.txt (log: {log})"
                 ) from None
-            tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
-            raise BuildError(f"building {stem} failed; log {log}; last lines:\n{tail}") from None
+            raise BuildError(failure(f"building {stem}", log)) from None
         result = json.loads((out / "result.json").read_text(encoding="utf-8"))
         built = out / result["wheel"]
         name, version, _, _ = parse_wheel_filename(built.name)
@@ -299,32 +304,40 @@ class Builder:
         frontend = items[FRONTEND].tree / "src"
         pinned = set(items)
         built: dict[str, BuiltWheel] = {}
-        self.cfg.logs_dir.mkdir(parents=True, exist_ok=True)
         while len(built) < len(items):
             waiting: dict[str, str] = {}
             for name in sorted(set(items) - set(built)):
                 item = items[name]
                 try:
-                    env_wheels = env_closure(item.build_system.requires, built, pinned, self.environment, f"building {name}")
+                    env_wheels = env_closure(
+                        item.build_system.requires, built, pinned, self.environment, f"building {name}"
+                    )
                 except NotReady as exc:
                     waiting[name] = exc.waiting_for
                     continue
-                log = self.cfg.logs_dir / f"{name}-{item.version}.log"
-                log.unlink(missing_ok=True)
+                log = fresh_file(self.cfg.logs_dir / f"{name}-{item.version}.log")
                 started = time.monotonic()
-                self.say(f"[{len(built) + 1}/{len(items)}] building {name} {item.version} ({len(env_wheels)} build requirements)")
+                self.say(
+                    f"[{len(built) + 1}/{len(items)}] building {name} {item.version} ({len(env_wheels)} build requirements)"
+                )
                 built[name] = self._build_one(item, env_wheels, frontend, log)
-                self.say(f"[{len(built)}/{len(items)}] built {built[name].path.name} in {time.monotonic() - started:.1f}s, sha256 {built[name].sha256[:16]}... (elapsed {self._elapsed()})")
+                self.say(
+                    f"[{len(built)}/{len(items)}] built {built[name].path.name} in {time.monotonic() - started:.1f}s, sha256 {built[name].sha256[:16]}... (elapsed {self._elapsed()})"
+                )
                 break
             else:
                 cycle = ", ".join(f"{n} waits for {w}" for n, w in sorted(waiting.items()))
-                raise BuildError(f"build-time dependency cycle: {cycle}; build one of them from a self-hosting backend or pin a version without the cycle")
+                raise BuildError(
+                    f"build-time dependency cycle: {cycle}; build one of them from a self-hosting backend or pin a version without the cycle"
+                )
         return self._stage(runtime_pins, items, built), sorted(built.values(), key=lambda w: w.name)
 
     def _stage(self, runtime_pins: list[Pin], items: dict[str, SourceItem], built: dict[str, BuiltWheel]) -> Path:
         project = canonicalize_name(self.cfg.project_name)
         runtime_names = {p.name for p in runtime_pins}
-        needed = env_closure([project], built, set(built), self.environment, f"{project} at run time", self.cfg.requirements.name)
+        needed = env_closure(
+            [project], built, set(built), self.environment, f"{project} at run time", self.cfg.requirements.name
+        )
         for wheel in needed:
             if wheel.name != project and wheel.name not in runtime_names:
                 raise RequirementsError(

@@ -119,7 +119,14 @@ def write_lock(path: Path, cfg: Config, entries: dict[str, RootfsLock]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _rootfs(cfg: Config, role: str, include: tuple[str, ...], locked: RootfsLock | None, update: bool, say: Callable[[str], None]) -> RootfsLock:
+def _rootfs(
+    cfg: Config,
+    role: str,
+    include: tuple[str, ...],
+    locked: RootfsLock | None,
+    update: bool,
+    say: Callable[[str], None],
+) -> RootfsLock:
     store = cache_dir() / "rootfs"
     store.mkdir(parents=True, exist_ok=True)
     if locked is not None and locked.include == include:
@@ -128,7 +135,14 @@ def _rootfs(cfg: Config, role: str, include: tuple[str, ...], locked: RootfsLock
             return locked
     say(f"making the {role} rootfs with mmdebstrap ({cfg.debian_suite}, {len(include)} extra packages)")
     tmp = store / f".{role}-{os.getpid()}.tar"
-    make_rootfs(tmp, suite=cfg.debian_suite, mirror=cfg.debian_mirror, include=include, source_date_epoch=cfg.source_date_epoch, log=cfg.logs_dir / f"rootfs-{role}.log")
+    make_rootfs(
+        tmp,
+        suite=cfg.debian_suite,
+        mirror=cfg.debian_mirror,
+        include=include,
+        source_date_epoch=cfg.source_date_epoch,
+        log=cfg.logs_dir / f"rootfs-{role}.log",
+    )
     digest = sha256_file(tmp)
     os.replace(tmp, store / f"{digest}.tar")
     fresh = RootfsLock(include, digest, read_packages(store / f"{digest}.tar"))
@@ -148,7 +162,9 @@ def image_tags(entries: dict[str, RootfsLock]) -> Images:
     )
 
 
-def ensure_images(cfg: Config, runtime: ContainerRuntime, *, update_lock: bool = False, say: Callable[[str], None] = print) -> Images:
+def ensure_images(
+    cfg: Config, runtime: ContainerRuntime, *, update_lock: bool = False, say: Callable[[str], None] = print
+) -> Images:
     """Make sure the builder and endpoint images exist and match the lock.
 
     Builds the rootfs tarballs with mmdebstrap when no verified copy is cached, compares
@@ -164,7 +180,11 @@ def ensure_images(cfg: Config, runtime: ContainerRuntime, *, update_lock: bool =
     """
     lock = load_lock(cfg.builder_lock)
     dockerfile_sha = sha256_file(cfg.dockerfile)
-    if not update_lock and {"builder", "endpoint"} <= set(lock) and tuple(sorted(cfg.builder_packages)) == lock["builder"].include:
+    if (
+        not update_lock
+        and {"builder", "endpoint"} <= set(lock)
+        and tuple(sorted(cfg.builder_packages)) == lock["builder"].include
+    ):
         images = image_tags(lock)
         if (
             runtime.image_exists(images.builder)
@@ -181,7 +201,9 @@ def ensure_images(cfg: Config, runtime: ContainerRuntime, *, update_lock: bool =
         say(f"wrote {cfg.builder_lock}: review and commit it")
     images = image_tags(entries)
     store = cache_dir() / "rootfs"
-    if not (runtime.image_exists(images.builder) and runtime.image_label(images.builder, LABEL_DOCKERFILE) == dockerfile_sha):
+    if not (
+        runtime.image_exists(images.builder) and runtime.image_label(images.builder, LABEL_DOCKERFILE) == dockerfile_sha
+    ):
         say(f"building image {images.builder}")
         context = fresh_dir(cfg.state_dir / "builder-context")
         link_or_copy(store / f"{entries['builder'].sha256}.tar", context / "rootfs.tar")
@@ -194,7 +216,9 @@ def ensure_images(cfg: Config, runtime: ContainerRuntime, *, update_lock: bool =
         )
     if not runtime.image_exists(images.endpoint):
         say(f"importing image {images.endpoint}")
-        runtime.import_image(store / f"{entries['endpoint'].sha256}.tar", images.endpoint, cfg.logs_dir / "image-endpoint.log")
+        runtime.import_image(
+            store / f"{entries['endpoint'].sha256}.tar", images.endpoint, cfg.logs_dir / "image-endpoint.log"
+        )
     return images
 
 

@@ -41,10 +41,20 @@ def _images(cfg: Config, update_lock: bool = False):  # type: ignore[no-untyped-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="debwheels")
-@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run as if started in DIR (like git -C).", metavar="DIR")
-@click.option("--runtime", type=click.Choice(["podman", "docker"]), default=None,
-              help="Container runtime (default: $DEBWHEELS_CONTAINER_RUNTIME, then [tool.debwheels], then podman).")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run as if started in DIR (like git -C).",
+    metavar="DIR",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["podman", "docker"]),
+    default=None,
+    help="Container runtime (default: $DEBWHEELS_CONTAINER_RUNTIME, then [tool.debwheels], then podman).",
+)
 @click.pass_context
 def cli(ctx: click.Context, directory: Path | None, runtime: str | None) -> None:
     """debwheels: reproducible Debian packages of Python applications, built from sha256-pinned sdists."""
@@ -96,13 +106,19 @@ def build(state: State) -> None:
     runtime, images = _images(cfg)
     started = time.monotonic()
     staged, wheels = Builder(cfg, runtime, images, say).build_all()
-    click.echo(f"built {len(wheels)} wheels in {time.monotonic() - started:.0f}s; staged in {staged}; "
-               "publish with 'debwheels sign'")
+    click.echo(
+        f"built {len(wheels)} wheels in {time.monotonic() - started:.0f}s; staged in {staged}; "
+        "publish with 'debwheels sign'"
+    )
 
 
 @cli.command()
-@click.option("--key", envvar="DEBWHEELS_SIGNING_KEY", default=None,
-              help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a secret key in $GNUPGHOME.")
+@click.option(
+    "--key",
+    envvar="DEBWHEELS_SIGNING_KEY",
+    default=None,
+    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a secret key in $GNUPGHOME.",
+)
 @click.pass_obj
 def sign(state: State, key: str | None) -> None:
     """Sign sha256sums.txt of the staged (or current) mirror and publish it atomically."""
@@ -127,7 +143,9 @@ def verify(state: State, mirror_dir: Path | None) -> None:
 
     cfg = state.config()
     result = verify_mirror(cfg, mirror_dir.resolve() if mirror_dir else None)
-    click.echo(f"OK: {result.files} files match the list signed by {result.signer.fingerprint} {result.signer.username}".rstrip())
+    click.echo(
+        f"OK: {result.files} files match the list signed by {result.signer.fingerprint} {result.signer.username}".rstrip()
+    )
 
 
 @cli.command()

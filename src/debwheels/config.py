@@ -103,9 +103,7 @@ def cache_dir() -> Path:
 def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     value = table.get(key, default)
     if not isinstance(value, kind):
-        raise ConfigError(
-            f"[tool.debwheels] {key} must be a {kind.__name__}, got {value!r}: fix pyproject.toml"
-        )
+        raise ConfigError(f"[tool.debwheels] {key} must be a {kind.__name__}, got {value!r}: fix pyproject.toml")
     return value
 
 
@@ -145,8 +143,8 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
     sde = _get(table, "source-date-epoch", int, DEFAULT_SOURCE_DATE_EPOCH)
     if sde < 315532800:  # zip cannot store times before 1980
         raise ConfigError(f"source-date-epoch {sde} is before 1980-01-01, which zip cannot store: use a later time")
-    runtime = runtime or os.environ.get("DEBWHEELS_CONTAINER_RUNTIME") or _get(
-        table, "container-runtime", str, "podman"
+    runtime = (
+        runtime or os.environ.get("DEBWHEELS_CONTAINER_RUNTIME") or _get(table, "container-runtime", str, "podman")
     )
     if runtime not in ("podman", "docker"):
         raise ConfigError(f"container runtime {runtime!r} is not supported: use podman or docker")
@@ -157,8 +155,7 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         project_version=str(project.get("version", "0")),
         mirror_dir=root / _get(table, "mirror", str, "wheels-mirror"),
         requirements=root / _get(table, "requirements", str, "requirements/requirements.txt"),
-        build_requirements=root
-        / _get(table, "build-requirements", str, "requirements/build-requirements.txt"),
+        build_requirements=root / _get(table, "build-requirements", str, "requirements/build-requirements.txt"),
         source_date_epoch=sde,
         trusted_fingerprints=fingerprints,
         keys_dir=root / _get(table, "keys-dir", str, "keys"),

@@ -24,6 +24,13 @@ DATA = Path(__file__).parent / "data"
 BUILD_UID = 1000
 
 
+def failure(what: str, log: Path, lines: int = 20) -> str:
+    """Message for a failed step: *what* failed, the log path, and the log's last *lines* lines."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    tail = "\n".join(text.splitlines()[-lines:])
+    return f"{what} failed; log {log}; last lines:\n{tail}"
+
+
 @dataclass(frozen=True)
 class Mount:
     """A bind mount: host *source* at container *target*."""
@@ -68,21 +75,23 @@ class ContainerRuntime:
 
     def _call(self, args: list[str], what: str, log: Path | None = None) -> str:
         command = self._command(*args)
-        if log is not None:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "ab") as handle:
-                handle.write(("$ " + " ".join(command) + "\n").encode())
-                handle.flush()
-                proc = subprocess.run(command, env=self._env(), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
-            output = ""
-        else:
-            done = subprocess.run(command, env=self._env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-            proc, output = done, done.stdout
+        if log is None:
+            done = subprocess.run(
+                command, env=self._env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+            )
             if done.returncode != 0:
                 raise ToolError(f"{what} failed ({self.name} exit {done.returncode}): {done.stderr.strip()[-300:]}")
-        if proc.returncode != 0:
-            raise ToolError(f"{what} failed ({self.name} exit {proc.returncode}): see {log}")
-        return output
+            return done.stdout
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as handle:
+            handle.write(("$ " + " ".join(command) + "\n").encode())
+            handle.flush()
+            code = subprocess.run(
+                command, env=self._env(), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+            ).returncode
+        if code != 0:
+            raise ToolError(f"{what} failed ({self.name} exit {code}): see {log}")
+        return ""
 
     def image_exists(self, tag: str) -> bool:
         """True when an image *tag* is in local storage."""
@@ -91,7 +100,9 @@ class ContainerRuntime:
 
     def image_label(self, tag: str, label: str) -> str:
         """Return the value of *label* on image *tag* ('' when unset)."""
-        out = self._call(["image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag], f"inspect {tag}")
+        out = self._call(
+            ["image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag], f"inspect {tag}"
+        )
         return out.strip().replace("<no value>", "")
 
     def build_image(self, tag: str, dockerfile: Path, context: Path, labels: Mapping[str, str], log: Path) -> None:
@@ -103,7 +114,7 @@ class ContainerRuntime:
         args = ["build", "--network=none", "--pull=never", "-f", str(dockerfile), "-t", tag]
         for key, value in sorted(labels.items()):
             args += ["--label", f"{key}={value}"]
-        self._call(args + [str(context)], f"building image {tag}", log)
+        self._call([*args, str(context)], f"building image {tag}", log)
 
     def import_image(self, tarball: Path, tag: str, log: Path) -> None:
         """Import a rootfs tarball as image *tag* (podman-import(1))."""
@@ -143,4 +154,4 @@ class ContainerRuntime:
             args += ["-v", mount.arg()]
         for key, value in sorted((env or {}).items()):
             args += ["-e", f"{key}={value}"]
-        self._call(args + [image, *command], what, log)
+        self._call([*args, image, *command], what, log)

@@ -17,9 +17,9 @@ from debian.changelog import Changelog
 
 from debwheels.builder import Images
 from debwheels.config import Config
-from debwheels.container import ContainerRuntime, Mount
+from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.errors import BuildError, ConfigError, ToolError
-from debwheels.fsutil import fresh_dir, sha256_file
+from debwheels.fsutil import fresh_dir, fresh_file, sha256_file
 from debwheels.project import export_tar
 
 _SCRIPT = """set -eu
@@ -66,13 +66,11 @@ def build_deb(cfg: Config, runtime: ContainerRuntime, images: Images) -> DebResu
     """
     name, version = source_identity(cfg.root)
     work = fresh_dir(cfg.state_dir / "deb")
-    out = (work / "out")
+    out = work / "out"
     out.mkdir()
     out.chmod(0o777)
     export_tar(cfg.root, work / "source.tar")
-    log = cfg.logs_dir / f"deb-{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.unlink(missing_ok=True)
+    log = fresh_file(cfg.logs_dir / f"deb-{name}.log")
     try:
         runtime.run(
             images.builder,
@@ -83,8 +81,7 @@ def build_deb(cfg: Config, runtime: ContainerRuntime, images: Images) -> DebResu
             what=f"dpkg-buildpackage of {name} {version}",
         )
     except ToolError:
-        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-20:])
-        raise BuildError(f"dpkg-buildpackage of {name} {version} failed; log {log}; last lines:\n{tail}") from None
+        raise BuildError(failure(f"dpkg-buildpackage of {name} {version}", log)) from None
     cfg.dist_dir.mkdir(exist_ok=True)
     moved = []
     for path in sorted(out.iterdir()):

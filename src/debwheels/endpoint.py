@@ -13,10 +13,10 @@ from pathlib import Path
 
 from debwheels.builder import Images
 from debwheels.config import Config
-from debwheels.container import ContainerRuntime, Mount
+from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.deb import source_identity
 from debwheels.errors import InstallTestError, ToolError
-from debwheels.fsutil import fresh_dir
+from debwheels.fsutil import fresh_dir, fresh_file
 
 _SCRIPT = """set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -53,9 +53,7 @@ def install_test(cfg: Config, runtime: ContainerRuntime, images: Images, command
     shutil.copy2(cfg.root / "pyproject.toml", stage / "project" / "pyproject.toml")
     if cfg.keys_dir.is_dir():
         shutil.copytree(cfg.keys_dir, stage / "project" / cfg.keys_dir.relative_to(cfg.root))
-    log = cfg.logs_dir / f"install-test-{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.unlink(missing_ok=True)
+    log = fresh_file(cfg.logs_dir / f"install-test-{name}.log")
     try:
         runtime.run(
             images.endpoint,
@@ -68,6 +66,5 @@ def install_test(cfg: Config, runtime: ContainerRuntime, images: Images, command
             what=f"install test of {debs[-1].name}",
         )
     except ToolError:
-        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
-        raise InstallTestError(f"install test of {debs[-1].name} failed; log {log}; last lines:\n{tail}") from None
+        raise InstallTestError(failure(f"install test of {debs[-1].name}", log)) from None
     return log

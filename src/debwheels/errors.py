@@ -88,5 +88,5 @@ def exit_code_for(error: BaseException) -> int:
     """
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
-            return EXIT_CODES[cls]  # type: ignore[index]
+            return EXIT_CODES[cls]
     return 1

@@ -61,6 +61,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def fresh_file(path: Path) -> Path:
+    """Make sure *path*'s parent exists and *path* does not (a log about to be written); return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return path
+
+
 def fresh_dir(path: Path) -> Path:
     """Remove *path* if it exists and create it empty (with parents); return it."""
     if path.exists() or path.is_symlink():

@@ -74,7 +74,9 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> tuple[Pa
     staged = cfg.state_dir / "staged-mirror"
     if not staged.is_dir():
         if not (cfg.mirror_dir / SUMS_NAME).is_file():
-            raise SigningError(f"nothing to sign: no staged build and no {cfg.mirror_dir}/{SUMS_NAME}; run 'debwheels build' first")
+            raise SigningError(
+                f"nothing to sign: no staged build and no {cfg.mirror_dir}/{SUMS_NAME}; run 'debwheels build' first"
+            )
         fresh_dir(staged)
         for path in sorted(cfg.mirror_dir.iterdir()):
             if path.name != SIGNATURE_NAME:
@@ -82,7 +84,9 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> tuple[Pa
     listed = parse_sums((staged / SUMS_NAME).read_bytes(), str(staged / SUMS_NAME))
     diff = compare(staged, listed)
     if not diff.clean:
-        raise SigningError(f"the staged mirror {staged} does not match its list ({diff.summary()}): run 'debwheels build' again")
+        raise SigningError(
+            f"the staged mirror {staged} does not match its list ({diff.summary()}): run 'debwheels build' again"
+        )
     (staged / SIGNATURE_NAME).unlink(missing_ok=True)
     sign_detached(staged / SUMS_NAME, staged / SIGNATURE_NAME, key, home)
     try:

@@ -49,7 +49,9 @@ def make_rootfs(
     with open(log, "ab") as handle:
         handle.write(("$ " + " ".join(command) + "\n").encode())
         handle.flush()
-        proc = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            command, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+        )
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
         raise ToolError(f"mmdebstrap failed (exit {proc.returncode}): see {log}")

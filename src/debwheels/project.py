@@ -25,7 +25,11 @@ def project_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     """
     skipped = set(ALWAYS_EXCLUDED) | set(exclude)
     if (root / ".git").exists() and shutil.which("git"):
-        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"], capture_output=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise ToolError(f"git ls-files failed in {root}: {done.stderr.decode(errors='replace').strip()}")
         names = [n for n in done.stdout.decode().split("\0") if n]

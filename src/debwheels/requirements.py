@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -39,6 +40,10 @@ class Pin:
     version: str
     hashes: tuple[str, ...]
     marker: str | None = None
+
+    def applies(self, environment: dict[str, str]) -> bool:
+        """True when the pin has no marker or its marker holds in *environment* (PEP 508)."""
+        return self.marker is None or Marker(self.marker).evaluate(environment)
 
     def line(self) -> str:
         """Render as one requirements-file line, hashes sorted."""
@@ -98,12 +103,18 @@ def parse_pins(text: str, source: str) -> list[Pin]:
         try:
             req = Requirement(spec)
         except InvalidRequirement as exc:
-            raise RequirementsError(f"{where}: cannot parse {spec!r} ({exc}): write name==version --hash=sha256:...") from None
+            raise RequirementsError(
+                f"{where}: cannot parse {spec!r} ({exc}): write name==version --hash=sha256:..."
+            ) from None
         if req.url:
-            raise RequirementsError(f"{where}: URL requirement {req.name} @ {req.url} is not allowed; pin name==version with a hash")
+            raise RequirementsError(
+                f"{where}: URL requirement {req.name} @ {req.url} is not allowed; pin name==version with a hash"
+            )
         specifiers = list(req.specifier)
         if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
-            raise RequirementsError(f"{where}: {spec!r} is not pinned; write {req.name}==<version> --hash=sha256:<sdist sha256>")
+            raise RequirementsError(
+                f"{where}: {spec!r} is not pinned; write {req.name}==<version> --hash=sha256:<sdist sha256>"
+            )
         if not hashes or len(hashes) != len(_ANY_HASH.findall(line)):
             raise RequirementsError(f"{where}: {req.name} needs --hash=sha256:<64 lowercase hex> (of its sdist)")
         name = canonicalize_name(req.name)

@@ -75,9 +75,7 @@ def isolated_keyring(keys_dir: Path, fingerprints: tuple[str, ...]) -> Iterator[
         shutil.rmtree(home, ignore_errors=True)
 
 
-def verify_signature(
-    data: Path, signature: Path, keys_dir: Path, fingerprints: tuple[str, ...]
-) -> SignatureCheck:
+def verify_signature(data: Path, signature: Path, keys_dir: Path, fingerprints: tuple[str, ...]) -> SignatureCheck:
     """Check that a pinned key made a good detached signature *signature* over *data*.
 
     Args:
@@ -99,7 +97,9 @@ def verify_signature(
             result = gpg.verify_file(handle, data_filename=str(data))
         primary = (result.pubkey_fingerprint or result.fingerprint or "").upper()
         if result.key_status is not None:
-            raise VerificationError(f"signature on {data.name} is by a key that is {result.key_status} ({primary}): re-sign with a valid trusted key")
+            raise VerificationError(
+                f"signature on {data.name} is by a key that is {result.key_status} ({primary}): re-sign with a valid trusted key"
+            )
         if not result.valid:
             if result.status == "no public key":
                 reason = f"signed by key {result.key_id}, which is not a trusted key"
@@ -109,7 +109,9 @@ def verify_signature(
                 reason = result.status or "no valid OpenPGP signature found"
             raise VerificationError(f"{signature.name} does not verify {data.name}: {reason}")
         if primary not in fingerprints:
-            raise VerificationError(f"{data.name} is signed by {primary}, which is not a trusted fingerprint: pin it or re-sign")
+            raise VerificationError(
+                f"{data.name} is signed by {primary}, which is not a trusted fingerprint: pin it or re-sign"
+            )
         return SignatureCheck(primary, result.username or "")
 
 
@@ -128,9 +130,7 @@ def sign_detached(data: Path, signature: Path, key: str, home: str | None = None
     gpg = _gpg(home or os.environ.get("GNUPGHOME"))
     wanted = key.upper().removeprefix("0X")
     secret = gpg.list_keys(secret=True)
-    known = {k["fingerprint"].upper() for k in secret} | {
-        s.upper() for k in secret for s in k.get("subkey_info", {})
-    }
+    known = {k["fingerprint"].upper() for k in secret} | {s.upper() for k in secret for s in k.get("subkey_info", {})}
     if wanted not in known:
         raise SigningError(
             f"DEBWHEELS_SIGNING_KEY={key} is not a secret key in {gpg.gnupghome or '~/.gnupg'}: "

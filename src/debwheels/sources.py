@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import posixpath
-import shutil
 import tarfile
 import tomllib
 import urllib.error
@@ -21,6 +20,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
 from packaging.version import InvalidVersion
@@ -99,7 +99,9 @@ def _sdist_entry(pin: Pin, files: list[dict[str, object]]) -> dict[str, object]:
         if canonicalize_name(name) == pin.name and str(version) == pin.version:
             candidates.append(entry)
     if not candidates:
-        raise FetchError(f"{pin.name} {pin.version} has no sdist on the index: debwheels builds only from sdists; pick a version that has one")
+        raise FetchError(
+            f"{pin.name} {pin.version} has no sdist on the index: debwheels builds only from sdists; pick a version that has one"
+        )
     for entry in candidates:
         hashes = entry.get("hashes")
         if isinstance(hashes, dict) and hashes.get("sha256") in pin.hashes:
@@ -135,13 +137,13 @@ def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
     staging = cache / "sdists" / ".partial"
     staging.mkdir(parents=True, exist_ok=True)
     tmp = staging / f"{filename}.{os.getpid()}"
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     try:
         with urllib.request.urlopen(str(entry["url"]), timeout=300) as response, open(tmp, "wb") as out:
             while chunk := response.read(1 << 20):
-                digest.update(chunk)
+                hasher.update(chunk)
                 out.write(chunk)
-        actual = digest.hexdigest()
+        actual = hasher.hexdigest()
         if actual not in pin.hashes:
             raise HashMismatchError(
                 f"sha256 mismatch for {pin.name} {pin.version} ({filename}): expected {' or '.join(pin.hashes)}, "
@@ -172,11 +174,15 @@ def _check_tar(tar: tarfile.TarFile, archive: Path) -> None:
             base = posixpath.dirname(name) if member.issym() else ""
             target = posixpath.normpath(posixpath.join(base, member.linkname))
             if member.linkname.startswith("/") or target.startswith("../") or target == "..":
-                raise UnsafeArchiveError(f"{archive.name}: link {name!r} points outside the tree ({member.linkname}): refusing")
+                raise UnsafeArchiveError(
+                    f"{archive.name}: link {name!r} points outside the tree ({member.linkname}): refusing"
+                )
         elif not (member.isfile() or member.isdir()):
             raise UnsafeArchiveError(f"{archive.name}: member {name!r} is a device or FIFO: refusing to unpack it")
         if member.size > MAX_MEMBER_BYTES:
-            raise UnsafeArchiveError(f"{archive.name}: member {name!r} is {member.size} bytes, over {MAX_MEMBER_BYTES}: refusing")
+            raise UnsafeArchiveError(
+                f"{archive.name}: member {name!r} is {member.size} bytes, over {MAX_MEMBER_BYTES}: refusing"
+            )
         total += member.size
     if total > MAX_TOTAL_BYTES:
         raise UnsafeArchiveError(f"{archive.name}: unpacks to {total} bytes, over {MAX_TOTAL_BYTES}: refusing")
@@ -203,10 +209,14 @@ def unpack(sdist: Path, destination: Path) -> Path:
                 for info in archive.infolist():
                     _safe_name(info.filename, sdist)
                     if (info.external_attr >> 16) & 0o170000 not in (0, 0o100000, 0o040000):
-                        raise UnsafeArchiveError(f"{sdist.name}: member {info.filename!r} is not a file or directory: refusing")
+                        raise UnsafeArchiveError(
+                            f"{sdist.name}: member {info.filename!r} is not a file or directory: refusing"
+                        )
                     total += info.file_size
                 if total > MAX_TOTAL_BYTES:
-                    raise UnsafeArchiveError(f"{sdist.name}: unpacks to {total} bytes, over {MAX_TOTAL_BYTES}: refusing")
+                    raise UnsafeArchiveError(
+                        f"{sdist.name}: unpacks to {total} bytes, over {MAX_TOTAL_BYTES}: refusing"
+                    )
                 archive.extractall(destination)
         else:
             with tarfile.open(sdist) as archive:
@@ -220,7 +230,9 @@ def unpack(sdist: Path, destination: Path) -> Path:
                 else:
                     archive.extractall(destination)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-        raise UnsafeArchiveError(f"{sdist.name} is not a readable archive ({exc}): delete it from the cache and fetch again") from None
+        raise UnsafeArchiveError(
+            f"{sdist.name} is not a readable archive ({exc}): delete it from the cache and fetch again"
+        ) from None
     tops = list(destination.iterdir())
     if len(tops) != 1 or not tops[0].is_dir():
         raise UnsafeArchiveError(f"{sdist.name} does not hold exactly one top directory: not an sdist")
@@ -237,7 +249,7 @@ def read_build_system(tree: Path) -> BuildSystem:
         UnsafeArchiveError: pyproject.toml is not valid TOML.
     """
     path = tree / "pyproject.toml"
-    table: dict[str, object] = {}
+    table: dict[str, Any] = {}
     if path.is_file():
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8")).get("build-system", {})
@@ -245,14 +257,9 @@ def read_build_system(tree: Path) -> BuildSystem:
             raise UnsafeArchiveError(f"{path} is not valid TOML ({exc})") from None
     if "build-backend" not in table:
         requires = table.get("requires", ["setuptools>=40.8.0"])
-        return BuildSystem(tuple(str(r) for r in requires), "setuptools.build_meta:__legacy__")  # type: ignore[union-attr]
+        return BuildSystem(tuple(str(r) for r in requires), "setuptools.build_meta:__legacy__")
     return BuildSystem(
-        tuple(str(r) for r in table.get("requires", [])),  # type: ignore[union-attr]
+        tuple(str(r) for r in table.get("requires", [])),
         str(table["build-backend"]),
-        tuple(str(p) for p in table.get("backend-path", [])),  # type: ignore[union-attr]
+        tuple(str(p) for p in table.get("backend-path", [])),
     )
-
-
-def copy_tree(source: Path, destination: Path) -> None:
-    """Copy a directory tree, keeping file modes and mtimes."""
-    shutil.copytree(source, destination, symlinks=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, SRC
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
@@ -20,18 +21,29 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def sh(command: list[str], cwd: Path, extra: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def sh(
+    command: list[str], cwd: Path, extra: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run *command* in *cwd*; on failure show its output."""
     done = subprocess.run(command, cwd=cwd, env=_env(extra), capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}) in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        pytest.fail(
+            f"{' '.join(command)} failed ({done.returncode}) in {cwd}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 
 def debwheels(args: list[str], cwd: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the debwheels CLI from *cwd*'s own sources (a clone tests its own code)."""
     env = {"PYTHONPATH": str(cwd / "src"), **(extra or {})}
-    return subprocess.run(["/usr/bin/python3", "-m", "debwheels", *args], cwd=cwd, env=_env(env), capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["/usr/bin/python3", "-m", "debwheels", *args],
+        cwd=cwd,
+        env=_env(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Key
 
+from conftest import ROOT, Key
 from debwheels.fsutil import sha256_file
 from debwheels.requirements import read_pins
 from debwheels.sums import parse_sums
@@ -56,7 +56,9 @@ def test_make_deb_from_a_fresh_clone(first_deb: Path) -> None:
     assert "--require-hashes" in log and "--no-index" in log
 
 
-def test_second_fresh_clone_reproduces_the_deb_byte_for_byte(first_deb: Path, fresh_clone: Callable[[str], Path]) -> None:
+def test_second_fresh_clone_reproduces_the_deb_byte_for_byte(
+    first_deb: Path, fresh_clone: Callable[[str], Path]
+) -> None:
     second = fresh_clone("deb-b")
     sh(["make", "deb"], second)
     assert sha256_file(deb_in(second)) == sha256_file(deb_in(first_deb))
@@ -93,7 +95,9 @@ def rebuilt(fresh_clone: Callable[[str], Path], keys: dict[str, Key]) -> tuple[P
     return clone, done
 
 
-def test_build_reproduces_the_committed_mirror_bit_for_bit(rebuilt: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_build_reproduces_the_committed_mirror_bit_for_bit(
+    rebuilt: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     clone, _ = rebuilt
     staged = clone / ".debwheels" / "staged-mirror"
     committed = parse_sums((ROOT / "wheels-mirror" / "sha256sums.txt").read_bytes(), "committed")
@@ -101,11 +105,17 @@ def test_build_reproduces_the_committed_mirror_bit_for_bit(rebuilt: tuple[Path, 
     assert fresh == committed
 
 
-def test_every_wheel_was_built_here_from_its_pinned_sdist(rebuilt: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_every_wheel_was_built_here_from_its_pinned_sdist(
+    rebuilt: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     clone, done = rebuilt
     staged = clone / ".debwheels" / "staged-mirror"
     manifest = json.loads((staged / "build-manifest.json").read_text())
-    pins = {p.name: p for p in read_pins(clone / "requirements/requirements.txt") + read_pins(clone / "requirements/build-requirements.txt")}
+    pins = {
+        p.name: p
+        for p in read_pins(clone / "requirements/requirements.txt")
+        + read_pins(clone / "requirements/build-requirements.txt")
+    }
     wheels = sorted(p.name for p in staged.glob("*.whl"))
     assert wheels == sorted(manifest["wheels"])
     for filename, entry in manifest["wheels"].items():

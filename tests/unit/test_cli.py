@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
 
+from conftest import ROOT, run_cli
 from debwheels import errors
 
 
@@ -25,7 +26,9 @@ def test_exit_codes_are_distinct_and_in_one_table() -> None:
 def test_dash_c_runs_in_the_project(tmp_path: Path) -> None:
     result = run_cli("-C", str(tmp_path), "verify")
     assert result.code == errors.EXIT_CODES[errors.ConfigError]
-    assert result.err == f"debwheels: error: no pyproject.toml in {tmp_path}: run debwheels in a project, or pass -C DIR\n"
+    assert (
+        result.err == f"debwheels: error: no pyproject.toml in {tmp_path}: run debwheels in a project, or pass -C DIR\n"
+    )
     assert run_cli("-C", str(tmp_path / "nope"), "verify").code == 2
 
 
@@ -40,3 +43,16 @@ def test_short_or_lowercase_fingerprints_are_refused(tmp_path: Path, value: str)
     (tmp_path / "pyproject.toml").write_text(f'[tool.debwheels]\ntrusted-fingerprints = ["{value}"]\n')
     result = run_cli("-C", str(tmp_path), "verify")
     assert result.code == 3 and "full primary fingerprints" in result.err
+
+
+def test_verify_refuses_a_mirror_copy_with_one_byte_of_one_wheel_changed(tmp_path: Path) -> None:
+    copy = tmp_path / "mirror"
+    shutil.copytree(ROOT / "wheels-mirror", copy)
+    wheel = sorted(copy.glob("packaging-*.whl"))[0]
+    data = bytearray(wheel.read_bytes())
+    data[100] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    result = run_cli("-C", str(ROOT), "verify", str(copy))
+    assert result.code == 12
+    assert result.err == f"debwheels: error: {copy} does not match its signed list: changed: {wheel.name}\n"
+    assert run_cli("-C", str(ROOT), "verify").code == 0  # the real mirror is untouched

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Key, run_cli
 
+from conftest import Key, run_cli
 from debwheels.config import load_config
 from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import sha256_file
@@ -20,7 +20,9 @@ def make_project(root: Path, trusted: list[Key]) -> Path:
     """A minimal project with a staged mirror of three fake wheels."""
     root.mkdir()
     fprs = ", ".join(f'"{k.fingerprint}"' for k in trusted)
-    (root / "pyproject.toml").write_text(f'[project]\nname = "demo"\nversion = "1"\n[tool.debwheels]\ntrusted-fingerprints = [{fprs}]\n')
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "demo"\nversion = "1"\n[tool.debwheels]\ntrusted-fingerprints = [{fprs}]\n'
+    )
     (root / "keys").mkdir()
     for key in trusted:
         (root / "keys" / f"{key.fingerprint}.asc").write_bytes(key.public)
@@ -57,12 +59,31 @@ def test_sign_publishes_and_verify_accepts(signed: Path, keys: dict[str, Key]) -
         (lambda m: (m / "a-1-py3-none-any.whl").write_bytes(b"evil"), "changed: a-1-py3-none-any.whl"),
         (lambda m: (m / "b-2-py3-none-any.whl").unlink(), "missing: b-2-py3-none-any.whl"),
         (lambda m: (m / "c-3-py3-none-any.whl").write_bytes(b"extra"), "extra: c-3-py3-none-any.whl"),
-        (lambda m: (m / "a-1-py3-none-any.whl").rename(m / "z-1-py3-none-any.whl"), "missing: a-1-py3-none-any.whl; extra: z-1"),
+        (
+            lambda m: (m / "a-1-py3-none-any.whl").rename(m / "z-1-py3-none-any.whl"),
+            "missing: a-1-py3-none-any.whl; extra: z-1",
+        ),
         (lambda m: (m / "sha256sums.txt.asc").unlink(), "missing signature"),
-        (lambda m: (m / "sha256sums.txt").write_text((m / "sha256sums.txt").read_text() + "0" * 64 + "  zz.whl\n"), "BAD signature"),
-        (lambda m: (m / "sha256sums.txt.asc").write_text("-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n"), "does not verify"),
+        (
+            lambda m: (m / "sha256sums.txt").write_text((m / "sha256sums.txt").read_text() + "0" * 64 + "  zz.whl\n"),
+            "BAD signature",
+        ),
+        (
+            lambda m: (m / "sha256sums.txt.asc").write_text(
+                "-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n"
+            ),
+            "does not verify",
+        ),
     ],
-    ids=["changed-wheel", "missing-wheel", "extra-wheel", "renamed-wheel", "no-signature", "edited-sums", "garbage-signature"],
+    ids=[
+        "changed-wheel",
+        "missing-wheel",
+        "extra-wheel",
+        "renamed-wheel",
+        "no-signature",
+        "edited-sums",
+        "garbage-signature",
+    ],
 )
 def test_verify_refuses_damage_with_one_line(signed: Path, damage, fragment: str) -> None:  # type: ignore[no-untyped-def]
     mirror = signed / "wheels-mirror"
@@ -80,7 +101,7 @@ def test_signature_by_unpinned_key_is_refused(signed: Path, keys: dict[str, Key]
     mirror = signed / "wheels-mirror"
     stranger = keys["stranger"]
     sign_detached(mirror / SUMS_NAME, mirror / "sha256sums.txt.asc", stranger.fingerprint, str(stranger.home))
-    with pytest.raises(VerificationError, match="not a trusted key|not a trusted fingerprint"):
+    with pytest.raises(VerificationError, match=r"not a trusted (key|fingerprint)"):
         verify_mirror(load_config(signed))
     # Even with the stranger's public key lying in keys/, only pinned fingerprints count.
     (signed / "keys" / "stranger.asc").write_bytes(stranger.public)

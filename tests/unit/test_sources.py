@@ -32,7 +32,10 @@ def info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.Ta
 
 
 def test_unpacks_a_plain_sdist_and_drops_setuid(tmp_path: Path) -> None:
-    archive = make_tar(tmp_path / "p-1.tar.gz", [info("p-1", tarfile.DIRTYPE), info("p-1/setup.py"), info("p-1/link", tarfile.SYMTYPE, "setup.py")])
+    archive = make_tar(
+        tmp_path / "p-1.tar.gz",
+        [info("p-1", tarfile.DIRTYPE), info("p-1/setup.py"), info("p-1/link", tarfile.SYMTYPE, "setup.py")],
+    )
     top = unpack(archive, tmp_path / "out")
     assert top.name == "p-1"
     assert (top / "setup.py").read_bytes() == b"x"
@@ -54,7 +57,7 @@ def test_unpacks_a_plain_sdist_and_drops_setuid(tmp_path: Path) -> None:
 )
 def test_refuses_unsafe_members_and_writes_nothing_outside(tmp_path: Path, member: tarfile.TarInfo) -> None:
     archive = make_tar(tmp_path / "p-1.tar.gz", [info("p-1", tarfile.DIRTYPE), member])
-    with pytest.raises(UnsafeArchiveError, match="p-1.tar.gz"):
+    with pytest.raises(UnsafeArchiveError, match=r"p-1\.tar\.gz"):
         unpack(archive, tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
     assert not (tmp_path / "evil").exists()
@@ -68,7 +71,9 @@ def test_refuses_two_top_directories(tmp_path: Path) -> None:
 
 def test_build_system_defaults_and_backend_path(tmp_path: Path) -> None:
     assert read_build_system(tmp_path).backend == "setuptools.build_meta:__legacy__"
-    (tmp_path / "pyproject.toml").write_text('[build-system]\nrequires = []\nbuild-backend = "flit_core.buildapi"\nbackend-path = ["."]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "flit_core.buildapi"\nbackend-path = ["."]\n'
+    )
     system = read_build_system(tmp_path)
     assert (system.requires, system.backend, system.backend_path) == ((), "flit_core.buildapi", (".",))
 

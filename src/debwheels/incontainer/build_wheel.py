@@ -41,15 +41,39 @@ def main(request_path: str) -> int:
     if request["install"]:
         print(f"installing build requirements from {request['install']}", flush=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "--python", python, "install", "--isolated", "--no-index",
-             "--find-links", request["wheels"], "--require-hashes", "--only-binary", ":all:",
-             "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "-r", request["install"]],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                python,
+                "install",
+                "--isolated",
+                "--no-index",
+                "--find-links",
+                request["wheels"],
+                "--require-hashes",
+                "--only-binary",
+                ":all:",
+                "--no-deps",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "-r",
+                request["install"],
+            ],
             check=True,
         )
     listing = subprocess.run(
-        [python, "-I", "-c", "import json, importlib.metadata as m; "
-         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"],
-        check=True, capture_output=True, text=True,
+        [
+            python,
+            "-I",
+            "-c",
+            "import json, importlib.metadata as m; "
+            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     installed = {canonicalize_name(k): v for k, v in json.loads(listing.stdout).items()}
     hooks = BuildBackendHookCaller(
