@@ -296,6 +296,7 @@ class Builder:
         Raises:
             RequirementsError, HashMismatchError, FetchError, UnsafeArchiveError, BuildError.
         """
+        remove_stage(self.cfg)  # a failed run must not leave an older stage for 'sign' to publish
         runtime_pins, pins = load_pins(self.cfg, self.environment)
         sdists = self.fetch_all(pins)
         fresh_dir(self.work)

@@ -125,11 +125,12 @@ def _rootfs(
     include: tuple[str, ...],
     locked: RootfsLock | None,
     update: bool,
+    remake: bool,
     say: Callable[[str], None],
 ) -> RootfsLock:
     store = cache_dir() / "rootfs"
     store.mkdir(parents=True, exist_ok=True)
-    if locked is not None and locked.include == include:
+    if not remake and locked is not None and locked.include == include:
         cached = store / f"{locked.sha256}.tar"
         if cached.is_file() and sha256_file(cached) == locked.sha256:
             return locked
@@ -163,13 +164,19 @@ def image_tags(entries: dict[str, RootfsLock]) -> Images:
 
 
 def ensure_images(
-    cfg: Config, runtime: ContainerRuntime, *, update_lock: bool = False, say: Callable[[str], None] = print
+    cfg: Config,
+    runtime: ContainerRuntime,
+    *,
+    update_lock: bool = False,
+    check: bool = False,
+    say: Callable[[str], None] = print,
 ) -> Images:
     """Make sure the builder and endpoint images exist and match the lock.
 
     Builds the rootfs tarballs with mmdebstrap when no verified copy is cached, compares
     them with builder-lock.json, writes the lock when it is absent (or *update_lock*), and
     builds the images (the builder from the project's Dockerfile, ``FROM scratch`` + ``ADD``).
+    With *check*, the rootfs are made anew from the archive even when cached (drift detection).
 
     Returns:
         Images: tags to run.
@@ -181,7 +188,7 @@ def ensure_images(
     lock = load_lock(cfg.builder_lock)
     dockerfile_sha = sha256_file(cfg.dockerfile)
     if (
-        not update_lock
+        not (update_lock or check)
         and {"builder", "endpoint"} <= set(lock)
         and tuple(sorted(cfg.builder_packages)) == lock["builder"].include
     ):
@@ -193,8 +200,10 @@ def ensure_images(
         ):
             return images
     entries = {
-        "builder": _rootfs(cfg, "builder", tuple(sorted(cfg.builder_packages)), lock.get("builder"), update_lock, say),
-        "endpoint": _rootfs(cfg, "endpoint", (), lock.get("endpoint"), update_lock, say),
+        "builder": _rootfs(
+            cfg, "builder", tuple(sorted(cfg.builder_packages)), lock.get("builder"), update_lock, check, say
+        ),
+        "endpoint": _rootfs(cfg, "endpoint", (), lock.get("endpoint"), update_lock, check, say),
     }
     if entries != lock:
         write_lock(cfg.builder_lock, cfg, entries)

@@ -31,12 +31,12 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _images(cfg: Config, update_lock: bool = False):  # type: ignore[no-untyped-def]
+def _images(cfg: Config, update_lock: bool = False, check: bool = False):  # type: ignore[no-untyped-def]
     from debwheels.builder import ensure_images
     from debwheels.container import ContainerRuntime
 
     runtime = ContainerRuntime(cfg.container_runtime)
-    return runtime, ensure_images(cfg, runtime, update_lock=update_lock, say=say)
+    return runtime, ensure_images(cfg, runtime, update_lock=update_lock, check=check, say=say)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,11 +68,14 @@ def cli(ctx: click.Context, directory: Path | None, runtime: str | None) -> None
 
 @cli.command()
 @click.option("--update-lock", is_flag=True, help="Accept a changed rootfs and rewrite builder-lock.json.")
+@click.option("--check", is_flag=True, help="Make the rootfs anew from the Debian archive and compare with the lock.")
 @click.pass_obj
-def builder(state: State, update_lock: bool) -> None:
+def builder(state: State, update_lock: bool, check: bool) -> None:
     """Build or check the pinned builder and endpoint images (mmdebstrap rootfs + Dockerfile)."""
     cfg = state.config()
-    _, images = _images(cfg, update_lock)
+    _, images = _images(cfg, update_lock, check)
+    if check:
+        click.echo(f"no drift: both rootfs match {cfg.builder_lock.name}")
     click.echo(f"builder image {images.builder}\nendpoint image {images.endpoint}")
 
 

@@ -131,7 +131,9 @@ def test_every_wheel_was_built_here_from_its_pinned_sdist(
         log = (logs / f"{entry['name']}-{entry['version']}.log").read_text()
         assert "--network=none" in log and "--user 1000:1000" in log
         if entry["build-requires"]:
-            assert "--no-index --find-links /wheels --require-hashes" in log
+            assert "pip --python /build/env/bin/python install --isolated --no-index --find-links /wheels --require-hashes" in log
+            processed = re.findall(r"^Processing (\S+)", log, re.M)
+            assert processed and all(p.startswith("/wheels/") for p in processed), processed
             assert "Downloading" not in log and "pypi.org" not in log
     assert re.search(r"\[\d+/10\] built", done.stderr)
 

@@ -24,6 +24,12 @@ import sys
 from pathlib import Path
 
 
+def run(command: list[str]) -> None:
+    """Echo *command* into the log, then run it; a failure ends the build."""
+    print("$ " + " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     os.umask(0o022)
@@ -36,33 +42,14 @@ def main(request_path: str) -> int:
     env_dir = Path(request["env_dir"])
     out = Path(request["out"])
     shutil.copytree(request["source"], build_dir, symlinks=True)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])
     python = str(env_dir / "bin" / "python")
     if request["install"]:
-        print(f"installing build requirements from {request['install']}", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                python,
-                "install",
-                "--isolated",
-                "--no-index",
-                "--find-links",
-                request["wheels"],
-                "--require-hashes",
-                "--only-binary",
-                ":all:",
-                "--no-deps",
-                "--no-cache-dir",
-                "--disable-pip-version-check",
-                "-r",
-                request["install"],
-            ],
-            check=True,
-        )
+        run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "--isolated", "--no-index",
+             "--find-links", request["wheels"], "--require-hashes", "--only-binary", ":all:",
+             "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "-r", request["install"]]
+        )  # fmt: skip
     listing = subprocess.run(
         [
             python,
