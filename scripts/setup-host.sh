@@ -3,7 +3,8 @@
 # Idempotent: only missing packages are installed. Used by 'make' targets and .ci/run.
 set -euo pipefail
 packages=(
-  podman runc mmdebstrap            # builder rootfs and containers
+  podman runc netavark aardvark-dns # containers (runc: crun fails in some sandboxes; netavark: network)
+  mmdebstrap                        # reproducible builder and endpoint rootfs
   gnupg                             # signing and verification (python-gnupg drives gpg)
   python3 python3-click python3-packaging python3-debian python3-gnupg   # debwheels itself
   python3-pytest                    # the test suite
