@@ -3,13 +3,17 @@
 PYTHON ?= /usr/bin/python3
 DEBWHEELS = PYTHONPATH=$(CURDIR)/src $(PYTHON) -m debwheels
 
-.PHONY: setup builder wheels verify deb install-test test unit-test
+.PHONY: setup builder lock wheels verify deb install-test test unit-test
 
 setup:
 	@bash scripts/setup-host.sh
 
 builder: setup
 	$(DEBWHEELS) builder
+
+# Resolve requirements/requirements.in into the three lock files (sdist sha256 pins, build closure, graph).
+lock: builder
+	$(DEBWHEELS) lock
 
 # Fetch and build the whole closure in the builder, then sign and publish wheels-mirror/.
 # Needs DEBWHEELS_SIGNING_KEY (a fingerprint of a secret key in $$GNUPGHOME).

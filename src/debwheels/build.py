@@ -1,36 +1,44 @@
-"""Build every pinned sdist into a wheel inside the builder container, in dependency order.
+"""Build the locked closure into wheels inside the builder container, in dependency order.
 
-A package is built once every requirement of its build environment has been built: the
-static ``[build-system] requires`` (PEP 518) and, transitively, the ``Requires-Dist`` of
-those wheels. Self-hosting backends (flit_core, setuptools: empty ``requires`` with an
-in-tree ``backend-path``) come first with nothing installed. Each build runs in a fresh
-container: no network, user 1000, fixed build path ``/build/<name>-<version>``, umask 022,
-``SOURCE_DATE_EPOCH``, ``LC_ALL=C.UTF-8``, ``TZ=UTC``, ``PYTHONHASHSEED=0``, no ``PIP_*`` from
-the host; its build requirements are installed only from wheels built earlier in the run,
-``--no-index --require-hashes``. The PEP 517 frontend is pyproject_hooks from its pinned sdist.
-The result is staged in ``.debwheels/staged-mirror`` for ``debwheels sign`` to publish.
+The lock graph (:mod:`debwheels.lockgraph`) says exactly which wheels each package's build
+environment holds (``build-env``); a package is built once all of them are built, in the
+order of a topological sorter (:mod:`graphlib`). Self-hosting backends (flit_core,
+setuptools: empty ``requires`` with an in-tree ``backend-path``) come first with nothing
+installed. Several versions of one build tool may be in the lock; each environment gets the
+one the lock chose for it.
+
+Each build runs in a fresh container: no network, user 1000, fixed build path
+``/build/<name>-<version>``, umask 022, ``SOURCE_DATE_EPOCH``, ``LC_ALL=C.UTF-8``, ``TZ=UTC``,
+``PYTHONHASHSEED=0``, no ``PIP_*`` from the host, plus the package's own settings
+(``[tool.debwheels.packages.<name>]``). Its build requirements are installed only from wheels
+built earlier in the same run, ``--no-index --require-hashes``. The PEP 517 frontend is
+pyproject_hooks from its pinned sdist. The result is staged in ``.debwheels/staged-mirror``
+for ``debwheels sign`` to publish.
 """
 
 from __future__ import annotations
 
 import email.parser
+import graphlib
 import json
 import os
+import re
 import shutil
 import time
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from debwheels.builder import Images, load_lock, marker_environment
-from debwheels.config import Config, cache_dir
+from debwheels.config import Config, PackageSettings, cache_dir
 from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, sha256_file
+from debwheels.lockgraph import LockedPackage, LockGraph
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
@@ -40,6 +48,10 @@ FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 MANIFEST = "build-manifest.json"
+_NETWORK_SIGNS = re.compile(
+    r"Temporary failure in name resolution|Network is unreachable|Name or service not known|"
+    r"No address associated with hostname|\[Errno -[23]\]|\[Errno 101\]|Could not resolve host|NewConnectionError"
+)
 
 
 @dataclass(frozen=True)
@@ -65,11 +77,25 @@ class BuiltWheel:
 class SourceItem:
     """One thing to build: an unpacked sdist, or the project's own tree (``sdist`` None)."""
 
-    name: str
-    version: str
+    package: LockedPackage
     tree: Path
     build_system: BuildSystem
     sdist: Sdist | None
+    settings: PackageSettings
+
+    @property
+    def stem(self) -> str:
+        """``name-version``: the fixed build directory's name."""
+        return f"{self.package.name}-{self.package.version}"
+
+
+@dataclass
+class RunResult:
+    """Outcome of :meth:`Builder.run`: wheels, dynamic requirements and what was missing, by key."""
+
+    built: dict[str, BuiltWheel] = field(default_factory=dict)
+    dynamic: dict[str, list[str]] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
 
 
 class NotReady(Exception):
@@ -78,6 +104,12 @@ class NotReady(Exception):
     def __init__(self, waiting_for: str) -> None:
         super().__init__(waiting_for)
         self.waiting_for = waiting_for
+
+
+def effective_requires(build_system: BuildSystem, settings: PackageSettings) -> list[str]:
+    """Static build requirements after the package's settings: replaced, then extended."""
+    declared = settings.build_requires if settings.build_requires is not None else build_system.requires
+    return [*declared, *settings.extra_build_requires]
 
 
 def wheel_requires(path: Path) -> tuple[str, ...]:
@@ -98,14 +130,14 @@ def env_closure(
     who: str,
     lock_file: str = "requirements/build-requirements.txt",
 ) -> list[BuiltWheel]:
-    """Resolve *requires* and their run-time dependencies against the built wheels.
+    """Resolve *requires* and their run-time dependencies against built wheels (one per name).
 
     Args:
         requires: PEP 508 requirement strings.
-        built: wheels built so far by canonical name.
+        built: wheels by canonical name.
         pinned: every name in the lock (built or not).
         environment: PEP 508 marker environment of the builder python.
-        who: the package whose environment this is (for messages).
+        who: what needs them (for messages).
         lock_file: the file a missing pin belongs in (for messages).
 
     Returns:
@@ -113,7 +145,7 @@ def env_closure(
 
     Raises:
         NotReady: a needed name is pinned but not built yet.
-        BuildError: a needed name is not in the lock, or its pinned version does not match.
+        BuildError: a needed name is not pinned, or its pinned version does not match.
     """
     chosen: dict[str, BuiltWheel] = {}
     seen: set[tuple[str, frozenset[str]]] = set()
@@ -133,8 +165,7 @@ def env_closure(
             if name in pinned:
                 raise NotReady(name)
             raise BuildError(
-                f"{who} needs {req}, which is not pinned: "
-                f"add {name}==<version> --hash=sha256:<sdist sha256> to {lock_file}"
+                f"{who} needs {req}, which is not pinned: add {name}==<version> --hash=sha256:<sdist sha256> to {lock_file}"
             )
         wheel = built[name]
         if not req.specifier.contains(wheel.version, prereleases=True):
@@ -146,101 +177,154 @@ def env_closure(
     return sorted(chosen.values(), key=lambda w: w.name)
 
 
-def load_pins(cfg: Config, environment: dict[str, str]) -> tuple[list[Pin], list[Pin]]:
-    """Read the runtime and build locks; drop pins whose marker is false for the builder.
-
-    Returns:
-        (runtime pins, all pins): all pins merged by name.
+def check_lock_files(cfg: Config, graph: LockGraph) -> None:
+    """Require requirements.txt and build-requirements.txt to list exactly the graph's packages.
 
     Raises:
-        RequirementsError: a name is pinned at two versions, or the frontend is not pinned.
+        RequirementsError: they disagree (someone edited one file but not the others).
     """
-    runtime = [p for p in read_pins(cfg.requirements) if p.applies(environment)]
-    merged: dict[str, Pin] = {p.name: p for p in runtime}
-    for pin in read_pins(cfg.build_requirements):
-        if not pin.applies(environment):
-            continue
-        other = merged.get(pin.name)
-        if other is not None and (other.version, set(other.hashes)) != (pin.version, set(pin.hashes)):
+    runtime = {(p.name, p.version, h) for p in read_pins(cfg.requirements) for h in p.hashes}
+    build = {(p.name, p.version, h) for p in read_pins(cfg.build_requirements, allow_versions=True) for h in p.hashes}
+    nodes = [p for p in graph.packages.values() if p.key != graph.project]
+    want_runtime = {(p.name, p.version, p.sha256) for p in nodes if p.runtime}
+    want_build = {(p.name, p.version, p.sha256) for p in nodes if not p.runtime}
+    for label, have, want, path in (
+        ("runtime", runtime, want_runtime, cfg.requirements),
+        ("build", build, want_build, cfg.build_requirements),
+    ):
+        if have != want:
+            differ = sorted({f"{n}=={v}" for n, v, _ in have ^ want})
             raise RequirementsError(
-                f"{pin.name} is pinned as {other.version} in {cfg.requirements.name} and as {pin.version} "
-                f"in {cfg.build_requirements.name}: pin one version with the same hashes in both"
+                f"{path.name} and {cfg.lock_file.name} disagree on the {label} closure ({', '.join(differ)}): "
+                "run 'debwheels lock' to regenerate them together"
             )
-        merged[pin.name] = pin
-    if FRONTEND not in merged:
-        raise RequirementsError(
-            f"{FRONTEND} is not in {cfg.build_requirements}: it is the PEP 517 frontend of every build; pin it"
-        )
-    return runtime, sorted(merged.values(), key=lambda p: p.name)
+
+
+def topological_order(graph: LockGraph) -> graphlib.TopologicalSorter[str]:
+    """A prepared sorter over build-time edges (package -> its build environment).
+
+    Raises:
+        BuildError: a build-time cycle, naming its members and the setting that breaks it.
+    """
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for key, package in graph.packages.items():
+        sorter.add(key, *package.build_env)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(exc.args[1])
+        first = graph.packages[cycle[0]].name if cycle[0] in graph.packages else cycle[0]
+        raise BuildError(
+            f"build-time dependency cycle: {' -> '.join(cycle)}; break it with "
+            f'[tool.debwheels.packages.{first}] build-requires = ["..."] (its build requirements without '
+            f"{cycle[1] if len(cycle) > 1 else cycle[0]}), then run 'debwheels lock'"
+        ) from None
+    return sorter
 
 
 class Builder:
-    """Runs one build session: fetch, unpack, build in order, stage the mirror.
+    """Fetches, unpacks and builds the packages of a lock graph.
 
     Args:
         cfg: project configuration.
         runtime: the container runtime adapter.
         images: ready image tags.
         say: progress sink (one line per call).
+        work: working directory (emptied); default ``.debwheels/work``.
     """
 
     def __init__(
-        self, cfg: Config, runtime: ContainerRuntime, images: Images, say: Callable[[str], None] = print
+        self,
+        cfg: Config,
+        runtime: ContainerRuntime,
+        images: Images,
+        say: Callable[[str], None] = print,
+        work: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.runtime = runtime
         self.images = images
         self.say = say
         self.environment = marker_environment(cfg)
-        self.work = cfg.state_dir / "work"
+        self.work = work or cfg.state_dir / "work"
         self.wheels_dir = self.work / "wheels"
         self.started = time.monotonic()
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:.0f}s"
 
-    def fetch_all(self, pins: list[Pin]) -> list[Sdist]:
-        """Fetch every pin's sdist with hash checks; returns them in pin order."""
-        sdists = []
-        for number, pin in enumerate(pins, start=1):
-            sdist = fetch(pin, self.cfg.index_url, cache_dir())
-            self.say(
-                f"[{number}/{len(pins)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
-            )
-            sdists.append(sdist)
-        return sdists
+    def prepare(self, graph: LockGraph, only: set[str] | None = None) -> dict[str, SourceItem]:
+        """Fetch (hash-checked) and unpack every package of *graph* (or the keys *only*), export the project tree.
 
-    def _sources(self, sdists: list[Sdist]) -> list[SourceItem]:
-        items = []
-        for sdist in sdists:
-            tree = unpack(sdist.path, self.work / "src" / sdist.pin.name)
-            items.append(SourceItem(sdist.pin.name, sdist.pin.version, tree, read_build_system(tree), sdist))
-        name = canonicalize_name(self.cfg.project_name)
-        tree = self.work / "src" / name / f"{name}-{self.cfg.project_version}"
-        export_tree(self.cfg.root, tree, exclude=(self.cfg.mirror_dir.name,))
-        items.append(SourceItem(name, self.cfg.project_version, tree, read_build_system(tree), None))
+        Returns:
+            dict[key, SourceItem].
+        """
+        fresh_dir(self.work)
+        self.wheels_dir.mkdir()
+        items: dict[str, SourceItem] = {}
+        nodes = sorted((p for p in graph.packages.values() if only is None or p.key in only), key=lambda p: p.key)
+        for number, package in enumerate(nodes, start=1):
+            settings = self.cfg.settings(package.name)
+            stem = f"{package.name}-{package.version}"
+            if package.key == graph.project:
+                tree = self.work / "src" / stem / stem
+                export_tree(self.cfg.root, tree, exclude=(self.cfg.mirror_dir.name,))
+                items[package.key] = SourceItem(package, tree, read_build_system(tree), None, settings)
+                continue
+            if package.sha256 is None:
+                raise RequirementsError(
+                    f"{package.key} has no sdist sha256 in {self.cfg.lock_file.name}: run 'debwheels lock'"
+                )
+            sdist = fetch(Pin(package.name, package.version, (package.sha256,)), self.cfg.index_url, cache_dir())
+            tree = unpack(sdist.path, self.work / "src" / stem)
+            items[package.key] = SourceItem(package, tree, read_build_system(tree), sdist, settings)
+            self.say(
+                f"[{number}/{len(nodes)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
+            )
         return items
 
-    def _build_one(self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, log: Path) -> BuiltWheel:
-        stem = f"{item.name}-{item.version}"
-        inbox = fresh_dir(self.work / "in" / item.name)
-        out = fresh_dir(self.work / "out" / item.name)
-        out.chmod(0o777)
-        install = "".join(f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in env_wheels)
-        (inbox / "build-env.txt").write_text(install, encoding="utf-8")
-        request: dict[str, object] = {
-            "source": "/src",
-            "build_dir": f"/build/{stem}",
-            "env_dir": "/build/env",
-            "backend": item.build_system.backend,
-            "backend_path": list(item.build_system.backend_path),
-            "install": "/in/build-env.txt" if env_wheels else None,
-            "wheels": "/wheels",
-            "frontend": "/frontend",
-            "out": "/out",
-            "config_settings": {},
+    def frontend(self, graph: LockGraph, items: dict[str, SourceItem]) -> Path:
+        """The pyproject_hooks source directory (newest locked version).
+
+        Raises:
+            RequirementsError: pyproject-hooks is not in the lock.
+        """
+        hooks = [key for key in graph.frontend if graph.packages[key].name == FRONTEND]
+        if len(hooks) != 1:
+            raise RequirementsError(f"the lock names no single {FRONTEND} frontend: run 'debwheels lock'")
+        return items[hooks[0]].tree / "src"
+
+    def explain(self, item: SourceItem) -> dict[str, object]:
+        """The effective settings of one build (what ``debwheels build --explain`` prints)."""
+        return {
+            "package": item.package.key,
+            "sdist": item.sdist.path.name if item.sdist else "(project tree)",
+            "sdist-sha256": item.sdist.sha256 if item.sdist else None,
+            "build-backend": item.build_system.backend,
+            "backend-path": list(item.build_system.backend_path),
+            "declared-build-requires": list(item.build_system.requires),
+            "settings": {
+                "build-requires (replaces declared)": list(item.settings.build_requires)
+                if item.settings.build_requires is not None
+                else None,
+                "extra-build-requires": list(item.settings.extra_build_requires),
+                "env": item.settings.env,
+                "config-settings": item.settings.config_settings,
+                "patches": {p.name: sha256_file(p) for p in item.settings.patch_files()},
+            },
+            "effective-build-requires": effective_requires(item.build_system, item.settings),
+            "dynamic-build-requires (at lock time)": item.package.dynamic_requires,
+            "build-env": sorted(item.package.build_env),
+            "container": {
+                "image": self.images.builder,
+                "network": "none",
+                "user": "1000:1000",
+                "build-path": f"/build/{item.stem}",
+                "environment": self._environment(item),
+            },
         }
-        (inbox / "request.json").write_text(json.dumps(request, indent=2), encoding="utf-8")
+
+    def _environment(self, item: SourceItem) -> dict[str, str]:
         env = {
             "SOURCE_DATE_EPOCH": str(self.cfg.source_date_epoch),
             "PYTHONHASHSEED": "0",
@@ -249,9 +333,38 @@ class Builder:
             "TZ": "UTC",
             "HOME": "/home/builder",
             "PIP_CONFIG_FILE": "/dev/null",
-            "CFLAGS": f"-ffile-prefix-map=/build/{stem}=.",
-            "CXXFLAGS": f"-ffile-prefix-map=/build/{stem}=.",
+            "CFLAGS": f"-ffile-prefix-map=/build/{item.stem}=.",
+            "CXXFLAGS": f"-ffile-prefix-map=/build/{item.stem}=.",
         }
+        env.update(item.settings.env)
+        return env
+
+    def _run_one(
+        self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, probe: bool, log: Path
+    ) -> dict[str, object]:
+        """Run the driver for *item*; returns its result (``wheel`` moved into the wheel set)."""
+        key = item.package.name
+        inbox = fresh_dir(self.work / "in" / key)
+        out = fresh_dir(self.work / "out" / key)
+        out.chmod(0o777)
+        install = "".join(f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in env_wheels)
+        (inbox / "build-env.txt").write_text(install, encoding="utf-8")
+        patches = item.settings.patch_files()
+        request: dict[str, object] = {
+            "source": "/src",
+            "build_dir": f"/build/{item.stem}",
+            "env_dir": "/build/env",
+            "backend": item.build_system.backend,
+            "backend_path": list(item.build_system.backend_path),
+            "install": "/in/build-env.txt" if env_wheels else None,
+            "wheels": "/wheels",
+            "frontend": "/frontend",
+            "out": "/out",
+            "config_settings": item.settings.config_settings,
+            "patches": [f"/patches/{p.name}" for p in patches],
+            "mode": "probe" if probe else "build",
+        }
+        (inbox / "request.json").write_text(json.dumps(request, indent=2), encoding="utf-8")
         mounts = [
             Mount(item.tree, "/src"),
             Mount(inbox, "/in"),
@@ -260,95 +373,133 @@ class Builder:
             Mount(DRIVER, "/debwheels/build_wheel.py"),
             Mount(out, "/out", read_only=False),
         ]
+        if patches:
+            mounts.append(Mount(patches[0].parent, "/patches"))
         try:
             self.runtime.run(
                 self.images.builder,
                 ["python3", "-I", "/debwheels/build_wheel.py", "/in/request.json"],
                 mounts=mounts,
-                env=env,
+                env=self._environment(item),
                 log=log,
-                what=f"building {stem}",
+                what=f"building {item.stem}",
             )
         except ToolError:
             error = out / "error.json"
             if error.is_file():
-                missing = json.loads(error.read_text(encoding="utf-8"))["missing"]
+                return {"wheel": None, **json.loads(error.read_text(encoding="utf-8"))}
+            text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+            sign = _NETWORK_SIGNS.search(text)
+            if sign:
                 raise BuildError(
-                    f"{stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
-                    f"add them to requirements/build-requirements.txt (log: {log})"
+                    f"building {item.stem} tried to reach the network ({sign.group(0)}): builds are offline; "
+                    f"patch the sdist ([tool.debwheels.packages.{item.package.name}] patches) or build without it (log {log})"
                 ) from None
-            raise BuildError(failure(f"building {stem}", log)) from None
-        result = json.loads((out / "result.json").read_text(encoding="utf-8"))
-        built = out / result["wheel"]
-        name, version, _, _ = parse_wheel_filename(built.name)
-        if name != item.name or str(version) != item.version:
-            raise BuildError(f"building {stem} produced {built.name}, another name or version: check the sdist")
-        target = self.wheels_dir / built.name
-        os.replace(built, target)
-        return BuiltWheel(item.name, item.version, target, sha256_file(target), wheel_requires(target))
+            raise BuildError(failure(f"building {item.stem}", log)) from None
+        result: dict[str, object] = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        if result["wheel"]:
+            built = out / str(result["wheel"])
+            name, version, _, _ = parse_wheel_filename(built.name)
+            if name != item.package.name or str(version) != item.package.version:
+                raise BuildError(
+                    f"building {item.stem} produced {built.name}, another name or version: check the sdist"
+                )
+            os.replace(built, self.wheels_dir / built.name)
+            result["wheel"] = str(self.wheels_dir / built.name)
+        return result
+
+    def run(self, graph: LockGraph, items: dict[str, SourceItem], probe: Iterable[str] = ()) -> RunResult:
+        """Build (or, for keys in *probe*, only ask the backend for its dynamic requirements) in order.
+
+        A package whose backend asks for requirements its environment lacks is recorded in
+        ``missing`` when probing is on (keys in *probe* or not), and everything that needs it
+        is skipped; without *probe* it is an error.
+
+        Raises:
+            BuildError: a build failed, a cycle, or (not probing) missing dynamic requirements.
+        """
+        probe_keys = set(probe)
+        probing = bool(probe_keys)
+        sorter = topological_order(graph)
+        frontend = self.frontend(graph, items)
+        result = RunResult()
+        total = len(items)
+        done = 0
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            if not ready:
+                break
+            for key in ready:
+                item = items[key]
+                if any(
+                    dep in result.missing or (dep not in result.built and dep not in probe_keys)
+                    for dep in item.package.build_env
+                ):
+                    done += 1
+                    continue  # a dependency could not be built in this probing pass
+                env_wheels = [result.built[dep] for dep in sorted(item.package.build_env)]
+                log = fresh_file(self.cfg.logs_dir / f"{item.stem}.log")
+                started = time.monotonic()
+                action = "probing" if key in probe_keys else "building"
+                self.say(f"[{done + 1}/{total}] {action} {item.stem} ({len(env_wheels)} build requirements)")
+                outcome = self._run_one(item, env_wheels, frontend, key in probe_keys, log)
+                done += 1
+                result.dynamic[key] = list(outcome.get("dynamic_requires") or [])  # type: ignore[call-overload]
+                missing = list(outcome.get("missing") or [])  # type: ignore[call-overload]
+                if missing and (probing or key in probe_keys):
+                    result.missing[key] = missing
+                elif missing:
+                    raise BuildError(
+                        f"{item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
+                        f"run 'debwheels lock' to add them (log {log})"
+                    )
+                if outcome.get("wheel"):
+                    path = Path(str(outcome["wheel"]))
+                    result.built[key] = BuiltWheel(
+                        item.package.name, item.package.version, path, sha256_file(path), wheel_requires(path)
+                    )
+                    self.say(
+                        f"[{done}/{total}] built {path.name} in {time.monotonic() - started:.1f}s, "
+                        f"sha256 {result.built[key].sha256[:16]}... (elapsed {self._elapsed()})"
+                    )
+                sorter.done(key)
+        return result
 
     def build_all(self) -> tuple[Path, list[BuiltWheel]]:
-        """Fetch, build the whole closure and the project, and stage the mirror.
+        """Build the whole locked closure and the project, then stage the mirror.
 
         Returns:
-            (staged mirror directory, built wheels sorted by name).
+            (staged mirror directory, built wheels sorted by file name).
 
         Raises:
             RequirementsError, HashMismatchError, FetchError, UnsafeArchiveError, BuildError.
         """
         remove_stage(self.cfg)  # a failed run must not leave an older stage for 'sign' to publish
-        runtime_pins, pins = load_pins(self.cfg, self.environment)
-        sdists = self.fetch_all(pins)
-        fresh_dir(self.work)
-        self.wheels_dir.mkdir()
-        items = {item.name: item for item in self._sources(sdists)}
-        frontend = items[FRONTEND].tree / "src"
-        pinned = set(items)
-        built: dict[str, BuiltWheel] = {}
-        while len(built) < len(items):
-            waiting: dict[str, str] = {}
-            for name in sorted(set(items) - set(built)):
-                item = items[name]
-                try:
-                    env_wheels = env_closure(
-                        item.build_system.requires, built, pinned, self.environment, f"building {name}"
-                    )
-                except NotReady as exc:
-                    waiting[name] = exc.waiting_for
-                    continue
-                log = fresh_file(self.cfg.logs_dir / f"{name}-{item.version}.log")
-                started = time.monotonic()
-                self.say(
-                    f"[{len(built) + 1}/{len(items)}] building {name} {item.version} ({len(env_wheels)} build requirements)"
-                )
-                built[name] = self._build_one(item, env_wheels, frontend, log)
-                self.say(
-                    f"[{len(built)}/{len(items)}] built {built[name].path.name} in {time.monotonic() - started:.1f}s, sha256 {built[name].sha256[:16]}... (elapsed {self._elapsed()})"
-                )
-                break
-            else:
-                cycle = ", ".join(f"{n} waits for {w}" for n, w in sorted(waiting.items()))
-                raise BuildError(
-                    f"build-time dependency cycle: {cycle}; build one of them from a self-hosting backend or pin a version without the cycle"
-                )
-        return self._stage(runtime_pins, items, built), sorted(built.values(), key=lambda w: w.name)
+        graph = LockGraph.read(self.cfg.lock_file)
+        check_lock_files(self.cfg, graph)
+        items = self.prepare(graph)
+        result = self.run(graph, items)
+        staged = self._stage(graph, items, result.built)
+        return staged, sorted(result.built.values(), key=lambda w: w.path.name)
 
-    def _stage(self, runtime_pins: list[Pin], items: dict[str, SourceItem], built: dict[str, BuiltWheel]) -> Path:
-        project = canonicalize_name(self.cfg.project_name)
-        runtime_names = {p.name for p in runtime_pins}
-        needed = env_closure(
-            [project], built, set(built), self.environment, f"{project} at run time", self.cfg.requirements.name
+    def _stage(self, graph: LockGraph, items: dict[str, SourceItem], built: dict[str, BuiltWheel]) -> Path:
+        runtime = {k: w for k, w in built.items() if graph.packages[k].runtime or k == graph.project}
+        by_name = {w.name: w for w in runtime.values()}
+        project = graph.packages[graph.project]
+        env_closure(
+            [project.name],
+            by_name,
+            set(by_name),
+            self.environment,
+            f"{project.name} at run time",
+            self.cfg.requirements.name,
         )
-        for wheel in needed:
-            if wheel.name != project and wheel.name not in runtime_names:
-                raise RequirementsError(
-                    f"{project} needs {wheel.name} at run time but it is not in {self.cfg.requirements.name}: add it"
-                )
         staged = fresh_dir(self.cfg.state_dir / "staged-mirror")
         for wheel in built.values():
             link_or_copy(wheel.path, staged / wheel.path.name)
-        verified = sorted(runtime_names | {project})
-        lines = "".join(f"{built[n].name}=={built[n].version} --hash=sha256:{built[n].sha256}\n" for n in verified)
+        lines = "".join(
+            f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in sorted(runtime.values(), key=lambda w: w.name)
+        )
         header = "# Written by 'debwheels build': the application and its runtime closure, pinned to wheel sha256.\n"
         atomic_write_text(staged / VERIFIED_REQUIREMENTS, header + lines)
         lock = load_lock(self.cfg.builder_lock)
@@ -357,15 +508,17 @@ class Builder:
             "builder-rootfs-sha256": lock["builder"].sha256 if "builder" in lock else None,
             "source-date-epoch": self.cfg.source_date_epoch,
             "wheels": {
-                w.path.name: {
-                    "name": w.name,
-                    "version": w.version,
-                    "sha256": w.sha256,
-                    "sdist": items[w.name].sdist.path.name if items[w.name].sdist else None,  # type: ignore[union-attr]
-                    "sdist-sha256": items[w.name].sdist.sha256 if items[w.name].sdist else None,  # type: ignore[union-attr]
-                    "build-requires": list(items[w.name].build_system.requires),
+                wheel.path.name: {
+                    "name": wheel.name,
+                    "version": wheel.version,
+                    "sha256": wheel.sha256,
+                    "sdist": items[key].sdist.path.name if items[key].sdist else None,  # type: ignore[union-attr]
+                    "sdist-sha256": items[key].sdist.sha256 if items[key].sdist else None,  # type: ignore[union-attr]
+                    "build-requires": effective_requires(items[key].build_system, items[key].settings),
+                    "build-env": {dep: built[dep].sha256 for dep in sorted(graph.packages[key].build_env)},
+                    "patches": {p.name: sha256_file(p) for p in items[key].settings.patch_files()},
                 }
-                for w in sorted(built.values(), key=lambda w: w.name)
+                for key, wheel in sorted(built.items())
             },
         }
         atomic_write_text(staged / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")

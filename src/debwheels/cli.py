@@ -80,26 +80,73 @@ def builder(state: State, update_lock: bool, check: bool) -> None:
 
 
 @cli.command()
+@click.argument("requirements_in", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--upgrade", is_flag=True, help="Ignore every existing pin.")
+@click.option(
+    "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME", help="Ignore the existing pin of NAME."
+)
 @click.pass_obj
-def fetch(state: State) -> None:
-    """Download every pinned sdist into the cache, checking its sha256 first."""
-    from debwheels.build import load_pins
-    from debwheels.builder import marker_environment
-    from debwheels.config import cache_dir
-    from debwheels.sources import fetch as fetch_one
+def lock(state: State, requirements_in: Path | None, upgrade: bool, upgrade_packages: tuple[str, ...]) -> None:
+    """Resolve REQUIREMENTS_IN (default requirements/requirements.in) and pin every sdist, build requirements included.
+
+    Writes requirements.txt, build-requirements.txt and the lock graph (lock.json).
+    """
+    from debwheels.lock import Locker
 
     cfg = state.config()
-    _, pins = load_pins(cfg, marker_environment(cfg))
-    for number, pin in enumerate(pins, start=1):
-        sdist = fetch_one(pin, cfg.index_url, cache_dir())
-        say(f"[{number}/{len(pins)}] {sdist.path.name} sha256 ok")
-    click.echo(f"{len(pins)} sdists verified in {cache_dir() / 'sdists'}")
+    runtime, images = _images(cfg)
+    infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
+    graph = Locker(cfg, runtime, images, say, upgrade, upgrade_packages).lock(infile)
+    runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)
+    build_count = sum(1 for p in graph.packages.values() if not p.runtime)
+    click.echo(
+        f"locked {runtime_count} runtime and {build_count} build packages for python {graph.python}: "
+        f"{cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
+    )
 
 
 @cli.command()
 @click.pass_obj
-def build(state: State) -> None:
-    """Build every pinned sdist and the project into wheels, in the builder, and stage the mirror.
+def graph(state: State) -> None:
+    """Print the lock graph (JSON): every package, its sdist, runtime and build-time edges."""
+    from debwheels.lockgraph import LockGraph
+
+    click.echo(LockGraph.read(state.config().lock_file).to_text(), nl=False)
+
+
+@cli.command()
+@click.argument("name")
+@click.pass_obj
+def why(state: State, name: str) -> None:
+    """Explain why NAME is in the closure: each path from the application, at run or build time."""
+    from debwheels.lockgraph import LockGraph
+
+    for line in LockGraph.read(state.config().lock_file).why(name):
+        click.echo(line)
+
+
+@cli.command()
+@click.pass_obj
+def fetch(state: State) -> None:
+    """Download every locked sdist into the cache, checking its sha256 first."""
+    from debwheels.config import cache_dir
+    from debwheels.lockgraph import LockGraph
+    from debwheels.requirements import Pin
+    from debwheels.sources import fetch as fetch_one
+
+    cfg = state.config()
+    nodes = [p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256]
+    for number, node in enumerate(sorted(nodes, key=lambda p: p.key), start=1):
+        sdist = fetch_one(Pin(node.name, node.version, (node.sha256 or "",)), cfg.index_url, cache_dir())
+        say(f"[{number}/{len(nodes)}] {sdist.path.name} sha256 ok")
+    click.echo(f"{len(nodes)} sdists verified in {cache_dir() / 'sdists'}")
+
+
+@cli.command()
+@click.option("--explain", metavar="NAME", default=None, help="Show the effective build settings of NAME and exit.")
+@click.pass_obj
+def build(state: State, explain: str | None) -> None:
+    """Build every locked sdist and the project into wheels, in the builder, and stage the mirror.
 
     The staged mirror (.debwheels/staged-mirror) is published by 'debwheels sign'.
     """
@@ -107,6 +154,18 @@ def build(state: State) -> None:
 
     cfg = state.config()
     runtime, images = _images(cfg)
+    if explain is not None:
+        import json
+
+        from debwheels.lockgraph import LockGraph
+
+        lock_graph = LockGraph.read(cfg.lock_file)
+        if not lock_graph.by_name(explain):
+            raise UsageError(f"{explain} is not in {cfg.lock_file.name}: see 'debwheels graph'")
+        builder = Builder(cfg, runtime, images, say, work=cfg.state_dir / "explain")
+        items = builder.prepare(lock_graph, only={p.key for p in lock_graph.by_name(explain)})
+        click.echo(json.dumps([builder.explain(item) for _, item in sorted(items.items())], indent=2))
+        return
     started = time.monotonic()
     staged, wheels = Builder(cfg, runtime, images, say).build_all()
     click.echo(

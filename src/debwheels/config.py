@@ -14,6 +14,14 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     debian-mirror = "http://deb.debian.org/debian"
     builder-packages = [...]                        # Debian packages of the builder rootfs
     container-runtime = "podman"                    # or "docker"; env DEBWHEELS_CONTAINER_RUNTIME
+    lock = "requirements/lock.json"                 # the lock graph written by 'debwheels lock'
+
+    [tool.debwheels.packages.<name>]                # per-package build settings
+    env = {NAME = "value"}                          # extra build environment variables
+    config-settings = {"--build-option" = ["--x"]}  # PEP 517 config_settings
+    patches = "patches/<name>"                      # *.patch / *.diff applied with patch -p1, sorted
+    extra-build-requires = ["wheel"]                # added to the declared build requirements
+    build-requires = ["setuptools>=61"]             # replaces them (breaks a build-time cycle)
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from debwheels.errors import ConfigError
 
@@ -47,6 +58,33 @@ _FPR = re.compile(r"^[0-9A-F]{40}$")
 
 
 @dataclass(frozen=True)
+class PackageSettings:
+    """Build settings of one package (``[tool.debwheels.packages.<name>]``).
+
+    Attributes:
+        name: canonical project name.
+        env: extra environment variables of its build.
+        config_settings: PEP 517 ``config_settings`` (str -> str or list of str).
+        patches: directory of patches applied before the build, or None.
+        extra_build_requires: PEP 508 strings added to the declared build requirements.
+        build_requires: PEP 508 strings replacing the declared ones, or None.
+    """
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    config_settings: dict[str, str | list[str]] = field(default_factory=dict)
+    patches: Path | None = None
+    extra_build_requires: tuple[str, ...] = ()
+    build_requires: tuple[str, ...] | None = None
+
+    def patch_files(self) -> list[Path]:
+        """The patch files, sorted by name (``*.patch``, ``*.diff``)."""
+        if self.patches is None:
+            return []
+        return sorted(p for p in self.patches.iterdir() if p.suffix in (".patch", ".diff"))
+
+
+@dataclass(frozen=True)
 class Config:
     """Resolved configuration of one project; every path is absolute."""
 
@@ -64,6 +102,12 @@ class Config:
     debian_mirror: str
     builder_packages: tuple[str, ...]
     container_runtime: str
+    lock_file: Path = field(default=Path("requirements/lock.json"))
+    packages: dict[str, PackageSettings] = field(default_factory=dict)
+
+    def settings(self, name: str) -> PackageSettings:
+        """Settings of package *name* (canonical); empty settings when none are configured."""
+        return self.packages.get(name) or PackageSettings(name)
 
     @property
     def state_dir(self) -> Path:
@@ -105,6 +149,47 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     if not isinstance(value, kind):
         raise ConfigError(f"[tool.debwheels] {key} must be a {kind.__name__}, got {value!r}: fix pyproject.toml")
     return value
+
+
+def _package_settings(root: Path, name: str, table: Any) -> PackageSettings:
+    where = f"[tool.debwheels.packages.{name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table: fix pyproject.toml")
+    known = {"env", "config-settings", "patches", "extra-build-requires", "build-requires"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {', '.join(unknown)}: use {', '.join(sorted(known))}")
+    env = _get(table, "env", dict, {})
+    settings = _get(table, "config-settings", dict, {})
+    for key, value in list(env.items()) + list(settings.items()):
+        ok = isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value) and key in settings
+        )
+        if not ok:
+            raise ConfigError(
+                f"{where} {key} = {value!r}: values must be strings (config-settings also lists of strings)"
+            )
+    patches = table.get("patches")
+    patch_dir = None
+    if patches is not None:
+        patch_dir = root / str(patches)
+        if not patch_dir.is_dir():
+            raise ConfigError(f"{where} patches = {patches!r}: {patch_dir} is not a directory")
+    for key in ("extra-build-requires", "build-requires"):
+        for text in _get(table, key, list, []):
+            try:
+                Requirement(str(text))
+            except InvalidRequirement as exc:
+                raise ConfigError(f"{where} {key}: {text!r} is not a PEP 508 requirement ({exc})") from None
+    replace = table.get("build-requires")
+    return PackageSettings(
+        name=name,
+        env={str(k): str(v) for k, v in env.items()},
+        config_settings=dict(settings),
+        patches=patch_dir,
+        extra_build_requires=tuple(str(r) for r in _get(table, "extra-build-requires", list, [])),
+        build_requires=tuple(str(r) for r in replace) if isinstance(replace, list) else None,
+    )
 
 
 def load_config(root: Path, runtime: str | None = None) -> Config:
@@ -149,6 +234,10 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
     if runtime not in ("podman", "docker"):
         raise ConfigError(f"container runtime {runtime!r} is not supported: use podman or docker")
     packages = _get(table, "builder-packages", list, list(DEFAULT_BUILDER_PACKAGES))
+    per_package = {
+        str(canonicalize_name(name)): _package_settings(root, canonicalize_name(name), value)
+        for name, value in _get(table, "packages", dict, {}).items()
+    }
     return Config(
         root=root,
         project_name=str(project.get("name", root.name)),
@@ -164,4 +253,6 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         debian_mirror=_get(table, "debian-mirror", str, "http://deb.debian.org/debian"),
         builder_packages=tuple(sorted(str(p) for p in packages)),
         container_runtime=runtime,
+        lock_file=root / _get(table, "lock", str, "requirements/lock.json"),
+        packages=per_package,
     )

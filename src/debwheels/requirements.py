@@ -73,12 +73,14 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def parse_pins(text: str, source: str) -> list[Pin]:
+def parse_pins(text: str, source: str, allow_versions: bool = False) -> list[Pin]:
     """Parse a hash-pinned requirements text.
 
     Args:
         text: file content.
         source: file name used in error messages.
+        allow_versions: allow one name at several versions (a build lock may hold several
+            versions of one build tool); the same name and version twice is still an error.
 
     Returns:
         list[Pin]: in file order.
@@ -118,14 +120,15 @@ def parse_pins(text: str, source: str) -> list[Pin]:
         if not hashes or len(hashes) != len(_ANY_HASH.findall(line)):
             raise RequirementsError(f"{where}: {req.name} needs --hash=sha256:<64 lowercase hex> (of its sdist)")
         name = canonicalize_name(req.name)
-        if name in seen:
-            raise RequirementsError(f"{where}: {name} is pinned twice (also line {seen[name]}): keep one")
-        seen[name] = number
+        seen_key = f"{name}=={specifiers[0].version}" if allow_versions else name
+        if seen_key in seen:
+            raise RequirementsError(f"{where}: {seen_key} is pinned twice (also line {seen[seen_key]}): keep one")
+        seen[seen_key] = number
         pins.append(Pin(name, specifiers[0].version, hashes, str(req.marker) if req.marker else None))
     return pins
 
 
-def read_pins(path: Path) -> list[Pin]:
+def read_pins(path: Path, allow_versions: bool = False) -> list[Pin]:
     """Read and parse the pinned requirements file at *path* (see :func:`parse_pins`).
 
     Raises:
@@ -137,7 +140,7 @@ def read_pins(path: Path) -> list[Pin]:
         raise RequirementsError(f"{path} does not exist: create it (name==version --hash=sha256:... lines)") from None
     except UnicodeDecodeError:
         raise RequirementsError(f"{path} is not UTF-8 text: fix the file") from None
-    return parse_pins(text, str(path))
+    return parse_pins(text, str(path), allow_versions)
 
 
 def render_pins(pins: list[Pin], header: str) -> str:

@@ -109,6 +109,26 @@ def _sdist_entry(pin: Pin, files: list[dict[str, object]]) -> dict[str, object]:
     return candidates[0]  # its download will fail the hash check with a clear message
 
 
+def find_sdist(name: str, version: str, index_url: str) -> tuple[str, str]:
+    """Look up the sdist of *name* *version* on a PEP 691 index.
+
+    Returns:
+        (file name, sha256 hex) as the index lists them.
+
+    Raises:
+        FetchError: the index cannot be read, or lists no sdist (or no sha256) for that version.
+    """
+    pin = Pin(str(canonicalize_name(name)), version, ())
+    entry = _sdist_entry(pin, _index_files(index_url, pin.name))
+    hashes = entry.get("hashes")
+    digest = hashes.get("sha256") if isinstance(hashes, dict) else None
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise FetchError(
+            f"the index lists no sha256 for {entry['filename']}: use an index that publishes sha256 (PEP 503/691)"
+        )
+    return str(entry["filename"]), digest
+
+
 def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
     """Return the sdist of *pin*, from the cache or downloaded, after checking its sha256.
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +58,25 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
         return target
 
     return make
+
+
+def assert_local_hash_checked_builds(logs: Path, manifest: dict[str, Any]) -> None:
+    """Every build ran offline as user 1000, and installed its build environment only from local wheels, hash-checked."""
+    for entry in manifest["wheels"].values():
+        log = (logs / f"{entry['name']}-{entry['version']}.log").read_text()
+        assert "--network=none" in log and "--user 1000:1000" in log
+        processed = re.findall(r"^Processing (\S+)", log, re.M)
+        if entry["build-env"]:
+            assert (
+                "pip --python /build/env/bin/python install --isolated --no-index --find-links /wheels --require-hashes"
+                in log
+            )
+            assert len(processed) == len(entry["build-env"]) and all(p.startswith("/wheels/") for p in processed), (
+                processed
+            )
+        else:
+            assert processed == [] and "pip --python" not in log
+        assert "Downloading" not in log and "pypi.org" not in log
 
 
 assert sys.executable and SRC

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import ROOT, Key
 from debwheels.fsutil import sha256_file
-from debwheels.requirements import read_pins
+from debwheels.lockgraph import LockGraph
 from debwheels.sums import parse_sums
 
-from .conftest import debwheels, sh
+from .conftest import assert_local_hash_checked_builds, debwheels, sh
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -111,31 +111,17 @@ def test_every_wheel_was_built_here_from_its_pinned_sdist(
     clone, done = rebuilt
     staged = clone / ".debwheels" / "staged-mirror"
     manifest = json.loads((staged / "build-manifest.json").read_text())
-    pins = {
-        p.name: p
-        for p in read_pins(clone / "requirements/requirements.txt")
-        + read_pins(clone / "requirements/build-requirements.txt")
-    }
-    wheels = sorted(p.name for p in staged.glob("*.whl"))
-    assert wheels == sorted(manifest["wheels"])
+    graph = LockGraph.read(clone / "requirements" / "lock.json")
+    assert sorted(p.name for p in staged.glob("*.whl")) == sorted(manifest["wheels"])
+    assert {f"{e['name']}=={e['version']}" for e in manifest["wheels"].values()} == set(graph.packages)
     for filename, entry in manifest["wheels"].items():
         assert sha256_file(staged / filename) == entry["sha256"]
-        if entry["name"] == "debwheels":
-            assert entry["sdist"] is None
-            continue
-        assert entry["sdist-sha256"] in pins[entry["name"]].hashes
-    assert set(pins) | {"debwheels"} == {e["name"] for e in manifest["wheels"].values()}
-    # Every build environment came from local wheels only, hash-checked.
-    logs = clone / ".debwheels" / "logs"
-    for entry in manifest["wheels"].values():
-        log = (logs / f"{entry['name']}-{entry['version']}.log").read_text()
-        assert "--network=none" in log and "--user 1000:1000" in log
-        if entry["build-requires"]:
-            assert "pip --python /build/env/bin/python install --isolated --no-index --find-links /wheels --require-hashes" in log
-            processed = re.findall(r"^Processing (\S+)", log, re.M)
-            assert processed and all(p.startswith("/wheels/") for p in processed), processed
-            assert "Downloading" not in log and "pypi.org" not in log
-    assert "[11/11] built" in done.stderr and "[10/10] fetched" in done.stderr
+        node = graph.packages[f"{entry['name']}=={entry['version']}"]
+        assert entry["sdist-sha256"] == node.sha256  # None only for the project, built from its tree
+        assert set(entry["build-env"]) == set(node.build_env)
+    assert_local_hash_checked_builds(clone / ".debwheels" / "logs", manifest)
+    total = len(graph.packages)
+    assert f"[{total}/{total}] built" in done.stderr
 
 
 def test_sign_with_a_new_maintainer_key_publishes_a_verifying_mirror(
@@ -161,10 +147,11 @@ def test_sign_with_a_new_maintainer_key_publishes_a_verifying_mirror(
 def test_tampered_sdist_stops_the_build_and_writes_nothing(fresh_clone: Callable[[str], Path], tmp_path: Path) -> None:
     clone = fresh_clone("tampered-sdist")
     cache = tmp_path / "cache"
-    requirements = clone / "requirements" / "requirements.txt"
     good = "73ea46219f992b361eb1ce54cb0968101670654454916a3ee5df8bb9bf0cc8cc"
     wrong = "0" * 64
-    requirements.write_text(requirements.read_text().replace(good, wrong))
+    for name in ("requirements.txt", "lock.json"):  # a wrong pin, consistently written
+        path = clone / "requirements" / name
+        path.write_text(path.read_text().replace(good, wrong))
     before = {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()}
     done = debwheels(["build"], clone, {"DEBWHEELS_CACHE": str(cache)})
     assert done.returncode == 6

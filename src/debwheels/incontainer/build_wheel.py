@@ -4,14 +4,16 @@ Input REQUEST (JSON written by debwheels.build): ``source`` (read-only unpacked 
 ``build_dir`` (fixed build path), ``env_dir`` (the fresh build venv), ``backend``,
 ``backend_path``, ``install`` (requirements file of hash-pinned wheels, or null),
 ``wheels`` (directory of already built wheels), ``frontend`` (directory holding
-pyproject_hooks, from its pinned sdist), ``out``, ``config_settings``.
+pyproject_hooks, from its pinned sdist), ``out``, ``config_settings``, ``patches`` (patch
+files applied with ``patch -p1`` in order), ``mode`` (``build``, or ``probe``: stop after
+reporting the dynamic build requirements).
 
 Steps: copy the source to the fixed build path; create a venv without pip; install the
 build requirements into it with Debian's pip, ``--no-index --find-links --require-hashes
 --only-binary :all: --no-deps``; ask the backend for dynamic build requirements
 (``get_requires_for_build_wheel``, PEP 517) and refuse any the venv does not satisfy;
-build the wheel. Writes ``out/result.json`` (``wheel``, ``dynamic_requires``) or
-``out/error.json`` (``missing``: requirement strings) and exits 3.
+build the wheel. Writes ``out/result.json`` (``wheel``, ``dynamic_requires``, ``missing``)
+or, when building and requirements are missing, ``out/error.json`` (``missing``) and exits 3.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def main(request_path: str) -> int:
     env_dir = Path(request["env_dir"])
     out = Path(request["out"])
     shutil.copytree(request["source"], build_dir, symlinks=True)
+    for patch in request.get("patches") or []:
+        run(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", str(build_dir), "-i", patch])
     run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])
     python = str(env_dir / "bin" / "python")
     if request["install"]:
@@ -77,11 +81,16 @@ def main(request_path: str) -> int:
         have = installed.get(canonicalize_name(req.name))
         if have is None or not req.specifier.contains(have, prereleases=True):
             missing.append(text)
+    if request.get("mode") == "probe":
+        result = {"wheel": None, "dynamic_requires": dynamic, "missing": missing}
+        (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
+        return 0
     if missing:
-        (out / "error.json").write_text(json.dumps({"missing": missing, "installed": installed}), encoding="utf-8")
+        (out / "error.json").write_text(json.dumps({"missing": missing, "dynamic_requires": dynamic}), encoding="utf-8")
         return 3
     wheel = hooks.build_wheel(str(out), settings)
-    (out / "result.json").write_text(json.dumps({"wheel": wheel, "dynamic_requires": dynamic}), encoding="utf-8")
+    result = {"wheel": wheel, "dynamic_requires": dynamic, "missing": []}
+    (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
     print(f"built {wheel}", flush=True)
     return 0
 

@@ -1,0 +1,135 @@
+"""Lock graph: JSON round trip, why, consistency with the requirement files, cycles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from debwheels.build import check_lock_files, topological_order
+from debwheels.config import load_config
+from debwheels.errors import BuildError, RequirementsError
+from debwheels.lock import read_requirements_in
+from debwheels.lockgraph import LockedPackage, LockGraph
+from debwheels.requirements import parse_pins
+
+A = "a" * 64
+B = "b" * 64
+C = "c" * 64
+
+
+def sample() -> LockGraph:
+    graph = LockGraph("3.11.2", ["click"], "app==1", frontend=["pyproject-hooks==1"])
+    graph.packages = {
+        "app==1": LockedPackage(
+            "app", "1", None, None, runtime=True, requires=["click==8"], build_env=["flit-core==3"]
+        ),
+        "click==8": LockedPackage("click", "8", "click-8.tar.gz", A, runtime=True, build_env=["flit-core==3"]),
+        "flit-core==3": LockedPackage("flit-core", "3", "flit_core-3.tar.gz", B),
+        "flit-core==4": LockedPackage("flit-core", "4", "flit_core-4.tar.gz", C),
+        "pyproject-hooks==1": LockedPackage("pyproject-hooks", "1", "p-1.tar.gz", A, build_env=["flit-core==4"]),
+    }
+    return graph
+
+
+def test_round_trip_is_stable(tmp_path: Path) -> None:
+    graph = sample()
+    path = tmp_path / "lock.json"
+    graph.write(path)
+    again = LockGraph.read(path)
+    assert again.to_text() == graph.to_text() == path.read_text()
+
+
+def test_why_names_each_path_and_kind() -> None:
+    graph = sample()
+    assert graph.why("click") == ["click==8 <- needed at run time by app==1"]
+    assert graph.why("Flit_Core") == [
+        "flit-core==3 <- needed at build time by app==1",
+        "flit-core==4 <- needed at build time by pyproject-hooks==1 (the PEP 517 frontend of every build)",
+    ]
+    del graph.packages["pyproject-hooks==1"]
+    graph.frontend = []
+    assert graph.why("flit-core")[1] == "flit-core==4 is in the lock but nothing reaches it: run 'debwheels lock' again"
+    with pytest.raises(RequirementsError, match="not in the lock"):
+        graph.why("nope")
+
+
+def test_unknown_format_or_incomplete_graph_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lock.json"
+    path.write_text('{"format": 99}')
+    with pytest.raises(RequirementsError, match="format 99"):
+        LockGraph.read(path)
+    path.write_text('{"format": 1, "python": "3.11.2"}')
+    with pytest.raises(RequirementsError, match=r"not a complete lock graph.*run 'debwheels lock' again"):
+        LockGraph.read(path)
+    path.write_text("[]")
+    with pytest.raises(RequirementsError, match="format None"):
+        LockGraph.read(path)
+
+
+def test_topological_order_puts_build_tools_first() -> None:
+    sorter = topological_order(sample())
+    first = set(sorter.get_ready())
+    assert first == {"flit-core==3", "flit-core==4"}
+
+
+def test_cycle_names_members_and_the_setting_that_breaks_it() -> None:
+    graph = sample()
+    graph.packages["flit-core==3"].build_env = ["click==8"]
+    with pytest.raises(
+        BuildError,
+        match=r"build-time dependency cycle: .*click==8.*\[tool\.debwheels\.packages\.(click|flit-core)\] build-requires",
+    ):
+        topological_order(graph)
+
+
+def test_build_lock_may_hold_several_versions_but_not_duplicates() -> None:
+    text = f"flit-core==3 --hash=sha256:{B}\nflit-core==4 --hash=sha256:{C}\n"
+    assert [p.version for p in parse_pins(text, "b", allow_versions=True)] == ["3", "4"]
+    with pytest.raises(RequirementsError, match="pinned twice"):
+        parse_pins(text, "b")
+    with pytest.raises(RequirementsError, match="flit-core==3 is pinned twice"):
+        parse_pins(text + f"flit-core==3 --hash=sha256:{B}\n", "b", allow_versions=True)
+
+
+def project(tmp_path: Path, runtime: str, build: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\n')
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "requirements.txt").write_text(runtime)
+    (tmp_path / "requirements" / "build-requirements.txt").write_text(build)
+    return tmp_path
+
+
+def test_lock_files_must_agree_with_the_graph(tmp_path: Path) -> None:
+    build = f"flit-core==3 --hash=sha256:{B}\nflit-core==4 --hash=sha256:{C}\npyproject-hooks==1 --hash=sha256:{A}\n"
+    root = project(tmp_path, f"click==8 --hash=sha256:{A}\n", build)
+    check_lock_files(load_config(root), sample())
+    (root / "requirements" / "requirements.txt").write_text(f"click==9 --hash=sha256:{A}\n")
+    with pytest.raises(
+        RequirementsError,
+        match=r"requirements.txt and lock.json disagree on the runtime closure \(click==8, click==9\)",
+    ):
+        check_lock_files(load_config(root), sample())
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("-e .", "option -e"),
+        ("--index-url https://evil.example/simple", "option --index-url"),
+        ("--extra-index-url https://evil.example/simple", "option --extra-index-url"),
+        ("foo @ https://example.org/foo.tar.gz", "URL requirement"),
+        ("foo >= = 1", "not a PEP 508 requirement"),
+    ],
+)
+def test_requirements_in_refuses_options_urls_and_garbage(tmp_path: Path, line: str, fragment: str) -> None:
+    path = tmp_path / "requirements.in"
+    path.write_text(f"# comment\nclick>=8  # why\n{line}\n")
+    with pytest.raises(RequirementsError, match=fragment):
+        read_requirements_in(path)
+
+
+def test_requirements_in_keeps_ranges_and_markers(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.in"
+    path.write_text('# comment\nclick>=8  # why\ntomli; python_version < "3.11"\n\n')
+    assert read_requirements_in(path) == ["click>=8", 'tomli; python_version < "3.11"']
