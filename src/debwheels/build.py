@@ -431,12 +431,10 @@ class Builder:
                 break
             for key in ready:
                 item = items[key]
-                if any(
-                    dep in result.missing or (dep not in result.built and dep not in probe_keys)
-                    for dep in item.package.build_env
-                ):
+                if probing and any(dep not in result.built for dep in item.package.build_env):
                     done += 1
-                    continue  # a dependency could not be built in this probing pass
+                    sorter.done(key)
+                    continue  # a dependency could not be built in this probing pass; the next pass retries
                 env_wheels = [result.built[dep] for dep in sorted(item.package.build_env)]
                 log = fresh_file(self.cfg.logs_dir / f"{item.stem}.log")
                 started = time.monotonic()

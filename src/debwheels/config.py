@@ -45,6 +45,8 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "dh-virtualenv",
     "dpkg-dev",
     "gnupg",
+    "libffi-dev",  # cffi's C extension
+    "libyaml-dev",  # PyYAML's C extension (without it PyYAML silently builds pure Python)
     "python3",
     "python3-click",
     "python3-debian",

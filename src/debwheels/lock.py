@@ -256,9 +256,7 @@ class Locker:
     def write(self, graph: LockGraph) -> None:
         """Write requirements.txt, build-requirements.txt and the lock graph (each atomically)."""
         nodes = [p for p in graph.packages.values() if p.key != graph.project]
-        source = (
-            f"debwheels lock {self.cfg.root.name}; edit {self.cfg.requirements.with_suffix('.in').name}, not this file"
-        )
+        source = f"'debwheels lock'; edit {self.cfg.requirements.with_suffix('.in').name}, not this file"
         runtime = [Pin(p.name, p.version, (p.sha256 or "",)) for p in nodes if p.runtime]
         build = [Pin(p.name, p.version, (p.sha256 or "",)) for p in nodes if not p.runtime]
         atomic_write_text(

@@ -69,7 +69,9 @@ def test_make_install_test_runs_the_installed_debwheels(first_deb: Path) -> None
     log = (first_deb / ".debwheels" / "logs" / "install-test-debwheels.log").read_text()
     assert re.search(r"^debwheels, version 0\.1\.0$", log, re.M)
     listed = len(parse_sums((first_deb / "wheels-mirror" / "sha256sums.txt").read_bytes(), "sums"))
-    assert re.search(rf"^OK: {listed} files match the list signed by 22567415D822B50A9D94589156B274562A40AD4D", log, re.M)
+    assert re.search(
+        rf"^OK: {listed} files match the list signed by 22567415D822B50A9D94589156B274562A40AD4D", log, re.M
+    )
     assert re.search(r"^INSTALL-TEST-OK$", log, re.M)
     assert "install test passed" in done.stdout
 
