@@ -179,9 +179,9 @@ def test_per_package_settings_patch_env_and_explain(tmp_path: Path) -> None:
     locked = run(root, "lock")
     assert locked.returncode == 0, locked.stderr[-3000:]
     node = LockGraph.read(root / "requirements" / "lock.json").by_name("mdurl")[0]
-    first = _first_lines(node.sha256 or "", 3)
+    path, first = _first_lines(node.sha256 or "", 3)
     (root / "patches" / "mdurl" / "01-mark.patch").write_text(
-        "--- a/mdurl/__init__.py\n+++ b/mdurl/__init__.py\n@@ -1,3 +1,4 @@\n+PATCHED_BY_DEBWHEELS = True\n"
+        f"--- a/{path}\n+++ b/{path}\n@@ -1,3 +1,4 @@\n+PATCHED_BY_DEBWHEELS = True\n"
         + "".join(f" {line}\n" for line in first)
     )
     built = run(root, "build")
@@ -189,13 +189,16 @@ def test_per_package_settings_patch_env_and_explain(tmp_path: Path) -> None:
     wheel = next((root / ".debwheels" / "staged-mirror").glob("mdurl-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("mdurl/__init__.py").startswith(b"PATCHED_BY_DEBWHEELS = True\n")
+    manifest = json.loads((root / ".debwheels" / "staged-mirror" / "build-manifest.json").read_text())
+    assert list(manifest["wheels"][wheel.name]["patches"]) == ["01-mark.patch"]
     explained = json.loads(run(root, "build", "--explain", "mdurl").stdout)
     assert explained[0]["settings"]["env"] == {"DEMO_SETTING": "on"}
     assert list(explained[0]["settings"]["patches"]) == ["01-mark.patch"]
     assert explained[0]["container"]["environment"]["DEMO_SETTING"] == "on"
 
 
-def _first_lines(sha256: str, count: int) -> list[str]:
+def _first_lines(sha256: str, count: int) -> tuple[str, list[str]]:
+    """The path of mdurl/__init__.py inside the sdist's top directory, and its first lines."""
     import tarfile
 
     from debwheels.config import cache_dir
@@ -205,4 +208,4 @@ def _first_lines(sha256: str, count: int) -> list[str]:
         member = next(m for m in tar.getmembers() if m.name.endswith("mdurl/__init__.py"))
         handle = tar.extractfile(member)
         assert handle is not None
-        return handle.read().decode().splitlines()[:count]
+        return member.name.split("/", 1)[1], handle.read().decode().splitlines()[:count]
