@@ -3,7 +3,7 @@
 PYTHON ?= /usr/bin/python3
 DEBWHEELS = PYTHONPATH=$(CURDIR)/src $(PYTHON) -m debwheels
 
-.PHONY: setup builder lock wheels verify deb install-test test unit-test
+.PHONY: setup builder lock wheels verify deb install-test repro corpus test unit-test
 
 setup:
 	@bash scripts/setup-host.sh
@@ -30,6 +30,14 @@ deb: builder
 
 install-test: builder
 	$(DEBWHEELS) install-test
+
+# Rebuild every wheel and the .deb under varied conditions; report in .debwheels/repro-report/.
+repro: builder
+	$(DEBWHEELS) repro --deb
+
+# The reproducibility corpus (tests/corpus): rebuild ~70 popular packages twice, report in tests/corpus/report/.
+corpus: builder
+	-$(DEBWHEELS) -C tests/corpus repro --report report
 
 # The test suite: unit tests and the end-to-end tests (network, root, container).
 test: setup

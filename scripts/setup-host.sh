@@ -6,6 +6,7 @@ packages=(
   podman runc netavark aardvark-dns # containers (runc: crun fails in some sandboxes; netavark: network)
   mmdebstrap                        # reproducible builder and endpoint rootfs
   gnupg                             # signing and verification (python-gnupg drives gpg)
+  diffoscope-minimal disorderfs fuse3   # debwheels repro: explain differences, shuffle directory order
   python3 python3-click python3-packaging python3-debian python3-gnupg   # debwheels itself
   python3-pytest                    # the test suite
   git make ca-certificates

@@ -27,6 +27,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from debwheels.builder import Images, load_lock, marker_environment
 from debwheels.config import Config, PackageSettings, cache_dir
 from debwheels.container import ContainerRuntime, Mount, failure
+from debwheels.disorderfs import shuffled
 from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, sha256_file
 from debwheels.lockgraph import LockedPackage, LockGraph
@@ -43,6 +45,7 @@ from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
+from debwheels.vary import Variation
 
 FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
@@ -96,6 +99,7 @@ class RunResult:
     built: dict[str, BuiltWheel] = field(default_factory=dict)
     dynamic: dict[str, list[str]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 class NotReady(Exception):
@@ -231,6 +235,8 @@ class Builder:
         images: ready image tags.
         say: progress sink (one line per call).
         work: working directory (emptied); default ``.debwheels/work``.
+        variation: what to vary (debwheels repro); default none.
+        keep_going: record a failed build and skip what needs it, instead of stopping.
     """
 
     def __init__(
@@ -240,8 +246,12 @@ class Builder:
         images: Images,
         say: Callable[[str], None] = print,
         work: Path | None = None,
+        variation: Variation | None = None,
+        keep_going: bool = False,
     ) -> None:
         self.cfg = cfg
+        self.variation = variation or Variation()
+        self.keep_going = keep_going
         self.runtime = runtime
         self.images = images
         self.say = say
@@ -259,8 +269,7 @@ class Builder:
         Returns:
             dict[key, SourceItem].
         """
-        fresh_dir(self.work)
-        self.wheels_dir.mkdir()
+        self.reset()
         items: dict[str, SourceItem] = {}
         nodes = sorted((p for p in graph.packages.values() if only is None or p.key in only), key=lambda p: p.key)
         for number, package in enumerate(nodes, start=1):
@@ -282,6 +291,15 @@ class Builder:
                 f"[{number}/{len(nodes)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
             )
         return items
+
+    def reset(self) -> None:
+        """Empty the working directory and the wheel set of this run."""
+        fresh_dir(self.work)
+        self.wheels_dir.mkdir()
+
+    def build_dir(self, item: SourceItem) -> str:
+        """The build path of *item* inside the container."""
+        return f"{self.variation.build_root()}/{item.stem}"
 
     def frontend(self, graph: LockGraph, items: dict[str, SourceItem]) -> Path:
         """The pyproject_hooks source directory (newest locked version).
@@ -333,11 +351,11 @@ class Builder:
             "TZ": "UTC",
             "HOME": "/home/builder",
             "PIP_CONFIG_FILE": "/dev/null",
-            "CFLAGS": f"-ffile-prefix-map=/build/{item.stem}=.",
-            "CXXFLAGS": f"-ffile-prefix-map=/build/{item.stem}=.",
+            "CFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
+            "CXXFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
         }
         env.update(item.settings.env)
-        return env
+        return self.variation.environment(env)
 
     def _run_one(
         self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, probe: bool, log: Path
@@ -352,8 +370,9 @@ class Builder:
         patches = item.settings.patch_files()
         request: dict[str, object] = {
             "source": "/src",
-            "build_dir": f"/build/{item.stem}",
-            "env_dir": "/build/env",
+            "build_dir": self.build_dir(item),
+            "env_dir": f"{self.variation.build_root()}/env",
+            "touch_mtime": self.cfg.source_date_epoch + 398 * 86400 if self.variation.has("time") else None,
             "backend": item.build_system.backend,
             "backend_path": list(item.build_system.backend_path),
             "install": "/in/build-env.txt" if env_wheels else None,
@@ -376,14 +395,20 @@ class Builder:
         if patches:
             mounts.append(Mount(patches[0].parent, "/patches"))
         try:
-            self.runtime.run(
-                self.images.builder,
-                ["python3", "-I", "/debwheels/build_wheel.py", "/in/request.json"],
-                mounts=mounts,
-                env=self._environment(item),
-                log=log,
-                what=f"building {item.stem}",
-            )
+            with ExitStack() as stack:
+                if self.variation.has("fileordering"):
+                    served = stack.enter_context(shuffled(item.tree, self.work / "disorderfs" / key))
+                    mounts[0] = Mount(served, "/src")
+                self.runtime.run(
+                    self.images.builder,
+                    self.variation.wrap(["python3", "-I", "/debwheels/build_wheel.py", "/in/request.json"]),
+                    mounts=mounts,
+                    env=self._environment(item),
+                    user=self.variation.user(),
+                    extra=self.variation.container_args(),
+                    log=log,
+                    what=f"building {item.stem}",
+                )
         except ToolError:
             error = out / "error.json"
             if error.is_file():
@@ -420,6 +445,7 @@ class Builder:
         """
         probe_keys = set(probe)
         probing = bool(probe_keys)
+        skipping = probing or self.keep_going
         sorter = topological_order(graph)
         frontend = self.frontend(graph, items)
         result = RunResult()
@@ -431,16 +457,28 @@ class Builder:
                 break
             for key in ready:
                 item = items[key]
-                if probing and any(dep not in result.built for dep in item.package.build_env):
+                unbuilt = [dep for dep in item.package.build_env if dep not in result.built]
+                if skipping and unbuilt:
                     done += 1
                     sorter.done(key)
-                    continue  # a dependency could not be built in this probing pass; the next pass retries
+                    if self.keep_going:
+                        result.failed[key] = f"not built: its build requirement {unbuilt[0]} failed"
+                    continue  # a build requirement failed in this pass
                 env_wheels = [result.built[dep] for dep in sorted(item.package.build_env)]
                 log = fresh_file(self.cfg.logs_dir / f"{item.stem}.log")
                 started = time.monotonic()
                 action = "probing" if key in probe_keys else "building"
                 self.say(f"[{done + 1}/{total}] {action} {item.stem} ({len(env_wheels)} build requirements)")
-                outcome = self._run_one(item, env_wheels, frontend, key in probe_keys, log)
+                try:
+                    outcome = self._run_one(item, env_wheels, frontend, key in probe_keys, log)
+                except BuildError as exc:
+                    if not self.keep_going:
+                        raise
+                    done += 1
+                    result.failed[key] = str(exc)
+                    self.say(f"[{done}/{total}] FAILED {item.stem}: log {log}")
+                    sorter.done(key)
+                    continue
                 done += 1
                 result.dynamic[key] = list(outcome.get("dynamic_requires") or [])  # type: ignore[call-overload]
                 missing = list(outcome.get("missing") or [])  # type: ignore[call-overload]
@@ -495,6 +533,7 @@ class Builder:
         staged = fresh_dir(self.cfg.state_dir / "staged-mirror")
         for wheel in built.values():
             link_or_copy(wheel.path, staged / wheel.path.name)
+            (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
         lines = "".join(
             f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in sorted(runtime.values(), key=lambda w: w.name)
         )

@@ -12,7 +12,7 @@ import click
 
 from debwheels import __version__
 from debwheels.config import Config, load_config
-from debwheels.errors import DebwheelsError, SigningError, UsageError, exit_code_for
+from debwheels.errors import BuildError, DebwheelsError, SigningError, UsageError, exit_code_for
 
 
 @dataclass
@@ -225,6 +225,53 @@ def deb(state: State) -> None:
     for path in result.files:
         click.echo(str(path))
     click.echo(f"sha256 {result.sha256}  {result.deb.name}")
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--deb", "with_deb", is_flag=True, help="Also build the .deb twice and compare.")
+@click.option("--vary", default="+all", show_default=True, help="Variations, in reprotest's syntax (+all,-time).")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Report directory (default .debwheels/repro-report).",
+)
+@click.pass_obj
+def repro(state: State, names: tuple[str, ...], with_deb: bool, vary: str, report_dir: Path | None) -> None:
+    """Rebuild NAMES (default: every locked wheel) under varied conditions and compare.
+
+    Exits 0 only when every build is identical to its normal build; writes report.json and
+    index.html, and a diffoscope report for each difference.
+    """
+    from packaging.utils import canonicalize_name
+
+    from debwheels.repro import Repro
+    from debwheels.vary import Variation, parse_vary
+
+    cfg = state.config()
+    runtime, images = _images(cfg)
+    target = (report_dir or cfg.state_dir / "repro-report").resolve()
+    runner = Repro(cfg, runtime, images, Variation(parse_vary(vary)), target, say)
+    runner.prepare_report_dir()
+    wanted = {str(canonicalize_name(n)) for n in names} or None
+    outcomes = runner.wheels(wanted)
+    if with_deb:
+        outcomes.append(runner.deb())
+    report, ok = runner.write(outcomes)
+    for o in outcomes:
+        state_text = "reproducible" if o.reproducible else "ERROR" if o.reproducible is None else "DIFFERS"
+        extra = f" broken by {','.join(o.broken_by)}" if o.broken_by else ""
+        extra += f" ({o.diffoscope})" if o.diffoscope else ""
+        extra += f": {(o.error or '').splitlines()[0][:120]}" if o.error else ""
+        click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")
+    built = [o for o in outcomes if o.reproducible is not None]
+    click.echo(
+        f"{sum(1 for o in built if o.reproducible)}/{len(built)} reproducible, {len(outcomes) - len(built)} not built; report {report}"
+    )
+    if not ok:
+        raise BuildError(f"not every build was reproducible or built: see {target / 'index.html'}")
 
 
 @cli.command("install-test")

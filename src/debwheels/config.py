@@ -15,6 +15,8 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     builder-packages = [...]                        # Debian packages of the builder rootfs
     container-runtime = "podman"                    # or "docker"; env DEBWHEELS_CONTAINER_RUNTIME
     lock = "requirements/lock.json"                 # the lock graph written by 'debwheels lock'
+    dockerfile = "Dockerfile"                       # the builder image (may be shared: "../Dockerfile")
+    builder-lock = "builder-lock.json"              # the builder and endpoint rootfs lock
 
     [tool.debwheels.packages.<name>]                # per-package build settings
     env = {NAME = "value"}                          # extra build environment variables
@@ -44,6 +46,7 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "debhelper",
     "dh-virtualenv",
     "dpkg-dev",
+    "faketime",  # the clock variation of debwheels repro
     "gnupg",
     "libffi-dev",  # cffi's C extension
     "libyaml-dev",  # PyYAML's C extension (without it PyYAML silently builds pure Python)
@@ -105,6 +108,8 @@ class Config:
     builder_packages: tuple[str, ...]
     container_runtime: str
     lock_file: Path = field(default=Path("requirements/lock.json"))
+    dockerfile: Path = field(default=Path("Dockerfile"))
+    builder_lock: Path = field(default=Path("builder-lock.json"))
     packages: dict[str, PackageSettings] = field(default_factory=dict)
 
     def settings(self, name: str) -> PackageSettings:
@@ -120,16 +125,6 @@ class Config:
     def logs_dir(self) -> Path:
         """One log file per package build lands here."""
         return self.state_dir / "logs"
-
-    @property
-    def builder_lock(self) -> Path:
-        """The committed lock of the builder and endpoint rootfs (JSON)."""
-        return self.root / "builder-lock.json"
-
-    @property
-    def dockerfile(self) -> Path:
-        """The Dockerfile that turns the builder rootfs into the builder image."""
-        return self.root / "Dockerfile"
 
     @property
     def dist_dir(self) -> Path:
@@ -256,5 +251,7 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         builder_packages=tuple(sorted(str(p) for p in packages)),
         container_runtime=runtime,
         lock_file=root / _get(table, "lock", str, "requirements/lock.json"),
+        dockerfile=(root / _get(table, "dockerfile", str, "Dockerfile")).resolve(),
+        builder_lock=(root / _get(table, "builder-lock", str, "builder-lock.json")).resolve(),
         packages=per_package,
     )

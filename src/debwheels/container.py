@@ -129,6 +129,7 @@ class ContainerRuntime:
         env: Mapping[str, str] | None = None,
         network: bool = False,
         user: str = f"{BUILD_UID}:{BUILD_UID}",
+        extra: Sequence[str] = (),
         log: Path,
         what: str,
     ) -> None:
@@ -141,6 +142,7 @@ class ContainerRuntime:
             env: the container's whole extra environment.
             network: False gives ``--network=none``.
             user: ``uid:gid``.
+            extra: more runtime arguments (``--hostname``, ``--cpuset-cpus``).
             log: log file (appended).
             what: description for the error message.
 
@@ -150,6 +152,7 @@ class ContainerRuntime:
         args = ["run", "--rm", "--pull=never", "--user", user]
         if not network:
             args.append("--network=none")
+        args += list(extra)
         for mount in mounts:
             args += ["-v", mount.arg()]
         for key, value in sorted((env or {}).items()):

@@ -10,6 +10,8 @@ installs from it, so a build by hand cannot skip the check. Results (.deb, .buil
 from __future__ import annotations
 
 import os
+import tarfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +20,17 @@ from debian.changelog import Changelog
 from debwheels.builder import Images
 from debwheels.config import Config
 from debwheels.container import ContainerRuntime, Mount, failure
+from debwheels.disorderfs import shuffled
 from debwheels.errors import BuildError, ConfigError, ToolError
 from debwheels.fsutil import fresh_dir, fresh_file, sha256_file
 from debwheels.project import export_tar
+from debwheels.vary import Variation
 
 _SCRIPT = """set -eu
-umask 022
-mkdir -p /build/{name}
-tar -xf /in/source.tar -C /build/{name}
-cd /build/{name}
+umask {umask}
+mkdir -p "$HOME" {root}/{name}
+if [ -d /in/source ]; then cp -a /in/source/. {root}/{name}/; else tar -xf /in/source.tar -C {root}/{name}; fi
+cd {root}/{name}
 dpkg-buildpackage -us -uc -b
 cp ../*.deb ../*.buildinfo ../*.changes /out/
 """
@@ -55,8 +59,20 @@ def source_identity(root: Path) -> tuple[str, str]:
     return str(changelog.package), str(changelog.version)
 
 
-def build_deb(cfg: Config, runtime: ContainerRuntime, images: Images) -> DebResult:
+def build_deb(
+    cfg: Config,
+    runtime: ContainerRuntime,
+    images: Images,
+    variation: Variation | None = None,
+    dist: Path | None = None,
+    work: Path | None = None,
+) -> DebResult:
     """Run dpkg-buildpackage in the builder and move its outputs to ``dist/``.
+
+    Args:
+        variation: what to vary (debwheels repro); default none.
+        dist: output directory (default the project's ``dist/``).
+        work: working directory (default ``.debwheels/deb``).
 
     Returns:
         DebResult: the files in dist/.
@@ -64,28 +80,42 @@ def build_deb(cfg: Config, runtime: ContainerRuntime, images: Images) -> DebResu
     Raises:
         BuildError: the build failed (the log path is in the message).
     """
+    variation = variation or Variation()
     name, version = source_identity(cfg.root)
-    work = fresh_dir(cfg.state_dir / "deb")
+    work = fresh_dir(work or cfg.state_dir / "deb")
     out = work / "out"
     out.mkdir()
     out.chmod(0o777)
     export_tar(cfg.root, work / "source.tar")
-    log = fresh_file(cfg.logs_dir / f"deb-{name}.log")
+    log = fresh_file(cfg.logs_dir / f"deb-{name}{'-varied' if variation.enabled else ''}.log")
+    script = _SCRIPT.format(name=name, root=variation.build_root(), umask="0002" if variation.has("umask") else "0022")
+    env = {"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/home/builder", "PIP_CONFIG_FILE": "/dev/null"}
     try:
-        runtime.run(
-            images.builder,
-            ["bash", "-c", _SCRIPT.format(name=name)],
-            mounts=[Mount(work / "source.tar", "/in/source.tar"), Mount(out, "/out", read_only=False)],
-            env={"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/home/builder", "PIP_CONFIG_FILE": "/dev/null"},
-            log=log,
-            what=f"dpkg-buildpackage of {name} {version}",
-        )
+        with ExitStack() as stack:
+            mounts = [Mount(work / "source.tar", "/in/source.tar"), Mount(out, "/out", read_only=False)]
+            if variation.has("fileordering"):
+                tree = work / "source"
+                tree.mkdir()
+                with tarfile.open(work / "source.tar") as tar:
+                    tar.extractall(tree)
+                mounts.append(Mount(stack.enter_context(shuffled(tree, work / "disorderfs")), "/in/source"))
+            runtime.run(
+                images.builder,
+                ["bash", "-c", script],
+                mounts=mounts,
+                env=variation.environment(env),
+                user=variation.user(),
+                extra=variation.container_args(),
+                log=log,
+                what=f"dpkg-buildpackage of {name} {version}",
+            )
     except ToolError:
         raise BuildError(failure(f"dpkg-buildpackage of {name} {version}", log)) from None
-    cfg.dist_dir.mkdir(exist_ok=True)
+    dist = dist or cfg.dist_dir
+    dist.mkdir(parents=True, exist_ok=True)
     moved = []
     for path in sorted(out.iterdir()):
-        target = cfg.dist_dir / path.name
+        target = dist / path.name
         os.replace(path, target)
         moved.append(target)
     debs = [p for p in moved if p.suffix == ".deb"]

@@ -49,12 +49,13 @@ def export_tree(root: Path, destination: Path, exclude: tuple[str, ...] = ()) ->
 
 
 def export_tar(root: Path, output: Path, exclude: tuple[str, ...] = ()) -> None:
-    """Write :func:`project_files` of *root* to the tar *output*, sorted, owner 0, mtimes kept."""
+    """Write :func:`project_files` of *root* to the tar *output*: sorted, owner 0, modes 0644/0755, mtimes kept."""
     with tarfile.open(output, "w", format=tarfile.PAX_FORMAT) as tar:
         for name in project_files(root, exclude):
             info = tar.gettarinfo(str(root / name), arcname=name)
             info.uid = info.gid = 0
             info.uname = info.gname = ""
+            info.mode = 0o755 if info.mode & 0o111 else 0o644
             if info.isfile():
                 with open(root / name, "rb") as handle:
                     tar.addfile(info, handle)

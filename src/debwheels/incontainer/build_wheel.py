@@ -44,6 +44,9 @@ def main(request_path: str) -> int:
     env_dir = Path(request["env_dir"])
     out = Path(request["out"])
     shutil.copytree(request["source"], build_dir, symlinks=True)
+    if request.get("touch_mtime"):  # the time variation: other mtimes for the whole source
+        for path in [build_dir, *build_dir.rglob("*")]:
+            os.utime(path, (request["touch_mtime"], request["touch_mtime"]), follow_symlinks=False)
     for patch in request.get("patches") or []:
         run(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", str(build_dir), "-i", patch])
     run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])

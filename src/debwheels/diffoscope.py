@@ -1,0 +1,36 @@
+"""Thin adapter over diffoscope(1): explain how two files differ, as text and HTML reports."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from debwheels.errors import ToolError
+
+
+def compare(first: Path, second: Path, text: Path, html: Path, timeout: float = 600) -> bool:
+    """Run diffoscope on *first* and *second*, writing *text* and *html*.
+
+    Args:
+        timeout: seconds before diffoscope is stopped.
+
+    Returns:
+        bool: True when diffoscope found them identical (exit 0), False when they differ (exit 1).
+
+    Raises:
+        ToolError: diffoscope is missing or failed (exit 2 and up).
+    """
+    if shutil.which("diffoscope") is None:
+        raise ToolError("diffoscope is not installed: apt-get install diffoscope-minimal")
+    text.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["diffoscope", "--no-progress", "--text", str(text), "--html", str(html), str(first), str(second)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if done.returncode > 1:
+        raise ToolError(f"diffoscope failed on {first.name} (exit {done.returncode}): {done.stderr.strip()[-200:]}")
+    return done.returncode == 0

@@ -1,0 +1,43 @@
+"""Thin adapter over disorderfs(1): serve a directory with shuffled directory entries (FUSE)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from debwheels.errors import ToolError
+
+
+@contextmanager
+def shuffled(source: Path, mountpoint: Path) -> Iterator[Path]:
+    """Mount *source* at *mountpoint* with shuffled directory order; unmount on exit.
+
+    Raises:
+        ToolError: disorderfs is missing, or FUSE is not available (the message says so plainly).
+    """
+    if shutil.which("disorderfs") is None:
+        raise ToolError(
+            "disorderfs is not installed: apt-get install disorderfs (or vary without fileordering: --vary=-fileordering)"
+        )
+    if not Path("/dev/fuse").exists():
+        raise ToolError(
+            "FUSE is not available here (/dev/fuse missing): vary without fileordering (--vary=-fileordering)"
+        )
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["disorderfs", "--shuffle-dirents=yes", "--multi-user=yes", str(source), str(mountpoint)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ToolError(
+            f"disorderfs could not mount {source} ({done.stderr.strip()[-200:]}): vary with --vary=-fileordering"
+        )
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["fusermount", "-u", str(mountpoint)], capture_output=True, check=False)

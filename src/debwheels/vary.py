@@ -1,0 +1,124 @@
+"""Build variations for ``debwheels repro``, named and spelled as reprotest(1) does.
+
+A spec is a comma-separated list applied left to right to the default set (all of them):
+``+NAME`` adds, ``-NAME`` removes, ``all`` / ``+all`` selects all, ``-all`` none, a bare
+``NAME`` adds. Example: ``+all,-time`` varies everything but the clock.
+
+What each variation does to the second build (the first uses the normal fixed settings):
+
+============= ==============================================================================
+build_path    build in ``/build/varied-path/<name>-<version>`` instead of ``/build/<name>-<version>``
+time          libfaketime moves the clock 398 days ahead; source files get other mtimes
+umask         the build starts with umask 0002 (debwheels normalises to 0022)
+locales       ``LANG``/``LC_ALL`` ``fr_CH.UTF-8``, ``LANGUAGE`` ``fr_CH:fr``
+timezone      ``TZ=Etc/GMT-14``
+user_group    uid:gid 1001:1001 instead of 1000:1000
+domain_host   container hostname ``varied-host.example``
+num_cpus      one CPU (``--cpuset-cpus 0``)
+home          ``HOME=/tmp/varied-home``
+environment   an extra variable ``DEBWHEELS_REPRO_EXTRA``
+fileordering  the unpacked source is served through disorderfs(1) with shuffled directory entries
+============= ==============================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from debwheels.errors import UsageError
+
+ALL: tuple[str, ...] = (
+    "build_path",
+    "time",
+    "umask",
+    "locales",
+    "timezone",
+    "user_group",
+    "domain_host",
+    "num_cpus",
+    "home",
+    "environment",
+    "fileordering",
+)
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def parse_vary(spec: str | None) -> frozenset[str]:
+    """Apply a reprotest-style *spec* to the default (all variations).
+
+    Returns:
+        frozenset[str]: the enabled variation names.
+
+    Raises:
+        UsageError: an unknown name.
+    """
+    enabled = set(ALL)
+    for raw in (spec or "").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        sign, name = (item[0], item[1:]) if item[0] in "+-" else ("+", item)
+        names = set(ALL) if name == "all" else {name}
+        unknown = names - set(ALL)
+        if unknown:
+            raise UsageError(f"unknown variation {name!r} in --vary: use {', '.join(ALL)} or all")
+        if sign == "+":
+            enabled |= names
+        else:
+            enabled -= names
+    return frozenset(enabled)
+
+
+@dataclass(frozen=True)
+class Variation:
+    """The set of enabled variations of one build (empty: the normal, fixed build)."""
+
+    enabled: frozenset[str] = frozenset()
+
+    def has(self, name: str) -> bool:
+        """True when *name* is varied."""
+        return name in self.enabled
+
+    def build_root(self) -> str:
+        """Parent directory of the build path."""
+        return "/build/varied-path" if self.has("build_path") else "/build"
+
+    def user(self) -> str:
+        """``uid:gid`` of the build."""
+        return "1001:1001" if self.has("user_group") else "1000:1000"
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        """*env* with the environment variations applied."""
+        env = dict(env)
+        if self.has("locales"):
+            env.update(LANG="fr_CH.UTF-8", LC_ALL="fr_CH.UTF-8", LANGUAGE="fr_CH:fr")
+        if self.has("timezone"):
+            env["TZ"] = "Etc/GMT-14"
+        if self.has("home") or self.has("user_group"):
+            env["HOME"] = "/tmp/varied-home"
+        if self.has("environment"):
+            env["DEBWHEELS_REPRO_EXTRA"] = "varied"
+        if self.has("time"):
+            env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME="+398d", FAKETIME_DONT_FAKE_MONOTONIC="1")
+        return env
+
+    def container_args(self) -> list[str]:
+        """Extra container-runtime arguments."""
+        args = []
+        if self.has("domain_host"):
+            args += ["--hostname", "varied-host.example"]
+        if self.has("num_cpus"):
+            args += ["--cpuset-cpus", "0"]
+        return args
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """*command* started under the umask variation (and with HOME created when varied)."""
+        if not (self.has("umask") or self.has("home") or self.has("user_group")):
+            return command
+        umask = "0002" if self.has("umask") else "0022"
+        quoted = " ".join(f"'{part}'" for part in command)
+        return ["sh", "-c", f'umask {umask}; mkdir -p "$HOME"; exec {quoted}']
+
+    def describe(self) -> str:
+        """Comma-separated names, or ``none``."""
+        return ",".join(n for n in ALL if n in self.enabled) or "none"

@@ -1,0 +1,90 @@
+"""Make a dh-virtualenv venv independent of the path it was built at (run from debian/rules).
+
+``python3 -m debwheels.venvfix STAGE VENV`` where STAGE is ``debian/<package>`` and VENV the
+installed path (``/opt/venvs/<package>``):
+
+- ``pyvenv.cfg``: the ``command =`` line (Python 3.11+) names the installed path;
+- every ``*.dist-info/RECORD`` (PEP 376/627, CSV ``path,sha256=<urlsafe b64>,size``) is
+  brought up to date for files dh-virtualenv rewrote after pip wrote them (script shebangs,
+  which held the build path);
+- every ``__pycache__`` is removed and all modules are compiled again for the *installed*
+  path (co_filename) with checked-hash invalidation (PEP 552), so no mtime or build path
+  reaches the .pyc and start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import compileall
+import csv
+import hashlib
+import io
+import re
+import shutil
+import sys
+from pathlib import Path
+from py_compile import PycInvalidationMode
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def fix_pyvenv_cfg(root: Path, venv: str) -> None:
+    """Point pyvenv.cfg's ``command`` line at the installed path."""
+    cfg = root / "pyvenv.cfg"
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(re.sub(r"(?m)^command = (\S+) -m venv .*$", rf"command = \1 -m venv {venv}", text), encoding="utf-8")
+
+
+def fix_records(root: Path) -> int:
+    """Recompute RECORD rows whose file changed after installation; returns how many rows changed."""
+    changed = 0
+    for record in sorted(root.glob("lib/python3*/site-packages/*.dist-info/RECORD")):
+        site = record.parent.parent
+        rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+        out = []
+        for row in rows:
+            if len(row) == 3 and row[1]:
+                path = (site / row[0]).resolve()
+                if path.is_file():
+                    data = path.read_bytes()
+                    new = [row[0], _record_hash(data), str(len(data))]
+                    changed += new != row
+                    row = new
+            out.append(row)
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(out)
+        record.write_text(buffer.getvalue(), encoding="utf-8")
+    return changed
+
+
+def compile_for_installed_path(stage: Path, root: Path) -> bool:
+    """Remove every ``__pycache__`` under *root* and compile again, co_filename relative to *stage*."""
+    for cache in sorted(root.rglob("__pycache__"), reverse=True):
+        shutil.rmtree(cache)
+    return bool(
+        compileall.compile_dir(
+            root / "lib",
+            quiet=1,
+            stripdir=str(stage),
+            prependdir="/",
+            invalidation_mode=PycInvalidationMode.CHECKED_HASH,
+            workers=1,
+        )
+    )
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``STAGE VENV``."""
+    stage, venv = Path(argv[0]).resolve(), argv[1]
+    root = stage / venv.lstrip("/")
+    fix_pyvenv_cfg(root, venv)
+    changed = fix_records(root)
+    ok = compile_for_installed_path(stage, root)
+    print(f"venvfix: {root}: {changed} RECORD rows updated, .pyc compiled for {venv} (checked-hash)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The debwheels reproducibility corpus (a placeholder application)."""

@@ -1,0 +1,56 @@
+"""``debwheels repro``: debwheels' own mirror and .deb under every default variation, and a build that is not reproducible."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import debwheels
+from .test_lock_closures import make_app, run
+
+pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
+
+
+def test_repro_deb_passes_with_all_default_variations_on_debwheels_itself(fresh_clone: Callable[[str], Path]) -> None:
+    clone = fresh_clone("repro")
+    done = debwheels(["repro", "--deb", "--report", "report"], clone)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((clone / "report" / "report.json").read_text())
+    assert report["reproducible"] is True
+    assert set(report["variations"]) == {
+        "build_path", "time", "umask", "locales", "timezone", "user_group",
+        "domain_host", "num_cpus", "home", "environment", "fileordering",
+    }  # fmt: skip
+    wheels = [p for p in report["packages"] if p["kind"] == "wheel"]
+    debs = [p for p in report["packages"] if p["kind"] == "deb"]
+    assert len(debs) == 1 and debs[0]["reproducible"] is True
+    assert all(p["reproducible"] and p["matches-mirror"] for p in wheels), "both builds equal the committed mirror"
+    assert (clone / "report" / "index.html").read_text().count("<tr class='reproducible'>") == len(wheels) + 1
+
+
+PATH_SETUP = """import os
+from setuptools import setup
+
+os.makedirs("src/demo", exist_ok=True)
+with open("src/demo/_built.py", "w") as handle:
+    handle.write(f"BUILT_IN = {os.getcwd()!r}\\n")
+setup(packages=["demo"], package_dir={"": "src"})
+"""
+
+
+def test_repro_names_the_variation_and_keeps_diffoscope_output(tmp_path: Path) -> None:
+    build_system = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
+    root = make_app(tmp_path / "leaky", ["mdurl"], files={"setup.py": PATH_SETUP}, build_system=build_system)
+    assert run(root, "lock").returncode == 0
+    done = run(root, "repro", "demo", "--vary=-all,+build_path,+timezone", "--report", str(root / "report"))
+    assert done.returncode == 10
+    assert "wheel demo 1.0: DIFFERS broken by build_path" in done.stdout
+    report = json.loads((root / "report" / "report.json").read_text())
+    (demo,) = [p for p in report["packages"] if p["name"] == "demo"]
+    assert demo["reproducible"] is False and demo["broken-by"] == ["build_path"]
+    page = root / "report" / demo["diffoscope"]
+    assert page.is_file() and "varied-path" in page.read_text()
+    assert "varied-path" in (root / "report" / "diffoscope" / "demo-1.0.txt").read_text()

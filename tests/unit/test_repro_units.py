@@ -1,0 +1,114 @@
+"""Variation parsing, venv normalisation and the repro report (no container)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import marshal
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from debwheels.errors import UsageError
+from debwheels.repro import Outcome, has_c_extension, render_html
+from debwheels.vary import ALL, Variation, parse_vary
+from debwheels.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
+
+
+def test_vary_spec_follows_reprotest_syntax() -> None:
+    assert parse_vary(None) == frozenset(ALL)
+    assert parse_vary("+all,-time") == frozenset(ALL) - {"time"}
+    assert parse_vary("-all,+umask,build_path") == {"umask", "build_path"}
+    with pytest.raises(UsageError, match="unknown variation 'tiem'"):
+        parse_vary("-tiem")
+
+
+def test_variations_change_what_they_name() -> None:
+    none = Variation()
+    every = Variation(parse_vary("+all"))
+    base = {"TZ": "UTC", "LC_ALL": "C.UTF-8", "HOME": "/home/builder"}
+    assert none.environment(base) == base and none.container_args() == [] and none.user() == "1000:1000"
+    env = every.environment(base)
+    assert env["TZ"] == "Etc/GMT-14" and env["LC_ALL"] == "fr_CH.UTF-8" and env["HOME"] == "/tmp/varied-home"
+    assert env["LD_PRELOAD"].endswith("libfaketime.so.1") and env["FAKETIME"] == "+398d"
+    assert every.user() == "1001:1001" and every.build_root() == "/build/varied-path"
+    assert every.container_args() == ["--hostname", "varied-host.example", "--cpuset-cpus", "0"]
+    assert every.wrap(["python3", "x"])[2].startswith("umask 0002;")
+    assert none.wrap(["python3", "x"]) == ["python3", "x"]
+
+
+def record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_venv(stage: Path) -> Path:
+    root = stage / "opt/venvs/app"
+    site = root / "lib/python3.11/site-packages"
+    (site / "app").mkdir(parents=True)
+    (site / "app-1.dist-info").mkdir()
+    (root / "bin").mkdir()
+    (site / "app/__init__.py").write_text("X = 1\n")
+    (site / "app/__pycache__").mkdir()
+    (site / "app/__pycache__/__init__.cpython-311.pyc").write_bytes(b"stale")
+    (root / "bin/app").write_text("#!/build/somewhere/debian/app/opt/venvs/app/bin/python\n")
+    record = site / "app-1.dist-info/RECORD"
+    script = b"#!/build/somewhere/debian/app/opt/venvs/app/bin/python\n"  # what pip wrote
+    init = b"X = 1\n"
+    record.write_text(
+        f"../../../bin/app,{record_hash(script)},{len(script)}\n"
+        f"app/__init__.py,{record_hash(init)},{len(init)}\n"
+        "app-1.dist-info/RECORD,,\n"
+    )
+    (root / "pyvenv.cfg").write_text(
+        "home = /usr/bin\ncommand = /usr/bin/python3.11 -m venv /build/somewhere/debian/app/opt/venvs/app\n"
+    )
+    # dh-virtualenv then rewrites the shebang:
+    (root / "bin/app").write_text("#!/opt/venvs/app/bin/python\n")
+    return root
+
+
+def test_venvfix_makes_the_venv_path_independent(tmp_path: Path) -> None:
+    stage = tmp_path / "debian/app"
+    root = make_venv(stage)
+    fix_pyvenv_cfg(root, "/opt/venvs/app")
+    assert "command = /usr/bin/python3.11 -m venv /opt/venvs/app\n" in (root / "pyvenv.cfg").read_text()
+    assert fix_records(root) == 1
+    rows = (root / "lib/python3.11/site-packages/app-1.dist-info/RECORD").read_text().splitlines()
+    script = b"#!/opt/venvs/app/bin/python\n"
+    assert rows[0] == f"../../../bin/app,{record_hash(script)},{len(script)}"
+    assert rows[2] == "app-1.dist-info/RECORD,,"
+    assert compile_for_installed_path(stage, root)
+    pyc = (root / "lib/python3.11/site-packages/app/__pycache__/__init__.cpython-311.pyc").read_bytes()
+    assert int.from_bytes(pyc[4:8], "little") == 3  # checked-hash (PEP 552)
+    assert marshal.loads(pyc[16:]).co_filename == "/opt/venvs/app/lib/python3.11/site-packages/app/__init__.py"
+
+
+def test_c_extension_detection(tmp_path: Path) -> None:
+    pure = tmp_path / "a-1-py3-none-any.whl"
+    native = tmp_path / "b-1-cp311-cp311-linux_x86_64.whl"
+    for path in (pure, native):
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("x.py", "")
+    assert not has_c_extension(pure) and has_c_extension(native)
+
+
+def test_report_page_escapes_and_counts() -> None:
+    rows = [
+        Outcome("good", "1", "wheel", "flit_core.buildapi", reproducible=True),
+        Outcome(
+            "bad<script>",
+            "2",
+            "wheel",
+            "setuptools",
+            True,
+            reproducible=False,
+            broken_by=["build_path"],
+            diffoscope="d/x.html",
+        ),
+        Outcome("broken", "3", "wheel", error="building broken-3 failed; log x"),
+    ]
+    page = render_html(rows, Variation(frozenset({"build_path"})))
+    assert "1 of 2 built packages reproducible (1 did not build)" in page
+    assert "bad&lt;script&gt;" in page and "<script>" not in page
+    assert 'href="d/x.html"' in page and "build_path" in page and "building broken-3 failed" in page
