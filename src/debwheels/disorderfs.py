@@ -28,7 +28,8 @@ def shuffled(source: Path, mountpoint: Path) -> Iterator[Path]:
         )
     mountpoint.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        ["disorderfs", "--shuffle-dirents=yes", "--multi-user=yes", str(source), str(mountpoint)],
+        # The daemon reads as root; allow_other + default_permissions let the build user read by mode.
+        ["disorderfs", "--shuffle-dirents=yes", "-o", "allow_other,default_permissions", str(source), str(mountpoint)],
         capture_output=True,
         text=True,
         check=False,
