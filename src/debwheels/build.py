@@ -237,6 +237,7 @@ class Builder:
         work: working directory (emptied); default ``.debwheels/work``.
         variation: what to vary (debwheels repro); default none.
         keep_going: record a failed build and skip what needs it, instead of stopping.
+        logs: directory of the per-package logs; default the project's logs directory.
     """
 
     def __init__(
@@ -248,8 +249,10 @@ class Builder:
         work: Path | None = None,
         variation: Variation | None = None,
         keep_going: bool = False,
+        logs: Path | None = None,
     ) -> None:
         self.cfg = cfg
+        self.logs = logs or cfg.logs_dir
         self.variation = variation or Variation()
         self.keep_going = keep_going
         self.runtime = runtime
@@ -465,7 +468,7 @@ class Builder:
                         result.failed[key] = f"not built: its build requirement {unbuilt[0]} failed"
                     continue  # a build requirement failed in this pass
                 env_wheels = [result.built[dep] for dep in sorted(item.package.build_env)]
-                log = fresh_file(self.cfg.logs_dir / f"{item.stem}.log")
+                log = fresh_file(self.logs / f"{item.stem}.log")
                 started = time.monotonic()
                 action = "probing" if key in probe_keys else "building"
                 self.say(f"[{done + 1}/{total}] {action} {item.stem} ({len(env_wheels)} build requirements)")

@@ -56,6 +56,7 @@ class Outcome:
     broken_by: list[str] = field(default_factory=list)
     diffoscope: str | None = None
     error: str | None = None
+    log: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """JSON object with dashed keys."""
@@ -100,7 +101,8 @@ class Repro:
 
     def _builder(self, name: str, variation: Variation | None = None) -> Builder:
         work = self.cfg.state_dir / "repro" / name
-        return Builder(self.cfg, self.runtime, self.images, self.say, work=work, variation=variation, keep_going=True)
+        logs = self.cfg.logs_dir / "repro" / name
+        return Builder(self.cfg, self.runtime, self.images, self.say, work, variation, keep_going=True, logs=logs)
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
         text = self.report_dir / "diffoscope" / f"{label}.txt"
@@ -138,7 +140,14 @@ class Repro:
         key = item.package.key
         outcome = Outcome(item.package.name, item.package.version, "wheel", item.build_system.backend)
         if one is None or two is None:
+            which = "first" if one is None else "second"
             outcome.error = first.failed.get(key) or second.failed.get(key) or "not built"
+            log = self.cfg.logs_dir / "repro" / which / f"{item.stem}.log"
+            if log.is_file():
+                kept = self.report_dir / "logs" / f"{item.stem}.log"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_bytes(log.read_bytes())
+                outcome.log = str(kept.relative_to(self.report_dir))
             return outcome
         outcome.c_extension = has_c_extension(one.path)
         outcome.first_sha256, outcome.second_sha256 = one.sha256, two.sha256
@@ -231,9 +240,9 @@ def render_html(outcomes: list[Outcome], variation: Variation) -> str:
     for o in outcomes:
         state = "reproducible" if o.reproducible else "error" if o.reproducible is None else "NOT reproducible"
         link = f'<a href="{html.escape(o.diffoscope)}">diffoscope</a>' if o.diffoscope else ""
-        why = html.escape(
-            ", ".join(o.broken_by) or (o.error or "").splitlines()[0][:160] if (o.broken_by or o.error) else ""
-        )
+        link += f'<a href="{html.escape(o.log)}">build log</a>' if o.log else ""
+        cause = [line.strip() for line in (o.error or "").splitlines() if line.strip()]
+        why = html.escape(", ".join(o.broken_by) or (cause[-1][:200] if cause else ""))
         rows.append(
             f"<tr class={state.split()[-1].lower()!r}><td>{html.escape(o.name)}</td><td>{html.escape(o.version)}</td>"
             f"<td>{o.kind}</td><td>{html.escape(o.build_backend)}</td><td>{'yes' if o.c_extension else 'no'}</td>"

@@ -112,3 +112,8 @@ def test_report_page_escapes_and_counts() -> None:
     assert "1 of 2 built packages reproducible (1 did not build)" in page
     assert "bad&lt;script&gt;" in page and "<script>" not in page
     assert 'href="d/x.html"' in page and "build_path" in page and "building broken-3 failed" in page
+    crashed = Outcome(
+        "c", "1", "wheel", error="building c-1 failed; log x; last lines:\nValueError: no compiler", log="logs/c-1.log"
+    )
+    page = render_html([crashed], Variation())
+    assert "ValueError: no compiler" in page and 'href="logs/c-1.log"' in page
