@@ -562,7 +562,8 @@ class Builder:
             },
         }
         atomic_write_text(staged / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        entries = {p.name: sha256_file(p) for p in sorted(staged.iterdir())}
+        entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
+        entries.update({name: sha256_file(staged / name) for name in (VERIFIED_REQUIREMENTS, MANIFEST)})
         atomic_write_text(staged / SUMS_NAME, render_sums(entries))
         return staged
 

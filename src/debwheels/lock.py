@@ -25,7 +25,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from debwheels.build import Builder, effective_requires
+from debwheels.build import FRONTEND, Builder, effective_requires
 from debwheels.builder import Images, marker_environment
 from debwheels.config import Config, cache_dir
 from debwheels.container import ContainerRuntime
@@ -36,7 +36,6 @@ from debwheels.requirements import Pin, render_pins
 from debwheels.resolver import Resolved, Resolver
 from debwheels.sources import fetch, find_sdist, read_build_system, unpack
 
-FRONTEND_REQUIREMENT = "pyproject-hooks"
 MAX_ROUNDS = 6
 
 
@@ -221,8 +220,8 @@ class Locker:
         graph.packages[graph.project].requires = sorted(
             key_of(r.name, r.version) for r in resolved if r.name in root_names
         )
-        previous_hooks = self._kept(self.previous.by_name(FRONTEND_REQUIREMENT)) if self.previous else []
-        for item in self._resolve([FRONTEND_REQUIREMENT], previous_hooks, "the PEP 517 frontend"):
+        previous_hooks = self._kept(self.previous.by_name(FRONTEND)) if self.previous else []
+        for item in self._resolve([FRONTEND], previous_hooks, "the PEP 517 frontend"):
             graph.frontend.append(self._node(graph, item, runtime=False).key)
         self.say(f"resolved {len(resolved)} runtime packages for python {graph.python}")
         self._close(graph, sorted(graph.packages))

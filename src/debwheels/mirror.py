@@ -8,7 +8,6 @@ signature is good and by a trusted fingerprint, and the files present equal the 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +97,3 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> tuple[Pa
         ) from None
     replace_dir(staged, cfg.mirror_dir)
     return cfg.mirror_dir, verified
-
-
-def copy_mirror(source: Path, destination: Path) -> None:
-    """Copy a mirror directory (for tests and the endpoint check)."""
-    shutil.copytree(source, destination)

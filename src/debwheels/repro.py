@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from debwheels import diffoscope
-from debwheels.build import Builder, BuiltWheel, SourceItem
+from debwheels.build import Builder, BuiltWheel, RunResult, SourceItem
 from debwheels.builder import Images
 from debwheels.config import Config
 from debwheels.container import ContainerRuntime
@@ -136,7 +136,16 @@ class Repro:
             )
         return outcomes
 
-    def _compare_wheel(self, graph, item, one, two, first, second, frontend) -> Outcome:  # type: ignore[no-untyped-def]
+    def _compare_wheel(
+        self,
+        graph: LockGraph,
+        item: SourceItem,
+        one: BuiltWheel | None,
+        two: BuiltWheel | None,
+        first: RunResult,
+        second: RunResult,
+        frontend: Path,
+    ) -> Outcome:
         key = item.package.key
         outcome = Outcome(item.package.name, item.package.version, "wheel", item.build_system.backend)
         if one is None or two is None:
@@ -251,7 +260,7 @@ def render_html(outcomes: list[Outcome], variation: Variation) -> str:
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'><title>debwheels repro</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
-        ".reproducible td:nth-child(6){color:#070}.reproducible\\  td{}.error td:nth-child(6){color:#a60}"
+        ".reproducible td:nth-child(6){color:#070}.error td:nth-child(6){color:#a60}"
         "tr:not(.reproducible):not(.error) td:nth-child(6){color:#b00;font-weight:bold}</style></head><body>"
         f"<h1>debwheels repro</h1><p>{good} of {len(built)} built packages reproducible"
         f" ({len(outcomes) - len(built)} did not build); varied: {html.escape(variation.describe())}.</p>"
