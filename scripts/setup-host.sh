@@ -7,8 +7,8 @@ packages=(
   mmdebstrap                        # reproducible builder and endpoint rootfs
   gnupg                             # signing and verification (python-gnupg drives gpg)
   diffoscope-minimal disorderfs fuse3   # debwheels repro: explain differences, shuffle directory order
-  python3 python3-click python3-packaging python3-debian python3-gnupg   # debwheels itself
-  python3-pytest                    # the test suite
+  python3 python3-click python3-packaging python3-debian python3-gnupg python3-tomlkit  # debwheels itself
+  python3-pytest strace             # the test suite (strace: the kill test injects SIGKILL)
   git make ca-certificates
 )
 missing=()

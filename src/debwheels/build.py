@@ -39,8 +39,9 @@ from debwheels.config import Config, PackageSettings, cache_dir
 from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.disorderfs import shuffled
 from debwheels.errors import BuildError, RequirementsError, ToolError
-from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, sha256_file
+from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, replace_dir, sha256_file
 from debwheels.lockgraph import LockedPackage, LockGraph
+from debwheels.mirror import MANIFEST_NAME
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
@@ -50,7 +51,7 @@ from debwheels.vary import Variation
 FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
-MANIFEST = "build-manifest.json"
+MANIFEST = MANIFEST_NAME
 _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Network is unreachable|Name or service not known|"
     r"No address associated with hostname|\[Errno -[23]\]|\[Errno 101\]|Could not resolve host|NewConnectionError"
@@ -533,7 +534,8 @@ class Builder:
             f"{project.name} at run time",
             self.cfg.requirements.name,
         )
-        staged = fresh_dir(self.cfg.state_dir / "staged-mirror")
+        target = self.cfg.state_dir / "staged-mirror"
+        staged = fresh_dir(self.cfg.state_dir / "staged-mirror.tmp")  # renamed when complete
         for wheel in built.values():
             link_or_copy(wheel.path, staged / wheel.path.name)
             (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
@@ -565,7 +567,8 @@ class Builder:
         entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
         entries.update({name: sha256_file(staged / name) for name in (VERIFIED_REQUIREMENTS, MANIFEST)})
         atomic_write_text(staged / SUMS_NAME, render_sums(entries))
-        return staged
+        replace_dir(staged, target)
+        return target
 
 
 def remove_stage(cfg: Config) -> None:

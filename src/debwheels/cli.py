@@ -39,6 +39,13 @@ def _images(cfg: Config, update_lock: bool = False, check: bool = False):  # typ
     return runtime, ensure_images(cfg, runtime, update_lock=update_lock, check=check, say=say)
 
 
+def locked(cfg: Config, command: str):  # type: ignore[no-untyped-def]
+    """Hold the project's lock file (one mutating run at a time, see debwheels.runlock)."""
+    from debwheels.runlock import project_lock
+
+    return project_lock(cfg.state_dir, command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="debwheels")
 @click.option(
@@ -96,7 +103,8 @@ def lock(state: State, requirements_in: Path | None, upgrade: bool, upgrade_pack
     cfg = state.config()
     runtime, images = _images(cfg)
     infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
-    graph = Locker(cfg, runtime, images, say, upgrade, upgrade_packages).lock(infile)
+    with locked(cfg, "debwheels lock"):
+        graph = Locker(cfg, runtime, images, say, upgrade, upgrade_packages).lock(infile)
     runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)
     build_count = sum(1 for p in graph.packages.values() if not p.runtime)
     click.echo(
@@ -167,7 +175,8 @@ def build(state: State, explain: str | None) -> None:
         click.echo(json.dumps([builder.explain(item) for _, item in sorted(items.items())], indent=2))
         return
     started = time.monotonic()
-    staged, wheels = Builder(cfg, runtime, images, say).build_all()
+    with locked(cfg, "debwheels build"):
+        staged, wheels = Builder(cfg, runtime, images, say).build_all()
     click.echo(
         f"built {len(wheels)} wheels in {time.monotonic() - started:.0f}s; staged in {staged}; "
         "publish with 'debwheels sign'"
@@ -183,7 +192,11 @@ def build(state: State, explain: str | None) -> None:
 )
 @click.pass_obj
 def sign(state: State, key: str | None) -> None:
-    """Sign sha256sums.txt of the staged (or current) mirror and publish it atomically."""
+    """Sign the mirror and publish it atomically.
+
+    A staged build that differs from the mirror becomes a new release (next serial, this
+    signature only); otherwise this signature is added next to the others (co-signing).
+    """
     from debwheels.mirror import sign_and_publish
 
     if not key:
@@ -192,22 +205,88 @@ def sign(state: State, key: str | None) -> None:
             "(create one: gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
         )
     cfg = state.config()
-    mirror, verified = sign_and_publish(cfg, key)
-    click.echo(f"signed and published {mirror}: {verified.files} files, signer {verified.signer.fingerprint}")
+    with locked(cfg, "debwheels sign"):
+        done = sign_and_publish(cfg, key)
+    what = f"new release, serial {done.release.serial}" if done.new_release else f"serial {done.release.serial}"
+    click.echo(f"signed {done.mirror} ({what}) as {done.signer.fingerprint}")
+    missing = done.threshold - len(done.signers)
+    if missing > 0:
+        click.echo(
+            f"{len(done.signers)} of {done.threshold} required signatures: {missing} more trusted maintainer(s) "
+            "must run 'debwheels sign' before the mirror verifies"
+        )
+    else:
+        click.echo(f"{len(done.signers)} of {done.threshold} required signatures: the mirror verifies")
 
 
 @cli.command()
 @click.argument("mirror_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--min-serial", type=click.IntRange(min=1), default=None, help="Refuse a release serial below N.")
 @click.pass_obj
-def verify(state: State, mirror_dir: Path | None) -> None:
-    """Verify MIRROR_DIR (default: the project's mirror): pinned signer, exact file set."""
+def verify(state: State, mirror_dir: Path | None, min_serial: int | None) -> None:
+    """Verify MIRROR_DIR (default: the project's mirror) under the trust policy.
+
+    Checks: every signature good and by a trusted, valid key; at least signature-threshold
+    distinct trusted signers; exactly the listed files with their sha256; release.json of this
+    project with a serial not older than the last one accepted on this machine.
+    """
     from debwheels.mirror import verify_mirror
 
     cfg = state.config()
-    result = verify_mirror(cfg, mirror_dir.resolve() if mirror_dir else None)
+    result = verify_mirror(cfg, mirror_dir.resolve() if mirror_dir else None, min_serial)
     click.echo(
-        f"OK: {result.files} files match the list signed by {result.signer.fingerprint} {result.signer.username}".rstrip()
+        f"OK: {result.files} files match the list (serial {result.release.serial}) signed by "
+        f"{len(result.signers)} of {result.threshold} required trusted keys: {result.signer_text}"
     )
+
+
+@cli.group()
+def keys() -> None:
+    """The trust policy's keys: add, remove, check (trusted-fingerprints and the keys directory)."""
+
+
+@keys.command("add")
+@click.argument("source")
+@click.pass_obj
+def keys_add(state: State, source: str) -> None:
+    """Trust SOURCE: a public key file, or the full fingerprint of a key in $GNUPGHOME."""
+    from debwheels.keys import add_key
+
+    cfg = state.config()
+    with locked(cfg, "debwheels keys add"):
+        info = add_key(cfg, source)
+    click.echo(f"trusted {info.fingerprint} {info.uid}: {cfg.keys_dir.name}/{info.fingerprint}.asc, pyproject.toml")
+
+
+@keys.command("remove")
+@click.argument("fingerprint")
+@click.pass_obj
+def keys_remove(state: State, fingerprint: str) -> None:
+    """Stop trusting FINGERPRINT: delete its key file, unpin it, drop its signature from the mirror."""
+    from debwheels.keys import remove_key
+
+    cfg = state.config()
+    with locked(cfg, "debwheels keys remove"):
+        removed = remove_key(cfg, fingerprint)
+    files = ", ".join(p.name for p in removed.files) or "no key file"
+    dropped = "; its signature was removed from the mirror" if removed.dropped_signature else ""
+    click.echo(f"no longer trusted: {fingerprint.upper()} ({files}){dropped}")
+
+
+@keys.command("check")
+@click.option("--days", type=click.IntRange(min=0), default=None, help="Warn this many days before expiry.")
+@click.pass_obj
+def keys_check(state: State, days: int | None) -> None:
+    """Check every trusted key; exit 15 when one is expired, revoked, not yet valid, or expires within DAYS."""
+    from debwheels.errors import KeyCheckError
+    from debwheels.keys import check_keys
+
+    statuses = check_keys(state.config(), days)
+    for status in statuses:
+        click.echo(f"{status.level}: {status.message}")
+    bad = [s for s in statuses if s.level != "ok"]
+    if bad:
+        raise KeyCheckError(f"{len(bad)} of {len(statuses)} trusted keys need attention: {bad[0].message}")
 
 
 @cli.command()
@@ -219,9 +298,10 @@ def deb(state: State) -> None:
 
     cfg = state.config()
     verified = verify_mirror(cfg)
-    say(f"mirror verified: {verified.files} files signed by {verified.signer.fingerprint}")
+    say(f"mirror verified: {verified.files} files, serial {verified.release.serial}, signed by {verified.signer_text}")
     runtime, images = _images(cfg)
-    result = build_deb(cfg, runtime, images)
+    with locked(cfg, "debwheels deb"):
+        result = build_deb(cfg, runtime, images)
     for path in result.files:
         click.echo(str(path))
     click.echo(f"sha256 {result.sha256}  {result.deb.name}")

@@ -7,8 +7,10 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     requirements = "requirements/requirements.txt"  # runtime closure, sdist-hash pinned
     build-requirements = "requirements/build-requirements.txt"
     source-date-epoch = 1309379017                  # seconds since the epoch, for wheel builds
-    trusted-fingerprints = ["<40 hex digits>", ...] # full primary fingerprints
+    trusted-fingerprints = ["<40 hex digits>", ...] # full primary fingerprints (debwheels keys add/remove)
     keys-dir = "keys"                               # armored public keys of those fingerprints
+    signature-threshold = 1                         # distinct trusted signers the mirror needs
+    key-expiry-warning-days = 30                    # 'debwheels keys check' warns this long before expiry
     index-url = "https://pypi.org/simple"           # PEP 503/691 index sdists are fetched from
     debian-suite = "bookworm"
     debian-mirror = "http://deb.debian.org/debian"
@@ -107,6 +109,8 @@ class Config:
     debian_mirror: str
     builder_packages: tuple[str, ...]
     container_runtime: str
+    signature_threshold: int = 1
+    key_expiry_warning_days: int = 30
     lock_file: Path = field(default=Path("requirements/lock.json"))
     dockerfile: Path = field(default=Path("Dockerfile"))
     builder_lock: Path = field(default=Path("builder-lock.json"))
@@ -138,6 +142,15 @@ def cache_dir() -> Path:
     if env:
         return Path(env).resolve()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "debwheels"
+
+
+def state_home() -> Path:
+    """Per-user state (the last accepted mirror serials): ``$DEBWHEELS_STATE`` or ``$XDG_STATE_HOME/debwheels``."""
+    env = os.environ.get("DEBWHEELS_STATE")
+    if env:
+        return Path(env).resolve()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "debwheels"
 
 
@@ -222,6 +235,17 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
                 f"trusted fingerprint {fpr!r} is not 40 upper-case hex digits: "
                 "pin full primary fingerprints, never short key ids"
             )
+    if len(set(fingerprints)) != len(fingerprints):
+        raise ConfigError("trusted-fingerprints lists a fingerprint twice: list each key once")
+    threshold = _get(table, "signature-threshold", int, 1)
+    if not 1 <= threshold <= max(1, len(fingerprints)):
+        raise ConfigError(
+            f"signature-threshold = {threshold} needs between 1 and {len(fingerprints)} trusted signers "
+            "(the number of trusted-fingerprints): fix pyproject.toml"
+        )
+    warn_days = _get(table, "key-expiry-warning-days", int, 30)
+    if warn_days < 0:
+        raise ConfigError(f"key-expiry-warning-days = {warn_days} must be 0 or more days")
     sde = _get(table, "source-date-epoch", int, DEFAULT_SOURCE_DATE_EPOCH)
     if sde < 315532800:  # zip cannot store times before 1980
         raise ConfigError(f"source-date-epoch {sde} is before 1980-01-01, which zip cannot store: use a later time")
@@ -250,6 +274,8 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         debian_mirror=_get(table, "debian-mirror", str, "http://deb.debian.org/debian"),
         builder_packages=tuple(sorted(str(p) for p in packages)),
         container_runtime=runtime,
+        signature_threshold=threshold,
+        key_expiry_warning_days=warn_days,
         lock_file=root / _get(table, "lock", str, "requirements/lock.json"),
         dockerfile=(root / _get(table, "dockerfile", str, "Dockerfile")).resolve(),
         builder_lock=(root / _get(table, "builder-lock", str, "builder-lock.json")).resolve(),

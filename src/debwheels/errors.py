@@ -59,6 +59,14 @@ class InstallTestError(DebwheelsError):
     """The .deb did not install or run on the endpoint container."""
 
 
+class BusyError(DebwheelsError):
+    """Another debwheels run holds the project's lock file."""
+
+
+class KeyCheckError(DebwheelsError):
+    """``debwheels keys check``: a trusted key is expired, revoked, not yet valid, or expires soon."""
+
+
 #: Exit code for each error class; the most specific class in the MRO wins.
 EXIT_CODES: dict[type[DebwheelsError], int] = {
     DebwheelsError: 1,
@@ -74,6 +82,8 @@ EXIT_CODES: dict[type[DebwheelsError], int] = {
     SigningError: 11,
     VerificationError: 12,
     InstallTestError: 13,
+    BusyError: 14,
+    KeyCheckError: 15,
 }
 
 

@@ -1,39 +1,123 @@
-"""The signed mirror: verification, and signing with atomic publication.
+"""The signed mirror: verification under the trust policy, signing, and atomic publication.
 
-A mirror directory holds wheels, ``verified-requirements.txt``, ``build-manifest.json``,
-``sha256sums.txt`` (listing every other file, see :mod:`debwheels.sums`) and
-``sha256sums.txt.asc`` (detached armored signature by a pinned key). It verifies when the
-signature is good and by a trusted fingerprint, and the files present equal the list.
+A mirror directory holds wheels, ``verified-requirements.txt``, ``build-manifest.json`` and
+``release.json`` (signed metadata, see :mod:`debwheels.release`), ``sha256sums.txt`` listing
+every one of them (see :mod:`debwheels.sums`), and ``signatures/<FINGERPRINT>.asc``: one
+armored detached signature of ``sha256sums.txt`` per signer, named by the signer's primary
+fingerprint. The mirror verifies when every signature there is good and by a trusted, valid
+key, at least ``signature-threshold`` distinct trusted keys signed, the files equal the list,
+``release.json`` names this project, and its serial is not a rollback.
+
+Every change is made in a staging directory next to the state directory and swapped in with
+:func:`debwheels.fsutil.replace_dir`, so readers and an interrupted run see the old complete
+mirror or the new one.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from debwheels.config import Config
+from debwheels.config import Config, state_home
 from debwheels.errors import SigningError, VerificationError
-from debwheels.fsutil import fresh_dir, link_or_copy, replace_dir
-from debwheels.signing import SignatureCheck, sign_detached, verify_signature
-from debwheels.sums import SIGNATURE_NAME, SUMS_NAME, compare, parse_sums
+from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
+from debwheels.release import RELEASE_NAME, Release, SerialState, now_utc, parse_release
+from debwheels.signing import Keyring, SignatureCheck, sign_detached, trusted_keyring
+from debwheels.sums import SIGNATURES_DIR, SUMS_NAME, compare, parse_sums, render_sums
+
+_SIGNATURE_FILE = re.compile(r"^[0-9A-F]{40}\.asc$")
+MANIFEST_NAME = "build-manifest.json"
 
 
 @dataclass(frozen=True)
 class Verified:
-    """A mirror that verified: who signed it and how many files it lists."""
+    """A mirror that verified.
 
-    signer: SignatureCheck
+    Attributes:
+        signers: the good trusted signatures, sorted by fingerprint.
+        threshold: how many distinct trusted signers were required.
+        files: number of files in the signed list.
+        release: its signed metadata.
+    """
+
+    signers: tuple[SignatureCheck, ...]
+    threshold: int
     files: int
+    release: Release
+
+    @property
+    def signer_text(self) -> str:
+        """``FPR (uid), FPR (uid)`` for messages."""
+        return ", ".join(f"{s.fingerprint} ({s.username})" if s.username else s.fingerprint for s in self.signers)
 
 
-def verify_mirror(cfg: Config, mirror: Path | None = None) -> Verified:
-    """Verify *mirror* (default: the project's) against the pinned trust.
+def _signatures(mirror: Path) -> list[Path]:
+    directory = mirror / SIGNATURES_DIR
+    if directory.is_symlink() or not directory.is_dir():
+        raise VerificationError(
+            f"{mirror} has no {SIGNATURES_DIR}/ directory: the mirror is unsigned; run 'debwheels sign'"
+        )
+    found = sorted(directory.iterdir())
+    for path in found:
+        if not _SIGNATURE_FILE.match(path.name):
+            raise VerificationError(
+                f"{SIGNATURES_DIR}/{path.name} is not named <40-hex primary fingerprint>.asc: remove it"
+            )
+    if not found:
+        raise VerificationError(f"{mirror}/{SIGNATURES_DIR} is empty: the mirror is unsigned; run 'debwheels sign'")
+    return found
 
-    Order: signature first (nothing in an unsigned list is believed), then the list's
-    format, then every file's presence and sha256, and no file beyond the list.
+
+def _check_signatures(keyring: Keyring, mirror: Path) -> list[SignatureCheck]:
+    checks = []
+    for path in _signatures(mirror):
+        check = keyring.check(mirror / SUMS_NAME, path)
+        if check.fingerprint != path.name.removesuffix(".asc"):
+            raise VerificationError(
+                f"{SIGNATURES_DIR}/{path.name} holds a signature by {check.fingerprint}: a file is named by its signer"
+            )
+        checks.append(check)
+    return checks
+
+
+def _check_list(cfg: Config, mirror: Path) -> tuple[dict[str, str], Release]:
+    sums = mirror / SUMS_NAME
+    listed = parse_sums(sums.read_bytes(), str(sums))
+    diff = compare(mirror, listed)
+    if not diff.clean:
+        raise VerificationError(f"{mirror} does not match its signed list: {diff.summary()}")
+    if RELEASE_NAME not in listed:
+        raise VerificationError(f"{sums} does not list {RELEASE_NAME}: the mirror predates signed metadata; sign again")
+    release = parse_release((mirror / RELEASE_NAME).read_bytes(), str(mirror / RELEASE_NAME))
+    if release.origin != cfg.project_name:
+        raise VerificationError(
+            f"{mirror} is the signed mirror of {release.origin!r}, not of {cfg.project_name!r}: use this project's mirror"
+        )
+    return listed, release
+
+
+def verify_mirror(
+    cfg: Config, mirror: Path | None = None, min_serial: int | None = None, record: bool = True
+) -> Verified:
+    """Verify *mirror* (default: the project's) against the trust policy of *cfg*.
+
+    Order: the signatures first (nothing in an unsigned list is believed), the threshold, then
+    the list's format, every file's presence and sha256 and no file beyond the list, then the
+    signed metadata and its serial.
+
+    Args:
+        cfg: configuration (trusted fingerprints, keys directory, threshold, project name).
+        mirror: the mirror directory.
+        min_serial: refuse a release serial below this (CI pins it).
+        record: remember the accepted serial in the state file (see :mod:`debwheels.release`).
 
     Returns:
-        Verified: signer and file count.
+        Verified: signers, threshold, file count and release metadata.
 
     Raises:
         VerificationError: with a one-line reason.
@@ -42,22 +126,145 @@ def verify_mirror(cfg: Config, mirror: Path | None = None) -> Verified:
     if not mirror.is_dir():
         raise VerificationError(f"{mirror} is not a directory: build the mirror with 'make wheels'")
     sums = mirror / SUMS_NAME
-    if not sums.is_file():
+    if sums.is_symlink() or not sums.is_file():
         raise VerificationError(f"{sums} is missing: rebuild and sign the mirror with 'make wheels'")
-    signer = verify_signature(sums, mirror / SIGNATURE_NAME, cfg.keys_dir, cfg.trusted_fingerprints)
-    listed = parse_sums(sums.read_bytes(), str(sums))
-    diff = compare(mirror, listed)
-    if not diff.clean:
-        raise VerificationError(f"{mirror} does not match its signed list: {diff.summary()}")
-    return Verified(signer, len(listed))
+    with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
+        signers = _check_signatures(keyring, mirror)
+    if len(signers) < cfg.signature_threshold:
+        names = ", ".join(s.fingerprint for s in signers)
+        raise VerificationError(
+            f"{mirror} is signed by {len(signers)} of the {cfg.signature_threshold} trusted keys required ({names}): "
+            "another trusted maintainer must run 'debwheels sign'"
+        )
+    listed, release = _check_list(cfg, mirror)
+    state = SerialState(state_home())
+    sums_sha256 = sha256_file(sums)
+    state.check(release, sums_sha256, min_serial)
+    if record:
+        try:
+            state.record(release, sums_sha256)
+        except OSError as exc:
+            print(f"debwheels: warning: cannot record serial {release.serial} in {state.path}: {exc}", file=sys.stderr)
+    return Verified(tuple(signers), cfg.signature_threshold, len(listed), release)
 
 
-def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> tuple[Path, Verified]:
-    """Sign the staged mirror (or a copy of the current one) and swap it in atomically.
+@dataclass(frozen=True)
+class Published:
+    """What :func:`sign_and_publish` did.
 
-    The signature is made in a staging directory and the result verified with the
-    project's trust policy before it replaces the mirror; on any failure the mirror is
-    left as it was.
+    Attributes:
+        mirror: the published directory.
+        release: its metadata.
+        new_release: True when a new list was made (serial raised), False when a signature was added.
+        signer: the signature just made.
+        signers: every trusted signature the mirror now has.
+        threshold: required number of distinct signers.
+    """
+
+    mirror: Path
+    release: Release
+    new_release: bool
+    signer: SignatureCheck
+    signers: tuple[SignatureCheck, ...]
+    threshold: int
+
+
+def _content(listed: dict[str, str]) -> dict[str, str]:
+    return {name: digest for name, digest in listed.items() if name != RELEASE_NAME}
+
+
+def _current(cfg: Config) -> tuple[dict[str, str], Release | None]:
+    """The current mirror's list and release, as far as they can be read (damage means none)."""
+    sums = cfg.mirror_dir / SUMS_NAME
+    try:
+        listed = parse_sums(sums.read_bytes(), str(sums))
+        release = parse_release((cfg.mirror_dir / RELEASE_NAME).read_bytes(), RELEASE_NAME)
+    except (OSError, VerificationError):
+        return {}, None
+    return listed, release
+
+
+def _link_files(source: Path, target: Path, keep: Callable[[str], bool]) -> None:
+    for path in sorted(source.iterdir()):
+        if path.is_file() and not path.is_symlink() and keep(path.name):
+            link_or_copy(path, target / path.name)
+
+
+def _staged_content(staged: Path) -> dict[str, str]:
+    listed = parse_sums((staged / SUMS_NAME).read_bytes(), str(staged / SUMS_NAME))
+    diff = compare(staged, listed)
+    if not diff.clean or RELEASE_NAME in listed:
+        raise SigningError(
+            f"the staged mirror {staged} does not match its list ({diff.summary() or 'lists release.json'}): "
+            "run 'debwheels build' again"
+        )
+    return listed
+
+
+def _new_release(cfg: Config, work: Path, previous: Release | None) -> Release:
+    accepted = SerialState(state_home()).get(cfg.project_name)
+    serial = max(previous.serial if previous else 0, accepted.serial if accepted else 0) + 1
+    rootfs: str | None = None
+    sde = cfg.source_date_epoch
+    manifest = work / MANIFEST_NAME
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        rootfs = data.get("builder-rootfs-sha256")
+        sde = int(data.get("source-date-epoch", sde))
+    release = Release(cfg.project_name, serial, now_utc(), rootfs, sde)
+    atomic_write_text(work / RELEASE_NAME, release.render())
+    return release
+
+
+def _sign_in(
+    cfg: Config,
+    work: Path,
+    staged: Path,
+    content: dict[str, str] | None,
+    previous: Release | None,
+    key: str,
+    home: str | None,
+) -> tuple[Release, SignatureCheck, list[SignatureCheck]]:
+    """Assemble the next mirror in *work* and sign it; return its release, the new signature and all signatures.
+
+    *content* is the staged list for a new release, or None to add a signature to the published one.
+    """
+    (work / SIGNATURES_DIR).mkdir()
+    if content is not None:
+        _link_files(staged, work, lambda name: name != SUMS_NAME)
+        release = _new_release(cfg, work, previous)
+        atomic_write_text(work / SUMS_NAME, render_sums({**content, RELEASE_NAME: sha256_file(work / RELEASE_NAME)}))
+    else:
+        assert previous is not None
+        release = previous
+        _link_files(cfg.mirror_dir, work, lambda name: True)
+        _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, lambda name: True)
+    fresh = work / SIGNATURES_DIR / ".new.asc"
+    sign_detached(work / SUMS_NAME, fresh, key, home)
+    try:
+        with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
+            signer = keyring.check(work / SUMS_NAME, fresh)
+            fresh.rename(work / SIGNATURES_DIR / f"{signer.fingerprint}.asc")
+            signers = _check_signatures(keyring, work)
+        _check_list(cfg, work)
+    except VerificationError as exc:
+        raise SigningError(
+            f"signed with {key}, but the result does not verify under [tool.debwheels] trust ({exc}); "
+            "trust the key with 'debwheels keys add' (and retire the old one), then sign again"
+        ) from None
+    return release, signer, signers
+
+
+def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> Published:
+    """Sign the mirror with *key* and publish the result atomically.
+
+    When a staged build (``.debwheels/staged-mirror``) differs from the published content, a new
+    release is made: ``release.json`` with the next serial, a new list, and this signature only
+    (signatures of the old list do not carry over). Otherwise this signature is added to the
+    published mirror next to the others (co-signing; the list and serial stay).
+
+    The signature must verify under the project's trust policy before anything is published;
+    the threshold need not be met yet (another maintainer signs next).
 
     Args:
         cfg: configuration.
@@ -65,35 +272,47 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> tuple[Pa
         home: GNUPGHOME holding the secret key; None for the environment's.
 
     Returns:
-        (published mirror directory, its verification).
+        Published: what was published.
 
     Raises:
-        SigningError: nothing to sign, gpg failed, or the key is not trusted.
+        SigningError: nothing to sign, gpg failed, or the key is not trusted; the mirror is unchanged.
     """
     staged = cfg.state_dir / "staged-mirror"
-    if not staged.is_dir():
-        if not (cfg.mirror_dir / SUMS_NAME).is_file():
-            raise SigningError(
-                f"nothing to sign: no staged build and no {cfg.mirror_dir}/{SUMS_NAME}; run 'debwheels build' first"
-            )
-        fresh_dir(staged)
-        for path in sorted(cfg.mirror_dir.iterdir()):
-            if path.name != SIGNATURE_NAME:
-                link_or_copy(path, staged / path.name)
-    listed = parse_sums((staged / SUMS_NAME).read_bytes(), str(staged / SUMS_NAME))
-    diff = compare(staged, listed)
-    if not diff.clean:
+    current, previous = _current(cfg)
+    content: dict[str, str] | None = None
+    if staged.is_dir():
+        content = _staged_content(staged)
+        if previous is not None and _content(current) == content:
+            content = None  # the build changed nothing: add a signature to the published list
+    elif previous is None:
         raise SigningError(
-            f"the staged mirror {staged} does not match its list ({diff.summary()}): run 'debwheels build' again"
+            f"nothing to sign: no staged build and no signed {cfg.mirror_dir}; run 'debwheels build' first"
         )
-    (staged / SIGNATURE_NAME).unlink(missing_ok=True)
-    sign_detached(staged / SUMS_NAME, staged / SIGNATURE_NAME, key, home)
+    work = fresh_dir(cfg.state_dir / "publish")
     try:
-        verified = verify_mirror(cfg, staged)
-    except VerificationError as exc:
-        raise SigningError(
-            f"signed with {key}, but the result does not verify under [tool.debwheels] trust ({exc}); "
-            "add the key to keys/ and trusted-fingerprints (and retire the old one), then sign again"
-        ) from None
-    replace_dir(staged, cfg.mirror_dir)
-    return cfg.mirror_dir, verified
+        release, signer, signers = _sign_in(cfg, work, staged, content, previous, key, home)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    replace_dir(work, cfg.mirror_dir)
+    if staged.is_dir():
+        fresh_dir(staged).rmdir()
+    SerialState(state_home()).record(release, sha256_file(cfg.mirror_dir / SUMS_NAME))
+    return Published(cfg.mirror_dir, release, content is not None, signer, tuple(signers), cfg.signature_threshold)
+
+
+def drop_signature(cfg: Config, fingerprint: str) -> bool:
+    """Remove *fingerprint*'s signature from the published mirror, atomically.
+
+    Returns:
+        bool: True when there was one to remove.
+    """
+    signature = cfg.mirror_dir / SIGNATURES_DIR / f"{fingerprint}.asc"
+    if not signature.is_file():
+        return False
+    work = fresh_dir(cfg.state_dir / "publish")
+    (work / SIGNATURES_DIR).mkdir()
+    _link_files(cfg.mirror_dir, work, lambda name: True)
+    _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, lambda name: name != signature.name)
+    replace_dir(work, cfg.mirror_dir)
+    return True

@@ -1,118 +1,282 @@
-"""GPG signing and verification of sha256sums.txt, through python-gnupg (the adapter for gpg).
+"""GPG signing and verification, through python-gnupg (the adapter for gpg).
 
-Signatures are detached and ASCII-armored (OpenPGP, RFC 4880). Verification never uses the
-user's keyring: it imports only the project's committed key files into a throw-away
-GNUPGHOME and accepts a signature only when its primary key fingerprint is one of the
-pinned ``trusted-fingerprints``; a key merely present in the keyring is not trusted.
+Signatures are detached and ASCII-armored (OpenPGP, RFC 4880 section 11.4), one signature per
+file. Verification never uses the user's keyring: :func:`trusted_keyring` imports only the
+project's committed key files into a throw-away GNUPGHOME and a signature counts only when its
+*primary* key fingerprint is one of the pinned ``trusted-fingerprints`` (a signature by a
+subkey counts for its primary). Keys and signatures that are expired, revoked or not yet valid
+are refused with the key, the state, and the date of that state.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gnupg
 
 from debwheels.errors import SigningError, ToolError, VerificationError
 
 KEY_SUFFIXES = (".asc", ".pub", ".gpg")
+#: A signature or key created this many seconds after the local clock is refused as "in the future".
+CLOCK_SKEW = 300
+_DETACHED = b"-----BEGIN PGP SIGNATURE-----"
+_CLEARSIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
+
+
+def day(timestamp: int) -> str:
+    """Format seconds since the epoch as an ISO 8601 UTC date-time (``2026-11-22 10:00 UTC``)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A public key as gpg sees it in the isolated keyring.
+
+    Attributes:
+        fingerprint: primary fingerprint (40 upper-case hex digits).
+        uid: first user id, or "".
+        created: creation time, seconds since the epoch.
+        expires: expiry of the primary key, seconds since the epoch, or None.
+        signing_expires: expiry of each signing-capable subkey (fingerprint -> seconds or None).
+        revoked: time of the key's revocation, seconds since the epoch, or None.
+    """
+
+    fingerprint: str
+    uid: str
+    created: int
+    expires: int | None
+    signing_expires: dict[str, int | None]
+    revoked: int | None
+
+    def problem(self, now: float) -> str | None:
+        """Why this key cannot sign now (revoked, expired, created in the future), or None."""
+        who = f"trusted key {self.fingerprint}" + (f" ({self.uid})" if self.uid else "")
+        if self.revoked is not None:
+            return (
+                f"{who} was revoked on {day(self.revoked)}: remove it with 'debwheels keys remove "
+                f"{self.fingerprint}' and sign with another trusted key"
+            )
+        if self.expires is not None and self.expires <= now:
+            return (
+                f"{who} expired on {day(self.expires)}: extend it (gpg --quick-set-expire {self.fingerprint} 2y), "
+                f"then 'debwheels keys add' the new public key, or rotate to another key"
+            )
+        if self.created > now + CLOCK_SKEW:
+            return f"{who} is not valid yet: created {day(self.created)}, in the future; check this machine's clock"
+        return None
 
 
 @dataclass(frozen=True)
 class SignatureCheck:
-    """A signature that passed :func:`verify_signature`.
+    """A signature that passed :meth:`Keyring.check`.
 
     Attributes:
         fingerprint: primary key fingerprint of the signer (40 hex digits).
-        username: the signer's first user id.
+        username: the signer's user id.
+        created: signature creation time, seconds since the epoch.
     """
 
     fingerprint: str
     username: str
+    created: int
 
 
-def _gpg(home: str | None) -> gnupg.GPG:
+def gpg_for(home: str | None) -> gnupg.GPG:
+    """A python-gnupg handle on GNUPGHOME *home* (None: the environment's).
+
+    Raises:
+        ToolError: gpg is not installed.
+    """
     if shutil.which("gpg") is None:
         raise ToolError("gpg is not installed: apt-get install gnupg")
     return gnupg.GPG(gnupghome=home)
 
 
-@contextmanager
-def isolated_keyring(keys_dir: Path, fingerprints: tuple[str, ...]) -> Iterator[gnupg.GPG]:
-    """Yield a GPG bound to a temporary GNUPGHOME holding only the pinned keys.
+def _int(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _revocations(home: str) -> dict[str, int]:
+    """Primary fingerprint -> revocation time, read from ``gpg --with-colons --list-sigs`` (doc/DETAILS)."""
+    done = subprocess.run(
+        ["gpg", "--homedir", home, "--batch", "--with-colons", "--fixed-list-mode", "--list-sigs"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result: dict[str, int] = {}
+    current = ""
+    in_primary = False
+    for line in done.stdout.splitlines():
+        fields = line.split(":")
+        if fields[0] == "pub":
+            current, in_primary = "", True
+        elif fields[0] == "fpr" and in_primary and not current:
+            current = fields[9].upper()
+        elif fields[0] in ("sub", "uid"):
+            in_primary = False
+        elif fields[0] == "rev" and in_primary and current and fields[10].startswith("20"):
+            result[current] = int(fields[5])
+    return result
+
+
+def scan_key_file(path: Path) -> list[dict[str, Any]]:
+    """List the keys in a key file without importing it (``gpg --show-keys``).
 
     Args:
-        keys_dir: directory of armored or binary public key files (``*.asc``, ``*.pub``, ``*.gpg``).
-        fingerprints: the pinned full primary fingerprints; each must be found in *keys_dir*.
+        path: armored or binary OpenPGP key file.
 
-    Raises:
-        VerificationError: no fingerprint is pinned, or a pinned key has no key file.
+    Returns:
+        list of python-gnupg key dicts (``fingerprint``, ``date``, ``expires``, ``uids``, ``type``).
     """
-    if not fingerprints:
-        raise VerificationError(
-            "no trusted-fingerprints in [tool.debwheels]: pin the maintainer key fingerprints in pyproject.toml"
-        )
     home = tempfile.mkdtemp(prefix="debwheels-gpg-")
     try:
-        gpg = _gpg(home)
-        imported: set[str] = set()
-        files = sorted(p for p in keys_dir.glob("*") if p.suffix in KEY_SUFFIXES) if keys_dir.is_dir() else []
-        for path in files:
-            result = gpg.import_keys(path.read_bytes())
-            imported.update(fpr.upper() for fpr in result.fingerprints)
-        absent = [fpr for fpr in fingerprints if fpr not in imported]
-        if absent:
-            raise VerificationError(
-                f"trusted key {absent[0]} has no public key file in {keys_dir}: add it (gpg --export --armor {absent[0]})"
-            )
-        yield gpg
+        return list(gpg_for(home).scan_keys(str(path)))
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def verify_signature(data: Path, signature: Path, keys_dir: Path, fingerprints: tuple[str, ...]) -> SignatureCheck:
-    """Check that a pinned key made a good detached signature *signature* over *data*.
+class Keyring:
+    """An isolated GNUPGHOME holding the project's key files; only pinned primaries are trusted."""
 
-    Args:
-        data: the signed file (sha256sums.txt).
-        signature: its detached armored signature.
-        keys_dir: directory of the trusted public key files.
-        fingerprints: pinned primary fingerprints.
+    def __init__(self, gpg: gnupg.GPG, trusted: tuple[str, ...], keys: dict[str, KeyInfo]) -> None:
+        self.gpg = gpg
+        self.trusted = trusted
+        self.keys = keys
 
-    Returns:
-        SignatureCheck: who signed.
+    def check(self, data: Path, signature: Path, now: float | None = None) -> SignatureCheck:
+        """Check that *signature* is one good detached signature over *data* by a trusted, valid key.
 
-    Raises:
-        VerificationError: missing, malformed, bad or untrusted signature, expired or revoked key.
-    """
-    if not signature.is_file():
-        raise VerificationError(f"missing signature {signature}: sign the mirror with 'debwheels sign'")
-    with isolated_keyring(keys_dir, fingerprints) as gpg:
+        Args:
+            data: the signed file.
+            signature: an armored detached signature file holding exactly one signature.
+            now: the time to judge expiry at (seconds since the epoch); default the clock.
+
+        Returns:
+            SignatureCheck: the signer's primary fingerprint, user id and signing time.
+
+        Raises:
+            VerificationError: missing, malformed, clearsigned, bad, untrusted, expired or
+                revoked; the message names the file, the key and what to do.
+        """
+        now = time.time() if now is None else now
+        name = signature.name
+        if signature.is_symlink() or not signature.is_file():
+            raise VerificationError(f"{name} is not a regular file: remove it and sign again")
+        raw = signature.read_bytes()
+        if raw.lstrip().startswith(_CLEARSIGNED):
+            raise VerificationError(
+                f"{name} is a clearsigned message, not a detached signature of {data.name}: sign with 'debwheels sign'"
+            )
+        if not raw.lstrip().startswith(_DETACHED):
+            raise VerificationError(f"{name} is not an armored detached OpenPGP signature: sign with 'debwheels sign'")
         with open(signature, "rb") as handle:
-            result = gpg.verify_file(handle, data_filename=str(data))
-        primary = (result.pubkey_fingerprint or result.fingerprint or "").upper()
+            result = self.gpg.verify_file(handle, data_filename=str(data))
+        infos = list(getattr(result, "sig_info", {}).values())
+        if len(infos) > 1:
+            raise VerificationError(f"{name} holds {len(infos)} signatures: keep one signature per file")
+        primary = (result.pubkey_fingerprint or "").upper()
+        key = self.keys.get(primary)
+        if result.status == "no public key" or (primary and primary not in self.trusted):
+            raise VerificationError(
+                f"{name} is signed by key {primary or result.key_id}, which is not a trusted key: "
+                "remove the signature, or trust the key with 'debwheels keys add'"
+            )
+        if result.status == "signature bad":
+            raise VerificationError(
+                f"{name} is a BAD signature of {data.name}: the list was changed after signing, "
+                "or the signature is of another file; rebuild and sign"
+            )
+        if key is not None and (problem := key.problem(now)) is not None:
+            raise VerificationError(f"{name}: {problem}")
         if result.key_status is not None:
             raise VerificationError(
-                f"signature on {data.name} is by a key that is {result.key_status} ({primary}): re-sign with a valid trusted key"
+                f"{name} is by {primary}, whose signing key {result.key_status}: sign with a valid trusted key"
             )
-        if not result.valid:
-            if result.status == "no public key":
-                reason = f"signed by key {result.key_id}, which is not a trusted key"
-            elif result.status == "signature bad":
-                reason = "BAD signature: the list was changed after signing, or the signature is for another file"
-            else:
-                reason = result.status or "no valid OpenPGP signature found"
-            raise VerificationError(f"{signature.name} does not verify {data.name}: {reason}")
-        if primary not in fingerprints:
+        created = _int(result.sig_timestamp) or 0
+        expires = _int(result.expire_timestamp)
+        if expires is not None and expires <= now:
             raise VerificationError(
-                f"{data.name} is signed by {primary}, which is not a trusted fingerprint: pin it or re-sign"
+                f"{name}: the signature by {primary} expired on {day(expires)}: sign the list again"
             )
-        return SignatureCheck(primary, result.username or "")
+        if created > now + CLOCK_SKEW:
+            raise VerificationError(
+                f"{name}: the signature by {primary} is dated {day(created)}, in the future: "
+                "check the signer's and this machine's clocks, and sign again"
+            )
+        if not result.valid or not primary:
+            reason = result.status or "no valid OpenPGP signature found (truncated or damaged?)"
+            raise VerificationError(f"{name} does not verify {data.name}: {reason}; sign again")
+        return SignatureCheck(primary, result.username or "", created)
+
+
+@contextmanager
+def trusted_keyring(keys_dir: Path, fingerprints: tuple[str, ...], now: float | None = None) -> Iterator[Keyring]:
+    """Yield a :class:`Keyring` in a temporary GNUPGHOME holding the key files of *keys_dir*.
+
+    Args:
+        keys_dir: directory of armored or binary public key files (``*.asc``, ``*.pub``, ``*.gpg``).
+        fingerprints: the pinned full primary fingerprints; each must be found in *keys_dir*.
+        now: the time to judge keys at (seconds since the epoch); default the clock.
+
+    Raises:
+        VerificationError: no fingerprint is pinned, a pinned key has no key file, or a
+            pinned key was created in the future (gpg refuses to import it).
+    """
+    if not fingerprints:
+        raise VerificationError(
+            "no trusted-fingerprints in [tool.debwheels]: add the maintainer key with 'debwheels keys add'"
+        )
+    now = time.time() if now is None else now
+    home = tempfile.mkdtemp(prefix="debwheels-gpg-")
+    try:
+        gpg = gpg_for(home)
+        files = sorted(p for p in keys_dir.glob("*") if p.suffix in KEY_SUFFIXES) if keys_dir.is_dir() else []
+        for path in files:
+            gpg.import_keys(path.read_bytes())
+        revoked = _revocations(home)
+        keys: dict[str, KeyInfo] = {}
+        for entry in gpg.list_keys():
+            fpr = entry["fingerprint"].upper()
+            subkeys = entry.get("subkey_info", {})
+            keys[fpr] = KeyInfo(
+                fingerprint=fpr,
+                uid=(entry.get("uids") or [""])[0],
+                created=_int(entry.get("date")) or 0,
+                expires=_int(entry.get("expires")),
+                signing_expires={
+                    str(s.get("fingerprint") or kid).upper(): _int(s.get("expires"))
+                    for kid, s in subkeys.items()
+                    if "s" in str(s.get("cap", ""))
+                },
+                revoked=revoked.get(fpr),
+            )
+        for fpr in fingerprints:
+            if fpr in keys:
+                continue
+            for path in files:
+                for found in scan_key_file(path):
+                    if str(found.get("fingerprint", "")).upper() == fpr:
+                        info = KeyInfo(
+                            fpr, (found.get("uids") or [""])[0], _int(found.get("date")) or 0, None, {}, None
+                        )
+                        raise VerificationError(info.problem(now) or f"gpg cannot import trusted key {fpr} from {path}")
+            raise VerificationError(
+                f"trusted key {fpr} has no public key file in {keys_dir}: add it with 'debwheels keys add {fpr}'"
+            )
+        yield Keyring(gpg, fingerprints, keys)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def sign_detached(data: Path, signature: Path, key: str, home: str | None = None) -> None:
@@ -120,20 +284,21 @@ def sign_detached(data: Path, signature: Path, key: str, home: str | None = None
 
     Args:
         data: file to sign.
-        signature: output path; written atomically.
-        key: fingerprint of a secret key in *home*.
+        signature: output path; written through a temporary sibling and renamed.
+        key: fingerprint of a secret key (or signing subkey) in *home*.
         home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
 
     Raises:
         SigningError: the key is not a secret key there, or gpg failed.
     """
-    gpg = _gpg(home or os.environ.get("GNUPGHOME"))
+    gpg = gpg_for(home or os.environ.get("GNUPGHOME"))
     wanted = key.upper().removeprefix("0X")
     secret = gpg.list_keys(secret=True)
     known = {k["fingerprint"].upper() for k in secret} | {s.upper() for k in secret for s in k.get("subkey_info", {})}
+    known |= {str(s[2]).upper() for k in secret for s in k.get("subkeys", []) if len(s) > 2}
     if wanted not in known:
         raise SigningError(
-            f"DEBWHEELS_SIGNING_KEY={key} is not a secret key in {gpg.gnupghome or '~/.gnupg'}: "
+            f"signing key {key} is not a secret key in {gpg.gnupghome or '~/.gnupg'}: "
             "import it or create one (gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
         )
     tmp = signature.with_name(f".{signature.name}.tmp")

@@ -17,8 +17,8 @@ from debwheels.errors import VerificationError
 from debwheels.fsutil import sha256_file
 
 SUMS_NAME = "sha256sums.txt"
-SIGNATURE_NAME = "sha256sums.txt.asc"
-UNLISTED = frozenset({SUMS_NAME, SIGNATURE_NAME})
+SIGNATURES_DIR = "signatures"  # one detached signature of the list per signer, see debwheels.mirror
+UNLISTED = frozenset({SUMS_NAME, SIGNATURES_DIR})
 _LINE = re.compile(r"^([0-9a-f]{64})  ([A-Za-z0-9_+][A-Za-z0-9._+-]*)$")
 
 
@@ -93,7 +93,7 @@ def parse_sums(data: bytes, source: str) -> dict[str, str]:
 
 
 def hash_directory(directory: Path) -> dict[str, str]:
-    """Hash every regular file of *directory* except the sums and signature files.
+    """Hash every regular file of *directory* except the sums file and the signatures.
 
     Returns:
         dict[str, str]: file name -> sha256 hex.
