@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
+
+# Tests never read or write the user's record of accepted mirror serials (each test gets its own below).
+os.environ["DEBWHEELS_STATE"] = tempfile.mkdtemp(prefix="debwheels-test-state-")
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own record of accepted serials."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("DEBWHEELS_STATE", str(state))
+    return state
+
 
 # Tests must never see the machine's ambient pip configuration either.
 for _name in [n for n in os.environ if n.startswith("PIP_")]:

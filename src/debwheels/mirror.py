@@ -16,6 +16,7 @@ mirror or the new one.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -238,7 +239,9 @@ def _sign_in(
         assert previous is not None
         release = previous
         _link_files(cfg.mirror_dir, work, lambda name: True)
-        _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, lambda name: True)
+        # Co-signatures by keys that are no longer trusted are dropped: they count for nothing.
+        trusted = {f"{fpr}.asc" for fpr in cfg.trusted_fingerprints}
+        _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, lambda name: name in trusted)
     fresh = work / SIGNATURES_DIR / ".new.asc"
     sign_detached(work / SUMS_NAME, fresh, key, home)
     try:
@@ -296,9 +299,18 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> Publishe
         raise
     replace_dir(work, cfg.mirror_dir)
     if staged.is_dir():
-        fresh_dir(staged).rmdir()
+        discard(staged)  # published: a rebuild starts again from the sdists
     SerialState(state_home()).record(release, sha256_file(cfg.mirror_dir / SUMS_NAME))
     return Published(cfg.mirror_dir, release, content is not None, signer, tuple(signers), cfg.signature_threshold)
+
+
+def discard(path: Path) -> None:
+    """Remove directory *path* in one step (rename), then delete it: a kill leaves it whole or gone."""
+    trash = path.with_name(f".{path.name}.discarded")
+    if trash.exists():
+        shutil.rmtree(trash)
+    os.rename(path, trash)
+    shutil.rmtree(trash)
 
 
 def drop_signature(cfg: Config, fingerprint: str) -> bool:

@@ -170,7 +170,7 @@ class Keyring:
                 revoked; the message names the file, the key and what to do.
         """
         now = time.time() if now is None else now
-        name = signature.name
+        name = f"{signature.parent.name}/{signature.name}"
         if signature.is_symlink() or not signature.is_file():
             raise VerificationError(f"{name} is not a regular file: remove it and sign again")
         raw = signature.read_bytes()

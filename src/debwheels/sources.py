@@ -2,8 +2,9 @@
 
 The cache keeps each sdist under ``<cache>/sdists/<sha256>/<file name>``; a cached file is
 hashed again before every use. Unpacking refuses absolute paths, ``..``, links that leave the
-tree, device and FIFO members and oversized members (the rules of PEP 706's ``data`` filter,
-checked by hand because Debian bookworm's Python 3.11.2 lacks ``tarfile.data_filter``).
+tree, device and FIFO members and oversized members. The rules are those of PEP 706's ``data``
+filter, checked by hand for every tar and zip member (Debian bookworm's Python 3.11.2 has no
+``tarfile.data_filter``; where it exists it is applied as well).
 """
 
 from __future__ import annotations
@@ -232,6 +233,10 @@ def unpack(sdist: Path, destination: Path) -> Path:
                         raise UnsafeArchiveError(
                             f"{sdist.name}: member {info.filename!r} is not a file or directory: refusing"
                         )
+                    if info.file_size > MAX_MEMBER_BYTES:
+                        raise UnsafeArchiveError(
+                            f"{sdist.name}: member {info.filename!r} is {info.file_size} bytes, over {MAX_MEMBER_BYTES}: refusing"
+                        )
                     total += info.file_size
                 if total > MAX_TOTAL_BYTES:
                     raise UnsafeArchiveError(
@@ -245,7 +250,7 @@ def unpack(sdist: Path, destination: Path) -> Path:
                     member.mode = (member.mode | 0o644) & 0o755 if member.isfile() else 0o755
                     member.uid = member.gid = 0
                     member.uname = member.gname = ""
-                if hasattr(tarfile, "data_filter"):
+                if hasattr(tarfile, "data_filter"):  # PEP 706; Debian bookworm's 3.11.2 predates it
                     archive.extractall(destination, filter="data")
                 else:
                     archive.extractall(destination)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,13 +79,22 @@ def maintainers() -> Iterator[dict[str, Maintainer]]:
 
 
 def revoked_public(key: Maintainer) -> bytes:
-    """*key*'s public key with its revocation certificate merged in."""
+    """*key*'s public key with its revocation certificate merged in (its own keyring stays unrevoked)."""
     cert = (key.home / "openpgp-revocs.d" / f"{key.fingerprint}.rev").read_text().replace(":-----BEGIN", "-----BEGIN")
-    key.gpg("--import", data=cert.encode())
-    return key.gpg("--armor", "--export", key.fingerprint)
+    home = Path(tempfile.mkdtemp(prefix="dw-revoke-"))
+    try:
+        gpg = ["gpg", "--homedir", str(home), "--batch"]
+        subprocess.run([*gpg, "--import"], input=key.public, capture_output=True, check=True)
+        subprocess.run([*gpg, "--import"], input=cert.encode(), capture_output=True, check=True)
+        return subprocess.run([*gpg, "--armor", "--export", key.fingerprint], capture_output=True, check=True).stdout
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def write_project(root: Path, trusted: list[Maintainer], threshold: int = 1, publics: dict[str, bytes] | None = None) -> Path:
+def write_project(
+    root: Path, trusted: list[Maintainer], threshold: int = 1, publics: dict[str, bytes] | None = None
+) -> Path:
     """pyproject.toml of project "demo" trusting *trusted*, and their key files in keys/."""
     root.mkdir(parents=True, exist_ok=True)
     fprs = ", ".join(f'"{k.fingerprint}"' for k in trusted)
@@ -113,9 +123,10 @@ def stage(root: Path, wheels: tuple[str, ...] = REAL_WHEELS) -> Path:
     return staged
 
 
-def sign(root: Path, key: Maintainer) -> Run:
+def sign(root: Path, key: Maintainer, env: dict[str, str] | None = None) -> Run:
     """'debwheels sign' as *key*."""
-    return run_cli("-C", str(root), "sign", env={"GNUPGHOME": str(key.home), "DEBWHEELS_SIGNING_KEY": key.fingerprint})
+    full = {"GNUPGHOME": str(key.home), "DEBWHEELS_SIGNING_KEY": key.fingerprint, **(env or {})}
+    return run_cli("-C", str(root), "sign", env=full)
 
 
 def snapshot(*roots: Path) -> dict[str, str]:
@@ -132,14 +143,6 @@ def snapshot(*roots: Path) -> dict[str, str]:
     return result
 
 
-@pytest.fixture(autouse=True)
-def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test has its own record of accepted serials."""
-    state = tmp_path / "state"
-    monkeypatch.setenv("DEBWHEELS_STATE", str(state))
-    return state
-
-
 @pytest.fixture()
 def signed(tmp_path: Path, maintainers: dict[str, Maintainer]) -> Path:
     """Project "demo" trusting alice, bob, carol and dave, its mirror signed by alice (serial 1)."""
@@ -152,7 +155,13 @@ def signed(tmp_path: Path, maintainers: dict[str, Maintainer]) -> Path:
 
 
 def refused(
-    root: Path, args: list[str], code: int, fragment: str, *, extra: Path | None = None, env: dict[str, str] | None = None
+    root: Path,
+    args: list[str],
+    code: int,
+    fragment: str,
+    *,
+    extra: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Run:
     """Run debwheels ARGS in *root*; assert exit *code*, one clear error line containing *fragment*,
     and every file of the project and the serial state (and *extra*) unchanged."""

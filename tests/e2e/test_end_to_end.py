@@ -52,7 +52,9 @@ def test_make_deb_from_a_fresh_clone(first_deb: Path) -> None:
     # .pyc are kept, compiled for the installed path (not the build path) and hash-checked.
     assert "__pycache__" in listing
     log = (first_deb / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
-    assert re.search(r"^OK: \d+ files match the list signed by", log, re.M)  # debian/rules verified the mirror
+    assert re.search(
+        r"^OK: \d+ files match the list \(serial \d+\) signed by 1 of 1", log, re.M
+    )  # debian/rules verified the mirror
     assert "--require-hashes" in log and "--no-index" in log
 
 
@@ -70,7 +72,9 @@ def test_make_install_test_runs_the_installed_debwheels(first_deb: Path) -> None
     assert re.search(r"^debwheels, version 0\.1\.0$", log, re.M)
     listed = len(parse_sums((first_deb / "wheels-mirror" / "sha256sums.txt").read_bytes(), "sums"))
     assert re.search(
-        rf"^OK: {listed} files match the list signed by 22567415D822B50A9D94589156B274562A40AD4D", log, re.M
+        rf"^OK: {listed} files match the list \(serial \d+\) signed by 1 of 1 required trusted keys: 22567415D822B50A9D94589156B274562A40AD4D",
+        log,
+        re.M,
     )
     assert re.search(r"^INSTALL-TEST-OK$", log, re.M)
     assert "install test passed" in done.stdout
@@ -105,7 +109,8 @@ def test_build_reproduces_the_committed_mirror_bit_for_bit(
     staged = clone / ".debwheels" / "staged-mirror"
     committed = parse_sums((ROOT / "wheels-mirror" / "sha256sums.txt").read_bytes(), "committed")
     fresh = parse_sums((staged / "sha256sums.txt").read_bytes(), "staged")
-    assert fresh == committed
+    # release.json (serial, time of signing) is made by 'debwheels sign'; everything built must match.
+    assert fresh == {name: digest for name, digest in committed.items() if name != "release.json"}
 
 
 def test_every_wheel_was_built_here_from_its_pinned_sdist(
@@ -137,14 +142,18 @@ def test_sign_with_a_new_maintainer_key_publishes_a_verifying_mirror(
     refused = debwheels(["sign"], clone, env)
     assert refused.returncode == 11 and "does not verify under" in refused.stderr
     assert {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()} == before
-    # Rotation: add the new key and retire the old one, then sign.
-    (clone / "keys" / f"{key.fingerprint}.asc").write_bytes(key.public)
-    pyproject = clone / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("22567415D822B50A9D94589156B274562A40AD4D", key.fingerprint))
+    # Rotation: trust the new key, retire the old one (its signature leaves the mirror), then sign.
+    old = "22567415D822B50A9D94589156B274562A40AD4D"
+    added = debwheels(["keys", "add", key.fingerprint], clone, {"GNUPGHOME": str(key.home)})
+    assert added.returncode == 0, added.stderr
+    removed = debwheels(["keys", "remove", old], clone)
+    assert removed.returncode == 0 and "its signature was removed from the mirror" in removed.stdout, removed.stderr
+    assert debwheels(["verify"], clone).returncode == 12  # unsigned until the new key signs
     done = debwheels(["sign"], clone, env)
     assert done.returncode == 0, done.stderr
     verified = debwheels(["verify"], clone)
-    assert verified.returncode == 0 and key.fingerprint in verified.stdout
+    assert verified.returncode == 0 and key.fingerprint in verified.stdout and old not in verified.stdout
+    assert old not in (clone / "pyproject.toml").read_text() and not (clone / "keys" / f"{old}.asc").exists()
 
 
 def test_tampered_sdist_stops_the_build_and_writes_nothing(fresh_clone: Callable[[str], Path], tmp_path: Path) -> None:

@@ -1,131 +1,114 @@
-"""Signing and verification with real gpg and throw-away keys (no network)."""
+"""Signing, co-signing, releases and the trust commands with real gpg and throw-away keys (no network).
+
+The attacks on a signed mirror are in tests/adversarial; these are the good paths and the
+commands that change trust.
+"""
 
 from __future__ import annotations
 
-import shutil
+import json
+import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import Key, run_cli
+from conftest import Key, make_key, run_cli
 from debwheels.config import load_config
-from debwheels.errors import SigningError, VerificationError
+from debwheels.errors import BusyError, SigningError
 from debwheels.fsutil import sha256_file
+from debwheels.keys import check_keys
 from debwheels.mirror import sign_and_publish, verify_mirror
-from debwheels.signing import sign_detached
+from debwheels.runlock import project_lock
 from debwheels.sums import SUMS_NAME, hash_directory, render_sums
 
 
-def make_project(root: Path, trusted: list[Key]) -> Path:
-    """A minimal project with a staged mirror of three fake wheels."""
+def make_project(root: Path, trusted: list[Key], threshold: int = 1) -> Path:
+    """A minimal project (a comment in its pyproject.toml) with a staged mirror of three files."""
     root.mkdir()
     fprs = ", ".join(f'"{k.fingerprint}"' for k in trusted)
     (root / "pyproject.toml").write_text(
-        f'[project]\nname = "demo"\nversion = "1"\n[tool.debwheels]\ntrusted-fingerprints = [{fprs}]\n'
+        '[project]\nname = "demo"\nversion = "1"\n[tool.debwheels]\n# the maintainers\n'
+        f"trusted-fingerprints = [{fprs}]\nsignature-threshold = {threshold}\n"
     )
     (root / "keys").mkdir()
     for key in trusted:
         (root / "keys" / f"{key.fingerprint}.asc").write_bytes(key.public)
-    staged = root / ".debwheels" / "staged-mirror"
-    staged.mkdir(parents=True)
-    for name in ("a-1-py3-none-any.whl", "b-2-py3-none-any.whl", "verified-requirements.txt"):
-        (staged / name).write_bytes(name.encode() * 10)
-    (staged / SUMS_NAME).write_text(render_sums(hash_directory(staged)))
+    stage(root, {"a-1-py3-none-any.whl": b"a" * 10, "b-2-py3-none-any.whl": b"b" * 10})
     return root
 
 
+def stage(root: Path, files: dict[str, bytes]) -> None:
+    staged = root / ".debwheels" / "staged-mirror"
+    staged.mkdir(parents=True)
+    for name, data in files.items():
+        (staged / name).write_bytes(data)
+    (staged / SUMS_NAME).write_text(render_sums(hash_directory(staged)))
+
+
 def snapshot(directory: Path) -> dict[str, str]:
-    return {p.name: sha256_file(p) for p in sorted(directory.iterdir())} if directory.exists() else {}
+    return {str(p.relative_to(directory)): sha256_file(p) for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def sign(root: Path, key: Key) -> object:
+    return sign_and_publish(load_config(root), key.fingerprint, str(key.home))
 
 
 @pytest.fixture()
 def signed(tmp_path: Path, keys: dict[str, Key]) -> Path:
     root = make_project(tmp_path / "proj", [keys["trusted"]])
-    sign_and_publish(load_config(root), keys["trusted"].fingerprint, str(keys["trusted"].home))
+    sign(root, keys["trusted"])
     return root
 
 
-def test_sign_publishes_and_verify_accepts(signed: Path, keys: dict[str, Key]) -> None:
+def test_sign_publishes_release_1_and_verify_accepts(signed: Path, keys: dict[str, Key]) -> None:
     result = verify_mirror(load_config(signed))
-    assert result.signer.fingerprint == keys["trusted"].fingerprint
-    assert result.files == 3
+    assert [s.fingerprint for s in result.signers] == [keys["trusted"].fingerprint]
+    assert result.files == 3 and result.release.serial == 1 and result.release.origin == "demo"
+    mirror = signed / "wheels-mirror"
+    assert sorted(p.name for p in mirror.iterdir()) == [
+        "a-1-py3-none-any.whl",
+        "b-2-py3-none-any.whl",
+        "release.json",
+        "sha256sums.txt",
+        "signatures",
+    ]
+    assert (mirror / "signatures" / f"{keys['trusted'].fingerprint}.asc").is_file()
+    assert json.loads((mirror / "release.json").read_text())["format"] == 1
     assert not (signed / ".debwheels" / "staged-mirror").exists()
+    assert not (signed / ".debwheels" / "publish").exists()
     assert run_cli("-C", str(signed), "verify").code == 0
 
 
-@pytest.mark.parametrize(
-    ("damage", "fragment"),
-    [
-        (lambda m: (m / "a-1-py3-none-any.whl").write_bytes(b"evil"), "changed: a-1-py3-none-any.whl"),
-        (lambda m: (m / "b-2-py3-none-any.whl").unlink(), "missing: b-2-py3-none-any.whl"),
-        (lambda m: (m / "c-3-py3-none-any.whl").write_bytes(b"extra"), "extra: c-3-py3-none-any.whl"),
-        (
-            lambda m: (m / "a-1-py3-none-any.whl").rename(m / "z-1-py3-none-any.whl"),
-            "missing: a-1-py3-none-any.whl; extra: z-1",
-        ),
-        (lambda m: (m / "sha256sums.txt.asc").unlink(), "missing signature"),
-        (
-            lambda m: (m / "sha256sums.txt").write_text((m / "sha256sums.txt").read_text() + "0" * 64 + "  zz.whl\n"),
-            "BAD signature",
-        ),
-        (
-            lambda m: (m / "sha256sums.txt.asc").write_text(
-                "-----BEGIN PGP SIGNATURE-----\n\ngarbage\n-----END PGP SIGNATURE-----\n"
-            ),
-            "does not verify",
-        ),
-    ],
-    ids=[
-        "changed-wheel",
-        "missing-wheel",
-        "extra-wheel",
-        "renamed-wheel",
-        "no-signature",
-        "edited-sums",
-        "garbage-signature",
-    ],
-)
-def test_verify_refuses_damage_with_one_line(signed: Path, damage, fragment: str) -> None:  # type: ignore[no-untyped-def]
-    mirror = signed / "wheels-mirror"
-    damage(mirror)
-    before = snapshot(mirror)
-    with pytest.raises(VerificationError, match=fragment):
-        verify_mirror(load_config(signed))
-    result = run_cli("-C", str(signed), "verify")
-    assert result.code == 12
-    assert result.err.count("\n") == 1 and result.err.startswith("debwheels: error: ")
-    assert snapshot(mirror) == before
+def test_new_content_raises_the_serial_and_drops_old_signatures(tmp_path: Path, keys: dict[str, Key]) -> None:
+    root = make_project(tmp_path / "proj", [keys["trusted"], keys["stranger"]])
+    sign(root, keys["trusted"])
+    sign(root, keys["stranger"])  # co-sign: same list, same serial
+    assert verify_mirror(load_config(root)).release.serial == 1
+    assert len(list((root / "wheels-mirror" / "signatures").iterdir())) == 2
+    stage(root, {"a-1-py3-none-any.whl": b"a" * 10, "c-3-py3-none-any.whl": b"c"})
+    sign(root, keys["trusted"])
+    result = verify_mirror(load_config(root))
+    assert result.release.serial == 2 and [s.fingerprint for s in result.signers] == [keys["trusted"].fingerprint]
 
 
-def test_signature_by_unpinned_key_is_refused(signed: Path, keys: dict[str, Key]) -> None:
-    mirror = signed / "wheels-mirror"
-    stranger = keys["stranger"]
-    sign_detached(mirror / SUMS_NAME, mirror / "sha256sums.txt.asc", stranger.fingerprint, str(stranger.home))
-    with pytest.raises(VerificationError, match=r"not a trusted (key|fingerprint)"):
-        verify_mirror(load_config(signed))
-    # Even with the stranger's public key lying in keys/, only pinned fingerprints count.
-    (signed / "keys" / "stranger.asc").write_bytes(stranger.public)
-    with pytest.raises(VerificationError, match=f"{stranger.fingerprint}, which is not a trusted fingerprint"):
-        verify_mirror(load_config(signed))
+def test_a_rebuild_with_the_same_content_adds_a_signature_and_keeps_the_serial(
+    signed: Path, keys: dict[str, Key]
+) -> None:
+    stage(signed, {"a-1-py3-none-any.whl": b"a" * 10, "b-2-py3-none-any.whl": b"b" * 10})
+    before = (signed / "wheels-mirror" / "sha256sums.txt").read_bytes()
+    sign(signed, keys["trusted"])
+    assert (signed / "wheels-mirror" / "sha256sums.txt").read_bytes() == before
+    assert verify_mirror(load_config(signed)).release.serial == 1
 
 
-def test_signature_over_another_file_is_refused(signed: Path, keys: dict[str, Key], tmp_path: Path) -> None:
-    mirror = signed / "wheels-mirror"
-    other = tmp_path / "other.txt"
-    other.write_text("something else\n")
-    key = keys["trusted"]
-    sign_detached(other, mirror / "sha256sums.txt.asc", key.fingerprint, str(key.home))
-    with pytest.raises(VerificationError, match="BAD signature"):
-        verify_mirror(load_config(signed))
-
-
-def test_signing_with_untrusted_key_leaves_mirror_untouched(signed: Path, keys: dict[str, Key]) -> None:
+def test_signing_with_an_untrusted_key_leaves_the_mirror_untouched(signed: Path, keys: dict[str, Key]) -> None:
     mirror = signed / "wheels-mirror"
     before = snapshot(mirror)
-    stranger = keys["stranger"]
     with pytest.raises(SigningError, match="does not verify under"):
-        sign_and_publish(load_config(signed), stranger.fingerprint, str(stranger.home))
+        sign(signed, keys["stranger"])
     assert snapshot(mirror) == before
+    assert not (signed / ".debwheels" / "publish").exists()
     assert verify_mirror(load_config(signed)).files == 3
 
 
@@ -140,7 +123,79 @@ def test_unknown_signing_key_is_refused(signed: Path, keys: dict[str, Key]) -> N
         sign_and_publish(load_config(signed), "F" * 40, str(keys["trusted"].home))
 
 
-def test_pinned_key_without_key_file_is_a_clear_error(signed: Path) -> None:
-    shutil.rmtree(signed / "keys")
-    with pytest.raises(VerificationError, match="has no public key file"):
-        verify_mirror(load_config(signed))
+def test_keys_add_remove_rotation_keeps_comments(signed: Path, keys: dict[str, Key], tmp_path: Path) -> None:
+    old, new = keys["trusted"], keys["stranger"]
+    key_file = tmp_path / "new.asc"
+    key_file.write_bytes(new.public)
+    added = run_cli("-C", str(signed), "keys", "add", str(key_file))
+    assert added.code == 0, added.err
+    assert (signed / "keys" / f"{new.fingerprint}.asc").is_file()
+    text = (signed / "pyproject.toml").read_text()
+    assert "# the maintainers" in text and new.fingerprint in text and old.fingerprint in text
+    # The new maintainer co-signs, then the old key is retired: its signature leaves the mirror.
+    assert (
+        run_cli(
+            "-C", str(signed), "sign", env={"GNUPGHOME": str(new.home), "DEBWHEELS_SIGNING_KEY": new.fingerprint}
+        ).code
+        == 0
+    )
+    removed = run_cli("-C", str(signed), "keys", "remove", old.fingerprint)
+    assert removed.code == 0, removed.err
+    assert "its signature was removed from the mirror" in removed.out
+    assert old.fingerprint not in (signed / "pyproject.toml").read_text()
+    assert not (signed / "keys" / f"{old.fingerprint}.asc").exists()
+    result = verify_mirror(load_config(signed))
+    assert [s.fingerprint for s in result.signers] == [new.fingerprint]
+
+
+def test_keys_add_by_fingerprint_from_the_keyring_and_refusals(signed: Path, keys: dict[str, Key]) -> None:
+    new = keys["stranger"]
+    assert run_cli("-C", str(signed), "keys", "add", new.fingerprint[-16:], env={"GNUPGHOME": str(new.home)}).code == 2
+    done = run_cli("-C", str(signed), "keys", "add", new.fingerprint, env={"GNUPGHOME": str(new.home)})
+    assert done.code == 0, done.err
+    assert new.fingerprint in load_config(signed).trusted_fingerprints
+    # Removing down to zero keys, or below the threshold, is refused.
+    assert run_cli("-C", str(signed), "keys", "remove", new.fingerprint).code == 0
+    last = run_cli("-C", str(signed), "keys", "remove", keys["trusted"].fingerprint)
+    assert last.code == 3 and "add the new key first" in last.err
+
+
+def test_keys_check_warns_before_expiry(tmp_path: Path) -> None:
+    soon = make_key(tmp_path / "soon", "soon", expire="10d")
+    later = make_key(tmp_path / "later", "later", expire="1y")
+    root = make_project(tmp_path / "proj", [soon, later])
+    statuses = {s.fingerprint: s for s in check_keys(load_config(root))}
+    assert statuses[soon.fingerprint].level == "warning" and "in 10 days" in statuses[soon.fingerprint].message
+    assert statuses[later.fingerprint].level == "ok"
+    result = run_cli("-C", str(root), "keys", "check")
+    assert result.code == 15 and "1 of 2 trusted keys need attention" in result.err
+    assert run_cli("-C", str(root), "keys", "check", "--days", "5").code == 0
+    # Judged a year on, both have expired: errors, not warnings.
+    later_on = {s.level for s in check_keys(load_config(root), now=time.time() + 400 * 86400)}
+    assert later_on == {"error"}
+
+
+def _hold(state_dir: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event) -> None:
+    with project_lock(Path(state_dir), "debwheels build"):
+        ready.set()
+        release.wait(30)
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(signed: Path) -> None:
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold, args=(str(signed / ".debwheels"), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with (
+            pytest.raises(BusyError, match=rf"pid {holder.pid} .* running 'debwheels build'"),
+            project_lock(signed / ".debwheels", "debwheels sign"),
+        ):
+            pass
+        result = run_cli("-C", str(signed), "sign", env={"DEBWHEELS_SIGNING_KEY": "F" * 40})
+        assert result.code == 14 and "another debwheels run holds" in result.err
+    finally:
+        release.set()
+        holder.join(30)
+    with project_lock(signed / ".debwheels", "debwheels sign"):  # released when the holder exits
+        pass

@@ -1,0 +1,72 @@
+"""The .deb build verifies for itself: debian/rules refuses a mirror changed after 'debwheels deb' checked it.
+
+'debwheels deb' verifies the mirror before it starts the builder, but debian/rules runs
+'debwheels verify' again inside the container, on the very tree dpkg-buildpackage builds. These
+cases call the .deb build directly (skipping the CLI's check), as a maintainer running
+dpkg-buildpackage by hand would, with a mirror damaged after signing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from debwheels.builder import ensure_images
+from debwheels.config import load_config
+from debwheels.container import ContainerRuntime
+from debwheels.deb import build_deb
+from debwheels.errors import BuildError, exit_code_for
+
+from .conftest import snapshot
+
+pytestmark = [pytest.mark.container, pytest.mark.root, pytest.mark.slow]
+
+
+def _flip_a_byte(mirror: Path) -> str:
+    wheel = sorted(mirror.glob("click-*.whl"))[0]
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    wheel.write_bytes(bytes(data))
+    return f"changed: {wheel.name}"
+
+
+def _extra_wheel(mirror: Path) -> str:
+    shutil.copy2(sorted(mirror.glob("click-*.whl"))[0], mirror / "evil-1.0-py3-none-any.whl")
+    return "extra: evil-1.0-py3-none-any.whl"
+
+
+def _foreign_signature(mirror: Path) -> str:
+    signatures = sorted((mirror / "signatures").iterdir())
+    signatures[0].write_text(signatures[0].read_text().replace("A", "B", 3))
+    return "signatures/"
+
+
+CASES: dict[str, Callable[[Path], str]] = {
+    "tampered-wheel": _flip_a_byte,
+    "extra-wheel": _extra_wheel,
+    "damaged-signature": _foreign_signature,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_debian_rules_refuses_a_mirror_damaged_after_the_check(case: str, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    fragment = CASES[case](clone / "wheels-mirror")
+    before = snapshot(clone / "wheels-mirror", clone / "debian", clone / "requirements")
+    cfg = load_config(clone)
+    runtime = ContainerRuntime(cfg.container_runtime)
+    images = ensure_images(cfg, runtime, say=lambda message: None)
+    with pytest.raises(BuildError) as caught:
+        build_deb(cfg, runtime, images)
+    assert exit_code_for(caught.value) == 10 and "\n" not in str(caught.value)
+    log = (clone / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
+    assert "debwheels: error: " in log and fragment in log, log[-2000:]
+    assert "dh_virtualenv" not in log.split("debwheels: error: ")[1], "nothing may be installed after the refusal"
+    assert not (clone / "dist").exists()
+    assert snapshot(clone / "wheels-mirror", clone / "debian", clone / "requirements") == before
