@@ -110,6 +110,13 @@ def build_deb(
                 what=f"dpkg-buildpackage of {name} {version}",
             )
     except ToolError:
+        text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        refusals = [line for line in text.splitlines() if line.startswith("debwheels: error: ")]
+        if refusals:  # debian/rules' own 'debwheels verify' refused the mirror: say why, in one line
+            reason = refusals[-1].removeprefix("debwheels: error: ")
+            raise BuildError(
+                f"dpkg-buildpackage of {name} {version}: debian/rules refused: {reason} (log {log})"
+            ) from None
         raise BuildError(failure(f"dpkg-buildpackage of {name} {version}", log)) from None
     dist = dist or cfg.dist_dir
     dist.mkdir(parents=True, exist_ok=True)
