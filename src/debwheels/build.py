@@ -21,7 +21,6 @@ from __future__ import annotations
 import email.parser
 import graphlib
 import json
-import os
 import re
 import shutil
 import time
@@ -415,7 +414,7 @@ class Builder:
                 )
         except ToolError:
             error = out / "error.json"
-            if error.is_file():
+            if error.is_file() and not error.is_symlink():
                 return {"wheel": None, **json.loads(error.read_text(encoding="utf-8"))}
             text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
             sign = _NETWORK_SIGNS.search(text)
@@ -425,15 +424,31 @@ class Builder:
                     f"patch the sdist ([tool.debwheels.packages.{item.package.name}] patches) or build without it (log {log})"
                 ) from None
             raise BuildError(failure(f"building {item.stem}", log)) from None
+        if (out / "result.json").is_symlink():  # written by the driver; a link was planted by the build
+            raise BuildError(f"building {item.stem}: out/result.json is a link, planted by the build: refusing it")
         result: dict[str, object] = json.loads((out / "result.json").read_text(encoding="utf-8"))
         if result["wheel"]:
-            built = out / str(result["wheel"])
+            # The build backend chose this name: it must be a plain wheel file written inside out/,
+            # never a path or a link that would make the host move or hash a file of its own.
+            wheel_name = str(result["wheel"])
+            built = out / wheel_name
+            if "/" in wheel_name or wheel_name.startswith(".") or not wheel_name.endswith(".whl"):
+                raise BuildError(
+                    f"building {item.stem}: the build backend returned {wheel_name!r}, not a wheel file name: refusing it"
+                )
+            if built.is_symlink() or not built.is_file():
+                raise BuildError(
+                    f"building {item.stem}: {wheel_name} is not a regular file in the output directory "
+                    "(a link or something else): refusing it"
+                )
             name, version, _, _ = parse_wheel_filename(built.name)
             if name != item.package.name or str(version) != item.package.version:
                 raise BuildError(
                     f"building {item.stem} produced {built.name}, another name or version: check the sdist"
                 )
-            os.replace(built, self.wheels_dir / built.name)
+            # Copied, not moved: the wheel set holds files owned by this user, not by the build's uid.
+            shutil.copyfile(built, self.wheels_dir / built.name)
+            built.unlink()
             result["wheel"] = str(self.wheels_dir / built.name)
         return result
 

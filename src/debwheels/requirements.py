@@ -106,7 +106,7 @@ def parse_pins(text: str, source: str, allow_versions: bool = False) -> list[Pin
             req = Requirement(spec)
         except InvalidRequirement as exc:
             raise RequirementsError(
-                f"{where}: cannot parse {spec!r} ({exc}): write name==version --hash=sha256:..."
+                f"{where}: cannot parse {spec!r} ({str(exc).splitlines()[0]}): write name==version --hash=sha256:..."
             ) from None
         if req.url:
             raise RequirementsError(
