@@ -39,6 +39,11 @@ def first_deb(fresh_clone: Callable[[str], Path]) -> Path:
     return clone
 
 
+def tree_hashes(directory: Path) -> dict[str, str]:
+    """sha256 of every file under *directory*, by relative path."""
+    return {str(p.relative_to(directory)): sha256_file(p) for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
 def test_make_deb_from_a_fresh_clone(first_deb: Path) -> None:
     deb = deb_in(first_deb)
     assert deb.name == "debwheels_0.1.0_amd64.deb"
@@ -137,11 +142,11 @@ def test_sign_with_a_new_maintainer_key_publishes_a_verifying_mirror(
 ) -> None:
     clone, _ = rebuilt
     key = keys["trusted"]
-    before = {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()}
+    before = tree_hashes(clone / "wheels-mirror")
     env = {"GNUPGHOME": str(key.home), "DEBWHEELS_SIGNING_KEY": key.fingerprint}
     refused = debwheels(["sign"], clone, env)
     assert refused.returncode == 11 and "does not verify under" in refused.stderr
-    assert {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()} == before
+    assert tree_hashes(clone / "wheels-mirror") == before
     # Rotation: trust the new key, retire the old one (its signature leaves the mirror), then sign.
     old = "22567415D822B50A9D94589156B274562A40AD4D"
     added = debwheels(["keys", "add", key.fingerprint], clone, {"GNUPGHOME": str(key.home)})
@@ -164,12 +169,12 @@ def test_tampered_sdist_stops_the_build_and_writes_nothing(fresh_clone: Callable
     for name in ("requirements.txt", "lock.json"):  # a wrong pin, consistently written
         path = clone / "requirements" / name
         path.write_text(path.read_text().replace(good, wrong))
-    before = {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()}
+    before = tree_hashes(clone / "wheels-mirror")
     done = debwheels(["build"], clone, {"DEBWHEELS_CACHE": str(cache)})
     assert done.returncode == 6
     assert "python_gnupg-0.5.7.tar.gz" in done.stderr and wrong in done.stderr and good in done.stderr
     assert done.stderr.count("debwheels: error:") == 1
-    assert {p.name: sha256_file(p) for p in (clone / "wheels-mirror").iterdir()} == before
+    assert tree_hashes(clone / "wheels-mirror") == before
     assert not (clone / ".debwheels" / "staged-mirror").exists()
     assert not list((cache / "sdists").glob(f"{wrong}*"))
 
