@@ -549,8 +549,8 @@ class Builder:
             f"{project.name} at run time",
             self.cfg.requirements.name,
         )
-        target = self.cfg.state_dir / "staged-mirror"
-        staged = fresh_dir(self.cfg.state_dir / "staged-mirror.tmp")  # renamed when complete
+        target = self.cfg.staged_dir
+        staged = fresh_dir(target.with_name(f"{target.name}.tmp"))  # swapped in when complete
         for wheel in built.values():
             link_or_copy(wheel.path, staged / wheel.path.name)
             (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
@@ -588,4 +588,4 @@ class Builder:
 
 def remove_stage(cfg: Config) -> None:
     """Delete the staged mirror, if any."""
-    shutil.rmtree(cfg.state_dir / "staged-mirror", ignore_errors=True)
+    shutil.rmtree(cfg.staged_dir, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def _images(cfg: Config, update_lock: bool = False, check: bool = False):  # typ
     return runtime, ensure_images(cfg, runtime, update_lock=update_lock, check=check, say=say)
 
 
-def locked(cfg: Config, command: str):  # type: ignore[no-untyped-def]
+def locked(cfg: Config, command: str) -> AbstractContextManager[Path]:
     """Hold the project's lock file (one mutating run at a time, see debwheels.runlock)."""
     from debwheels.runlock import project_lock
 

@@ -61,7 +61,8 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "python3-pip",
     "python3-venv",
 )
-_FPR = re.compile(r"^[0-9A-F]{40}$")
+#: A full OpenPGP v4 primary key fingerprint, as pinned (40 upper-case hex digits).
+FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ class Config:
     def state_dir(self) -> Path:
         """Per-project working directory (staging, logs); ignored by git."""
         return self.root / ".debwheels"
+
+    @property
+    def staged_dir(self) -> Path:
+        """The mirror 'debwheels build' stages and 'debwheels sign' publishes."""
+        return self.state_dir / "staged-mirror"
 
     @property
     def logs_dir(self) -> Path:
@@ -230,7 +236,7 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         raise ConfigError("[tool.debwheels] must be a table: fix pyproject.toml")
     fingerprints = tuple(_get(table, "trusted-fingerprints", list, []))
     for fpr in fingerprints:
-        if not isinstance(fpr, str) or not _FPR.match(fpr):
+        if not isinstance(fpr, str) or not FINGERPRINT.match(fpr):
             raise ConfigError(
                 f"trusted fingerprint {fpr!r} is not 40 upper-case hex digits: "
                 "pin full primary fingerprints, never short key ids"

@@ -7,27 +7,24 @@ their public keys live in the keys directory as ``<FINGERPRINT>.asc`` (armored, 
 
 from __future__ import annotations
 
-import re
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from debwheels.config import Config
+from debwheels.config import FINGERPRINT, Config
 from debwheels.errors import ConfigError, KeyCheckError, UsageError, VerificationError
 from debwheels.fsutil import atomic_write_bytes, atomic_write_text
 from debwheels.mirror import drop_signature
-from debwheels.signing import KEY_SUFFIXES, KeyInfo, day, gpg_for, scan_key_file, trusted_keyring
+from debwheels.signing import KEY_SUFFIXES, KeyInfo, day, gpg_for, scan_key_file, temporary_gpg, trusted_keyring
 
-_FPR = re.compile(r"^[0-9A-F]{40}$")
 DAY = 86400  # seconds
 
 
 def _fingerprint(text: str) -> str:
     fpr = text.upper().removeprefix("0X").replace(" ", "")
-    if not _FPR.match(fpr):
+    if not FINGERPRINT.match(fpr):
         raise UsageError(
             f"{text!r} is not a full 40-hex-digit fingerprint (short key ids are never trusted): "
             "see gpg --fingerprint, or pass a public key file"
@@ -61,13 +58,9 @@ def _armored_public_key(source: str, home: str | None) -> tuple[str, bytes]:
         if len(primaries) != 1:
             raise UsageError(f"{path} holds {len(primaries)} keys: pass a file with exactly one public key")
         fpr = str(primaries[0]["fingerprint"]).upper()
-        temp = tempfile.mkdtemp(prefix="debwheels-gpg-")
-        try:
-            gpg = gpg_for(temp)
+        with temporary_gpg() as gpg:
             gpg.import_keys(path.read_bytes())
             armored = str(gpg.export_keys(fpr)).encode("ascii")
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
     else:
         if "/" in source or source.endswith(KEY_SUFFIXES):
             raise UsageError(f"{source}: no such key file")
@@ -94,13 +87,10 @@ def add_key(cfg: Config, source: str, home: str | None = None) -> KeyInfo:
         VerificationError: the key is expired, revoked or not yet valid.
     """
     fpr, armored = _armored_public_key(source, home)
-    trial = Path(tempfile.mkdtemp(prefix="debwheels-keys-"))
-    try:
-        (trial / f"{fpr}.asc").write_bytes(armored)
-        with trusted_keyring(trial, (fpr,)) as keyring:
+    with tempfile.TemporaryDirectory(prefix="debwheels-keys-") as trial:
+        (Path(trial) / f"{fpr}.asc").write_bytes(armored)
+        with trusted_keyring(Path(trial), (fpr,)) as keyring:
             info = keyring.keys[fpr]
-    finally:
-        shutil.rmtree(trial, ignore_errors=True)
     problem = info.problem(time.time())
     if problem is not None:
         raise VerificationError(f"not adding {fpr}: {problem}")

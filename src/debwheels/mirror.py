@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from debwheels.config import Config, state_home
+from debwheels.config import FINGERPRINT, Config, state_home
 from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
 from debwheels.release import RELEASE_NAME, Release, SerialState, now_utc, parse_release
 from debwheels.signing import Keyring, SignatureCheck, sign_detached, trusted_keyring
 from debwheels.sums import SIGNATURES_DIR, SUMS_NAME, compare, parse_sums, render_sums
 
-_SIGNATURE_FILE = re.compile(r"^[0-9A-F]{40}\.asc$")
 MANIFEST_NAME = "build-manifest.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _signatures(mirror: Path) -> list[Path]:
         )
     found = sorted(directory.iterdir())
     for path in found:
-        if not _SIGNATURE_FILE.match(path.name):
+        if not (path.suffix == ".asc" and FINGERPRINT.match(path.stem)):
             raise VerificationError(
                 f"{SIGNATURES_DIR}/{path.name} is not named <40-hex primary fingerprint>.asc: remove it"
             )
@@ -100,6 +100,14 @@ def _check_list(cfg: Config, mirror: Path) -> tuple[dict[str, str], Release]:
             f"{mirror} is the signed mirror of {release.origin!r}, not of {cfg.project_name!r}: use this project's mirror"
         )
     return listed, release
+
+
+def _remember(state: SerialState, release: Release, sums_sha256: str) -> None:
+    """Record *release* as accepted; a state file that cannot be written is a warning, not a failure."""
+    try:
+        state.record(release, sums_sha256)
+    except OSError as exc:
+        print(f"debwheels: warning: cannot record serial {release.serial} in {state.path}: {exc}", file=sys.stderr)
 
 
 def verify_mirror(
@@ -142,10 +150,7 @@ def verify_mirror(
     sums_sha256 = sha256_file(sums)
     state.check(release, sums_sha256, min_serial)
     if record:
-        try:
-            state.record(release, sums_sha256)
-        except OSError as exc:
-            print(f"debwheels: warning: cannot record serial {release.serial} in {state.path}: {exc}", file=sys.stderr)
+        _remember(state, release, sums_sha256)
     return Verified(tuple(signers), cfg.signature_threshold, len(listed), release)
 
 
@@ -192,14 +197,36 @@ def _link_files(source: Path, target: Path, keep: Callable[[str], bool]) -> None
 
 
 def _staged_content(staged: Path) -> dict[str, str]:
-    listed = parse_sums((staged / SUMS_NAME).read_bytes(), str(staged / SUMS_NAME))
-    diff = compare(staged, listed)
-    if not diff.clean or RELEASE_NAME in listed:
-        raise SigningError(
-            f"the staged mirror {staged} does not match its list ({diff.summary() or 'lists release.json'}): "
-            "run 'debwheels build' again"
-        )
+    """The staged build's list (its files are hashed once, when the assembled mirror is checked)."""
+    try:
+        listed = parse_sums((staged / SUMS_NAME).read_bytes(), str(staged / SUMS_NAME))
+    except (OSError, VerificationError) as exc:
+        raise SigningError(f"the staged mirror has no readable list ({exc}): run 'debwheels build' again") from None
+    if RELEASE_NAME in listed:
+        raise SigningError(f"the staged mirror {staged} lists {RELEASE_NAME}: run 'debwheels build' again")
     return listed
+
+
+def _copy_published(cfg: Config, work: Path, keep_signature: Callable[[str], bool]) -> None:
+    """Hard-link the published mirror into *work*, with the signatures *keep_signature* accepts by file name."""
+    (work / SIGNATURES_DIR).mkdir()
+    _link_files(cfg.mirror_dir, work, lambda name: True)
+    _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, keep_signature)
+
+
+def _publish(cfg: Config, assemble: Callable[[Path], T]) -> T:
+    """Assemble the next mirror in ``.debwheels/publish`` with *assemble*, then swap it in whole.
+
+    On any error the scratch directory is removed and the published mirror is untouched.
+    """
+    work = fresh_dir(cfg.state_dir / "publish")
+    try:
+        result = assemble(work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    replace_dir(work, cfg.mirror_dir)
+    return result
 
 
 def _new_release(cfg: Config, work: Path, previous: Release | None) -> Release:
@@ -230,18 +257,21 @@ def _sign_in(
 
     *content* is the staged list for a new release, or None to add a signature to the published one.
     """
-    (work / SIGNATURES_DIR).mkdir()
     if content is not None:
+        (work / SIGNATURES_DIR).mkdir()
         _link_files(staged, work, lambda name: name != SUMS_NAME)
         release = _new_release(cfg, work, previous)
         atomic_write_text(work / SUMS_NAME, render_sums({**content, RELEASE_NAME: sha256_file(work / RELEASE_NAME)}))
     else:
         assert previous is not None
         release = previous
-        _link_files(cfg.mirror_dir, work, lambda name: True)
         # Co-signatures by keys that are no longer trusted are dropped: they count for nothing.
         trusted = {f"{fpr}.asc" for fpr in cfg.trusted_fingerprints}
-        _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, lambda name: name in trusted)
+        _copy_published(cfg, work, lambda name: name in trusted)
+    try:  # every file hashed once, before anything is signed
+        _check_list(cfg, work)
+    except VerificationError as exc:
+        raise SigningError(f"nothing was signed: {exc}; run 'debwheels build' again") from None
     fresh = work / SIGNATURES_DIR / ".new.asc"
     sign_detached(work / SUMS_NAME, fresh, key, home)
     try:
@@ -249,7 +279,6 @@ def _sign_in(
             signer = keyring.check(work / SUMS_NAME, fresh)
             fresh.rename(work / SIGNATURES_DIR / f"{signer.fingerprint}.asc")
             signers = _check_signatures(keyring, work)
-        _check_list(cfg, work)
     except VerificationError as exc:
         raise SigningError(
             f"signed with {key}, but the result does not verify under [tool.debwheels] trust ({exc}); "
@@ -280,7 +309,7 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> Publishe
     Raises:
         SigningError: nothing to sign, gpg failed, or the key is not trusted; the mirror is unchanged.
     """
-    staged = cfg.state_dir / "staged-mirror"
+    staged = cfg.staged_dir
     current, previous = _current(cfg)
     content: dict[str, str] | None = None
     if staged.is_dir():
@@ -291,16 +320,10 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> Publishe
         raise SigningError(
             f"nothing to sign: no staged build and no signed {cfg.mirror_dir}; run 'debwheels build' first"
         )
-    work = fresh_dir(cfg.state_dir / "publish")
-    try:
-        release, signer, signers = _sign_in(cfg, work, staged, content, previous, key, home)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    replace_dir(work, cfg.mirror_dir)
+    release, signer, signers = _publish(cfg, lambda work: _sign_in(cfg, work, staged, content, previous, key, home))
     if staged.is_dir():
         discard(staged)  # published: a rebuild starts again from the sdists
-    SerialState(state_home()).record(release, sha256_file(cfg.mirror_dir / SUMS_NAME))
+    _remember(SerialState(state_home()), release, sha256_file(cfg.mirror_dir / SUMS_NAME))
     return Published(cfg.mirror_dir, release, content is not None, signer, tuple(signers), cfg.signature_threshold)
 
 
@@ -322,9 +345,5 @@ def drop_signature(cfg: Config, fingerprint: str) -> bool:
     signature = cfg.mirror_dir / SIGNATURES_DIR / f"{fingerprint}.asc"
     if not signature.is_file():
         return False
-    work = fresh_dir(cfg.state_dir / "publish")
-    (work / SIGNATURES_DIR).mkdir()
-    _link_files(cfg.mirror_dir, work, lambda name: True)
-    _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, lambda name: name != signature.name)
-    replace_dir(work, cfg.mirror_dir)
+    _publish(cfg, lambda work: _copy_published(cfg, work, lambda name: name != signature.name))
     return True

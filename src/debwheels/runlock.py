@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from debwheels.errors import BusyError
 from debwheels.release import now_utc
@@ -37,26 +38,29 @@ def project_lock(state_dir: Path, command: str) -> Iterator[Path]:
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_NAME
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
-    try:
+    with open(path, "a+", encoding="utf-8") as handle:  # the lock lives as long as this handle
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except ValueError:
-                holder = {}
-            who = (
-                f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} running '{holder.get('command', '?')}' "
-                f"since {holder.get('started', '?')}"
-            )
-            raise BusyError(f"another debwheels run holds {path}: {who}; wait for it to finish, then retry") from None
+            raise BusyError(
+                f"another debwheels run holds {path}: {_holder(handle)}; wait for it to finish, then retry"
+            ) from None
         handle.seek(0)
         handle.truncate()
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "started": now_utc()}
         handle.write(json.dumps(info) + "\n")
         handle.flush()
         yield path
-    finally:
-        handle.close()
+
+
+def _holder(handle: TextIO) -> str:
+    """Who holds the lock, from the line the holder wrote into the lock file."""
+    handle.seek(0)
+    try:
+        holder = json.loads(handle.read() or "{}")
+    except ValueError:
+        holder = {}
+    return (
+        f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} running '{holder.get('command', '?')}' "
+        f"since {holder.get('started', '?')}"
+    )

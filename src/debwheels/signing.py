@@ -101,6 +101,16 @@ def gpg_for(home: str | None) -> gnupg.GPG:
     return gnupg.GPG(gnupghome=home)
 
 
+@contextmanager
+def temporary_gpg() -> Iterator[gnupg.GPG]:
+    """Yield a python-gnupg handle on a new, empty GNUPGHOME, deleted afterwards."""
+    home = tempfile.mkdtemp(prefix="debwheels-gpg-")
+    try:
+        yield gpg_for(home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def _int(value: Any) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isdigit() and int(text) > 0 else None
@@ -139,11 +149,8 @@ def scan_key_file(path: Path) -> list[dict[str, Any]]:
     Returns:
         list of python-gnupg key dicts (``fingerprint``, ``date``, ``expires``, ``uids``, ``type``).
     """
-    home = tempfile.mkdtemp(prefix="debwheels-gpg-")
-    try:
-        return list(gpg_for(home).scan_keys(str(path)))
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    with temporary_gpg() as gpg:
+        return list(gpg.scan_keys(str(path)))
 
 
 class Keyring:
@@ -238,13 +245,11 @@ def trusted_keyring(keys_dir: Path, fingerprints: tuple[str, ...], now: float | 
             "no trusted-fingerprints in [tool.debwheels]: add the maintainer key with 'debwheels keys add'"
         )
     now = time.time() if now is None else now
-    home = tempfile.mkdtemp(prefix="debwheels-gpg-")
-    try:
-        gpg = gpg_for(home)
+    with temporary_gpg() as gpg:
         files = sorted(p for p in keys_dir.glob("*") if p.suffix in KEY_SUFFIXES) if keys_dir.is_dir() else []
         for path in files:
             gpg.import_keys(path.read_bytes())
-        revoked = _revocations(home)
+        revoked = _revocations(gpg.gnupghome)
         keys: dict[str, KeyInfo] = {}
         for entry in gpg.list_keys():
             fpr = entry["fingerprint"].upper()
@@ -275,8 +280,6 @@ def trusted_keyring(keys_dir: Path, fingerprints: tuple[str, ...], now: float | 
                 f"trusted key {fpr} has no public key file in {keys_dir}: add it with 'debwheels keys add {fpr}'"
             )
         yield Keyring(gpg, fingerprints, keys)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def sign_detached(data: Path, signature: Path, key: str, home: str | None = None) -> None:

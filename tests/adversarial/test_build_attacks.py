@@ -52,6 +52,7 @@ from conftest import ROOT, Run, run_cli
 from debwheels.config import cache_dir
 from debwheels.fsutil import sha256_file
 from debwheels.lockgraph import LockGraph
+from debwheels.sums import parse_sums
 
 from .conftest import refused, snapshot
 
@@ -206,8 +207,8 @@ def containing(root: Path, needle: bytes) -> list[str]:
 
 def sums(root: Path) -> dict[str, str]:
     """The staged mirror's sha256sums.txt as {file: sha256}."""
-    text = (root / ".debwheels" / "staged-mirror" / "sha256sums.txt").read_text()
-    return {name: digest for digest, name in (line.split() for line in text.splitlines() if line.strip())}
+    path = root / ".debwheels" / "staged-mirror" / "sha256sums.txt"
+    return parse_sums(path.read_bytes(), str(path))
 
 
 def assert_error(done: Run, code: int, fragment: str, cause: str = "") -> str:
@@ -223,7 +224,6 @@ def assert_error(done: Run, code: int, fragment: str, cause: str = "") -> str:
     else:  # a failed build: the error line, then its log's last lines
         assert line.endswith("; last lines:"), done.err[-4000:]
         assert cause in "\n".join(lines[at[0] + 1 :]), done.err[-4000:]
-    print("REFUSED:", line)
     return line
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from debwheels import sources
 from debwheels.errors import UnsafeArchiveError, exit_code_for
 from debwheels.sources import unpack
@@ -158,8 +159,6 @@ def test_fetch_refuses(case: str, index: Index, tmp_path: Path) -> None:
 
 def test_fetch_accepts_the_genuine_sdist(index: Index, tmp_path: Path) -> None:
     """The same server, honest: the control case for the ones above."""
-    from conftest import run_cli
-
     index.project([_file("/files/evil-1.0.tar.gz", PIN)])
     index.routes["/files/evil-1.0.tar.gz"] = (200, {}, GOOD)
     root = _project(tmp_path / "demo", index.url)

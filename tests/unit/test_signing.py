@@ -112,6 +112,16 @@ def test_signing_with_an_untrusted_key_leaves_the_mirror_untouched(signed: Path,
     assert verify_mirror(load_config(signed)).files == 3
 
 
+def test_a_damaged_stage_is_refused_before_anything_is_signed(signed: Path, keys: dict[str, Key]) -> None:
+    stage(signed, {"a-1-py3-none-any.whl": b"a" * 10, "c-3-py3-none-any.whl": b"c"})
+    (signed / ".debwheels" / "staged-mirror" / "c-3-py3-none-any.whl").write_bytes(b"evil")
+    before = snapshot(signed / "wheels-mirror")
+    with pytest.raises(SigningError, match=r"nothing was signed: .* changed: c-3-py3-none-any\.whl"):
+        sign(signed, keys["trusted"])
+    assert snapshot(signed / "wheels-mirror") == before
+    assert not (signed / ".debwheels" / "publish").exists()
+
+
 def test_sign_without_key_says_how_to_get_one(signed: Path) -> None:
     result = run_cli("-C", str(signed), "sign", env={"DEBWHEELS_SIGNING_KEY": ""})
     assert result.code == 11
