@@ -15,11 +15,12 @@ builder: setup
 lock: builder
 	$(DEBWHEELS) lock
 
-# Fetch and build the whole closure in the builder, then sign and publish wheels-mirror/.
-# Needs DEBWHEELS_SIGNING_KEY (a fingerprint of a secret key in $$GNUPGHOME).
-wheels: builder
-	$(DEBWHEELS) build
-	$(DEBWHEELS) sign
+# Refresh wheels-mirror/: build what changed (JOBS at once; default the number of cores), print
+# the review diff, and sign and publish when the mirror changes. An up-to-date mirror is left
+# alone and needs no key; otherwise DEBWHEELS_SIGNING_KEY (a secret key in $$GNUPGHOME).
+JOBS ?= $(shell nproc)
+wheels: setup
+	$(DEBWHEELS) wheels -j $(JOBS)
 
 verify: setup
 	$(DEBWHEELS) verify

@@ -20,29 +20,36 @@ from __future__ import annotations
 
 import email.parser
 import graphlib
+import hashlib
 import json
 import re
 import shutil
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from debwheels.builder import Images, load_lock, marker_environment
+from debwheels.buildkey import CachedWheel, KeyInputs, KeyMaker
 from debwheels.config import Config, PackageSettings, cache_dir
 from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.disorderfs import shuffled
 from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, replace_dir, sha256_file
+from debwheels.index import build_index
 from debwheels.lockgraph import LockedPackage, LockGraph
 from debwheels.mirror import MANIFEST_NAME
+from debwheels.progress import Progress
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
+from debwheels.reuse import Reuse
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
 from debwheels.vary import Variation
@@ -51,6 +58,7 @@ FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 MANIFEST = MANIFEST_NAME
+MANIFEST_FORMAT = 2
 _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Network is unreachable|Name or service not known|"
     r"No address associated with hostname|\[Errno -[23]\]|\[Errno 101\]|Could not resolve host|NewConnectionError"
@@ -94,9 +102,22 @@ class SourceItem:
 
 @dataclass
 class RunResult:
-    """Outcome of :meth:`Builder.run`: wheels, dynamic requirements and what was missing, by key."""
+    """Outcome of :meth:`Builder.run`, each by package key.
+
+    Attributes:
+        built: wheels built or reused in this run.
+        entries: their manifest entries (see :func:`render_manifest`).
+        reused: where a reused wheel came from (``mirror`` or ``cache``).
+        reasons: why a package was built rather than reused (changed inputs).
+        dynamic: dynamic build requirements the backend reported.
+        missing: dynamic build requirements the environment lacked (probing).
+        failed: error text of failed or skipped packages (``keep_going``).
+    """
 
     built: dict[str, BuiltWheel] = field(default_factory=dict)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reused: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
     dynamic: dict[str, list[str]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
@@ -238,6 +259,7 @@ class Builder:
         variation: what to vary (debwheels repro); default none.
         keep_going: record a failed build and skip what needs it, instead of stopping.
         logs: directory of the per-package logs; default the project's logs directory.
+        jobs: how many builds run at once, each in its own container (default 1).
     """
 
     def __init__(
@@ -250,8 +272,11 @@ class Builder:
         variation: Variation | None = None,
         keep_going: bool = False,
         logs: Path | None = None,
+        jobs: int = 1,
     ) -> None:
         self.cfg = cfg
+        self.jobs = max(1, jobs)
+        self._keys: KeyMaker | None = None
         self.logs = logs or cfg.logs_dir
         self.variation = variation or Variation()
         self.keep_going = keep_going
@@ -276,24 +301,34 @@ class Builder:
         items: dict[str, SourceItem] = {}
         nodes = sorted((p for p in graph.packages.values() if only is None or p.key in only), key=lambda p: p.key)
         for number, package in enumerate(nodes, start=1):
-            settings = self.cfg.settings(package.name)
-            stem = f"{package.name}-{package.version}"
-            if package.key == graph.project:
-                tree = self.work / "src" / stem / stem
-                export_tree(self.cfg.root, tree, exclude=(self.cfg.mirror_dir.name,))
-                items[package.key] = SourceItem(package, tree, read_build_system(tree), None, settings)
-                continue
-            if package.sha256 is None:
-                raise RequirementsError(
-                    f"{package.key} has no sdist sha256 in {self.cfg.lock_file.name}: run 'debwheels lock'"
+            items[package.key] = self.prepare_one(graph, package)
+            sdist = items[package.key].sdist
+            if sdist is not None:
+                self.say(
+                    f"[{number}/{len(nodes)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
                 )
-            sdist = fetch(Pin(package.name, package.version, (package.sha256,)), self.cfg.index_url, cache_dir())
-            tree = unpack(sdist.path, self.work / "src" / stem)
-            items[package.key] = SourceItem(package, tree, read_build_system(tree), sdist, settings)
-            self.say(
-                f"[{number}/{len(nodes)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
-            )
         return items
+
+    def prepare_one(self, graph: LockGraph, package: LockedPackage) -> SourceItem:
+        """Fetch (hash-checked) and unpack one package, or export the project's tree.
+
+        Raises:
+            RequirementsError: no sdist sha256 in the lock.
+            FetchError, HashMismatchError, UnsafeArchiveError: see :mod:`debwheels.sources`.
+        """
+        settings = self.cfg.settings(package.name)
+        stem = f"{package.name}-{package.version}"
+        if package.key == graph.project:
+            tree = self.work / "src" / stem / stem
+            export_tree(self.cfg.root, tree, exclude=(self.cfg.mirror_dir.name,))
+            return SourceItem(package, tree, read_build_system(tree), None, settings)
+        if package.sha256 is None:
+            raise RequirementsError(
+                f"{package.key} has no sdist sha256 in {self.cfg.lock_file.name}: run 'debwheels lock'"
+            )
+        sdist = fetch(Pin(package.name, package.version, (package.sha256,)), self.cfg.index_url, cache_dir())
+        tree = unpack(sdist.path, self.work / "src" / stem)
+        return SourceItem(package, tree, read_build_system(tree), sdist, settings)
 
     def reset(self) -> None:
         """Empty the working directory and the wheel set of this run."""
@@ -368,8 +403,6 @@ class Builder:
         inbox = fresh_dir(self.work / "in" / key)
         out = fresh_dir(self.work / "out" / key)
         out.chmod(0o777)
-        install = "".join(f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in env_wheels)
-        (inbox / "build-env.txt").write_text(install, encoding="utf-8")
         patches = item.settings.patch_files()
         request: dict[str, object] = {
             "source": "/src",
@@ -378,7 +411,7 @@ class Builder:
             "touch_mtime": self.cfg.source_date_epoch + 398 * 86400 if self.variation.has("time") else None,
             "backend": item.build_system.backend,
             "backend_path": list(item.build_system.backend_path),
-            "install": "/in/build-env.txt" if env_wheels else None,
+            "install": [{"file": w.path.name, "sha256": w.sha256} for w in env_wheels] or None,
             "wheels": "/wheels",
             "frontend": "/frontend",
             "out": "/out",
@@ -446,85 +479,233 @@ class Builder:
                 raise BuildError(
                     f"building {item.stem} produced {built.name}, another name or version: check the sdist"
                 )
-            # Copied, not moved: the wheel set holds files owned by this user, not by the build's uid.
-            shutil.copyfile(built, self.wheels_dir / built.name)
+            # Copied, not moved: the wheel set holds files owned by this user, not by the build's uid;
+            # renamed into the set complete, as other builds read it at the same time.
+            partial = self.wheels_dir / f".{built.name}.partial"
+            shutil.copyfile(built, partial)
+            partial.rename(self.wheels_dir / built.name)
             built.unlink()
             result["wheel"] = str(self.wheels_dir / built.name)
         return result
 
-    def run(self, graph: LockGraph, items: dict[str, SourceItem], probe: Iterable[str] = ()) -> RunResult:
-        """Build (or, for keys in *probe*, only ask the backend for its dynamic requirements) in order.
+    def key_inputs(self, graph: LockGraph, package: LockedPackage, build_env: dict[str, str]) -> KeyInputs:
+        """The build inputs of *package* given its build environment's wheel hashes (see :mod:`debwheels.buildkey`)."""
+        if self._keys is None or self._keys.graph is not graph:
+            self._keys = KeyMaker(self.cfg, graph, DRIVER)
+        return self._keys.inputs(package, build_env)
 
-        A package whose backend asks for requirements its environment lacks is recorded in
-        ``missing`` when probing is on (keys in *probe* or not), and everything that needs it
-        is skipped; without *probe* it is an error.
+    def _entry(self, item: SourceItem, wheel: BuiltWheel, inputs: KeyInputs) -> dict[str, Any]:
+        """The manifest entry of a wheel built in this run."""
+        return {
+            "name": wheel.name,
+            "version": wheel.version,
+            "sha256": wheel.sha256,
+            "sdist": item.sdist.path.name if item.sdist else None,
+            "sdist-sha256": item.sdist.sha256 if item.sdist else None,
+            "build-requires": effective_requires(item.build_system, item.settings),
+            "build-env": dict(sorted(inputs.build_env.items())),
+            "patches": {p.name: sha256_file(p) for p in item.settings.patch_files()},
+            "build-key": inputs.key,
+            "build-inputs": inputs.record(),
+        }
+
+    def _adopt(self, hit: CachedWheel) -> BuiltWheel:
+        """Put a reused wheel into this run's wheel set (for the builds that need it)."""
+        target = self.wheels_dir / hit.path.name
+        if not target.exists():
+            link_or_copy(hit.path, target)
+        entry = hit.entry
+        return BuiltWheel(
+            str(entry["name"]), str(entry["version"]), target, str(entry["sha256"]), wheel_requires(target)
+        )
+
+    def _task(
+        self,
+        graph: LockGraph,
+        key: str,
+        item: SourceItem | None,
+        env_wheels: list[BuiltWheel],
+        probe: bool,
+        frontend: Path,
+    ) -> _Done:
+        """One build, in a worker thread: fetch and unpack when needed, then run the container."""
+        if item is None:
+            item = self.prepare_one(graph, graph.packages[key])
+        log = fresh_file(self.logs / f"{item.stem}.log")
+        started = time.monotonic()
+        outcome = self._run_one(item, env_wheels, frontend, probe, log)
+        return _Done(item, outcome, log, time.monotonic() - started)
+
+    def run(
+        self,
+        graph: LockGraph,
+        items: dict[str, SourceItem] | None = None,
+        probe: Iterable[str] = (),
+        reuse: Reuse | None = None,
+    ) -> RunResult:
+        """Build the graph's packages, up to ``jobs`` at once, each as soon as its build environment exists.
+
+        There are no rounds: a finished build immediately frees its dependents. Among the
+        packages ready to build, those that most other packages wait on start first. A package
+        whose build key *reuse* knows is not built: its wheel is taken (and said so). Packages
+        missing from *items* (prepared sources) are fetched and unpacked when they are about to
+        be built, in the worker. Keys in *probe* only ask their backend for dynamic
+        requirements; a package whose backend asks for requirements its environment lacks is
+        recorded in ``missing`` when probing, and what needs it is skipped; without probing it is
+        an error. On an error the running builds finish, nothing new starts, and the first error
+        is raised (with ``keep_going`` it is recorded and its dependents are skipped).
+
+        Args:
+            graph: the lock graph.
+            items: prepared sources by key (default: none, prepared on demand).
+            probe: keys to probe rather than build.
+            reuse: wheels available by build key, and the cache to fill (default: build all, cache nothing).
+
+        Returns:
+            RunResult: built (or reused) wheels, their manifest entries, dynamic and missing requirements, failures.
 
         Raises:
             BuildError: a build failed, a cycle, or (not probing) missing dynamic requirements.
+            FetchError, HashMismatchError, UnsafeArchiveError: preparing a source failed.
         """
         probe_keys = set(probe)
         probing = bool(probe_keys)
-        skipping = probing or self.keep_going
         sorter = topological_order(graph)
-        frontend = self.frontend(graph, items)
+        sources = dict(items or {})
         result = RunResult()
-        total = len(items)
-        done = 0
-        while sorter.is_active():
-            ready = sorted(sorter.get_ready())
-            if not ready:
-                break
-            for key in ready:
-                item = items[key]
-                unbuilt = [dep for dep in item.package.build_env if dep not in result.built]
-                if skipping and unbuilt:
-                    done += 1
+        rank = _waiting_on(graph)
+        waiting: dict[str, tuple[list[BuiltWheel], KeyInputs]] = {}
+        running: dict[Future[_Done], tuple[str, KeyInputs]] = {}
+        failure: Exception | None = None
+        frontend: Path | None = None
+        total = len(graph.packages)
+        with Progress(total) as progress, ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            while True:
+                ready = sorted(sorter.get_ready()) if failure is None else []
+                while ready:
+                    for key in ready:
+                        package = graph.packages[key]
+                        unbuilt = [dep for dep in sorted(package.build_env) if dep not in result.built]
+                        if unbuilt:  # only when skipping: a build requirement failed
+                            if self.keep_going:
+                                result.failed[key] = f"not built: its build requirement {unbuilt[0]} failed"
+                            progress.finish(key, f"skipped {key}: its build requirement {unbuilt[0]} was not built")
+                            sorter.done(key)
+                            continue
+                        env_wheels = [result.built[dep] for dep in sorted(package.build_env)]
+                        inputs = self.key_inputs(
+                            graph, package, {w_key: result.built[w_key].sha256 for w_key in package.build_env}
+                        )
+                        hit = reuse.lookup(inputs.key) if reuse is not None and key not in probe_keys else None
+                        if hit is not None:
+                            wheel = self._adopt(hit)
+                            result.built[key] = wheel
+                            result.entries[key] = {k: v for k, v in hit.entry.items() if k != "file"}
+                            result.reused[key] = hit.source
+                            progress.finish(
+                                key, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})"
+                            )
+                            sorter.done(key)
+                            continue
+                        if reuse is not None and key not in probe_keys:
+                            result.reasons[key] = reuse.why(key, inputs.record())
+                        waiting[key] = (env_wheels, inputs)
+                    ready = sorted(sorter.get_ready())
+                while waiting and len(running) < self.jobs and failure is None:
+                    key = max(waiting, key=lambda k: (rank[k], k))
+                    env_wheels, inputs = waiting.pop(key)
+                    if frontend is None:
+                        for hooks in graph.frontend:
+                            if hooks not in sources:
+                                sources[hooks] = self.prepare_one(graph, graph.packages[hooks])
+                        frontend = self.frontend(graph, sources)
+                    action = "probing" if key in probe_keys else "building"
+                    why = f": {result.reasons[key]}" if result.reasons.get(key) else ""
+                    progress.start(key, f"{action} {key} ({len(env_wheels)} build requirements){why}")
+                    future = pool.submit(
+                        self._task, graph, key, sources.get(key), env_wheels, key in probe_keys, frontend
+                    )
+                    running[future] = (key, inputs)
+                progress.set_queued(total - progress.done - len(running))
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: running[f][0]):
+                    key, inputs = running.pop(future)
+                    try:
+                        done = future.result()
+                        self._record(graph, key, inputs, done, result, probing or key in probe_keys, reuse)
+                    except BuildError as exc:
+                        progress.finish(key, f"FAILED {key}: {str(exc).splitlines()[0]}")
+                        if self.keep_going:
+                            result.failed[key] = str(exc)
+                            sorter.done(key)
+                            continue
+                        failure = failure or exc
+                        if running:
+                            progress.note(f"waiting for {len(running)} running build(s) to finish, then stopping")
+                        continue
+                    except Exception as exc:
+                        progress.finish(
+                            key, f"FAILED {key}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                        )
+                        failure = failure or exc
+                        continue
+                    made = result.built.get(key)
+                    if made is not None:
+                        progress.finish(
+                            key,
+                            f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}...",
+                        )
+                    else:
+                        progress.finish(key, f"probed {key} in {done.seconds:.1f}s")
                     sorter.done(key)
-                    if self.keep_going:
-                        result.failed[key] = f"not built: its build requirement {unbuilt[0]} failed"
-                    continue  # a build requirement failed in this pass
-                env_wheels = [result.built[dep] for dep in sorted(item.package.build_env)]
-                log = fresh_file(self.logs / f"{item.stem}.log")
-                started = time.monotonic()
-                action = "probing" if key in probe_keys else "building"
-                self.say(f"[{done + 1}/{total}] {action} {item.stem} ({len(env_wheels)} build requirements)")
-                try:
-                    outcome = self._run_one(item, env_wheels, frontend, key in probe_keys, log)
-                except BuildError as exc:
-                    if not self.keep_going:
-                        raise
-                    done += 1
-                    result.failed[key] = str(exc)
-                    self.say(f"[{done}/{total}] FAILED {item.stem}: log {log}")
-                    sorter.done(key)
-                    continue
-                done += 1
-                result.dynamic[key] = list(outcome.get("dynamic_requires") or [])  # type: ignore[call-overload]
-                missing = list(outcome.get("missing") or [])  # type: ignore[call-overload]
-                if missing and (probing or key in probe_keys):
-                    result.missing[key] = missing
-                elif missing:
-                    raise BuildError(
-                        f"{item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
-                        f"run 'debwheels lock' to add them (log {log})"
-                    )
-                if outcome.get("wheel"):
-                    path = Path(str(outcome["wheel"]))
-                    result.built[key] = BuiltWheel(
-                        item.package.name, item.package.version, path, sha256_file(path), wheel_requires(path)
-                    )
-                    self.say(
-                        f"[{done}/{total}] built {path.name} in {time.monotonic() - started:.1f}s, "
-                        f"sha256 {result.built[key].sha256[:16]}... (elapsed {self._elapsed()})"
-                    )
-                sorter.done(key)
+        if failure is not None:
+            raise failure
+        if sorter.is_active():  # cannot happen: every node is done, skipped or failed
+            raise BuildError("the build stopped with packages left unbuilt: report this as a debwheels bug")
         return result
 
-    def build_all(self) -> tuple[Path, list[BuiltWheel]]:
-        """Build the whole locked closure and the project, then stage the mirror.
+    def _record(
+        self,
+        graph: LockGraph,
+        key: str,
+        inputs: KeyInputs,
+        done: _Done,
+        result: RunResult,
+        probing: bool,
+        reuse: Reuse | None,
+    ) -> None:
+        """Take in one finished build (main thread)."""
+        outcome = done.outcome
+        result.dynamic[key] = list(outcome.get("dynamic_requires") or [])
+        missing = list(outcome.get("missing") or [])
+        if missing and probing:
+            result.missing[key] = missing
+        elif missing:
+            raise BuildError(
+                f"{done.item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
+                f"run 'debwheels lock' to add them (log {done.log})"
+            )
+        if outcome.get("wheel"):
+            path = Path(str(outcome["wheel"]))
+            wheel = BuiltWheel(
+                done.item.package.name, done.item.package.version, path, sha256_file(path), wheel_requires(path)
+            )
+            result.built[key] = wheel
+            entry = self._entry(done.item, wheel, inputs)
+            result.entries[key] = entry
+            if reuse is not None and not self.variation.enabled:
+                reuse.cache.put(inputs.key, path, entry)
+
+    def build_all(self, reuse: Reuse | None = None) -> tuple[Path, RunResult]:
+        """Build what changed in the locked closure and the project, then stage the mirror.
+
+        Args:
+            reuse: wheels that need not be built again (default: build everything).
 
         Returns:
-            (staged mirror directory, built wheels sorted by file name).
+            (staged mirror directory, the run's result).
 
         Raises:
             RequirementsError, HashMismatchError, FetchError, UnsafeArchiveError, BuildError.
@@ -532,12 +713,13 @@ class Builder:
         remove_stage(self.cfg)  # a failed run must not leave an older stage for 'sign' to publish
         graph = LockGraph.read(self.cfg.lock_file)
         check_lock_files(self.cfg, graph)
-        items = self.prepare(graph)
-        result = self.run(graph, items)
-        staged = self._stage(graph, items, result.built)
-        return staged, sorted(result.built.values(), key=lambda w: w.path.name)
+        self.reset()
+        result = self.run(graph, reuse=reuse)
+        staged = self._stage(graph, result)
+        return staged, result
 
-    def _stage(self, graph: LockGraph, items: dict[str, SourceItem], built: dict[str, BuiltWheel]) -> Path:
+    def _stage(self, graph: LockGraph, result: RunResult) -> Path:
+        built = result.built
         runtime = {k: w for k, w in built.items() if graph.packages[k].runtime or k == graph.project}
         by_name = {w.name: w for w in runtime.values()}
         project = graph.packages[graph.project]
@@ -554,36 +736,111 @@ class Builder:
         for wheel in built.values():
             link_or_copy(wheel.path, staged / wheel.path.name)
             (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
-        lines = "".join(
-            f"{w.name}=={w.version} --hash=sha256:{w.sha256}\n" for w in sorted(runtime.values(), key=lambda w: w.name)
-        )
-        header = "# Written by 'debwheels build': the application and its runtime closure, pinned to wheel sha256.\n"
-        atomic_write_text(staged / VERIFIED_REQUIREMENTS, header + lines)
-        lock = load_lock(self.cfg.builder_lock)
-        manifest = {
-            "format": 1,
-            "builder-rootfs-sha256": lock["builder"].sha256 if "builder" in lock else None,
-            "source-date-epoch": self.cfg.source_date_epoch,
-            "wheels": {
-                wheel.path.name: {
-                    "name": wheel.name,
-                    "version": wheel.version,
-                    "sha256": wheel.sha256,
-                    "sdist": items[key].sdist.path.name if items[key].sdist else None,  # type: ignore[union-attr]
-                    "sdist-sha256": items[key].sdist.sha256 if items[key].sdist else None,  # type: ignore[union-attr]
-                    "build-requires": effective_requires(items[key].build_system, items[key].settings),
-                    "build-env": {dep: built[dep].sha256 for dep in sorted(graph.packages[key].build_env)},
-                    "patches": {p.name: sha256_file(p) for p in items[key].settings.patch_files()},
-                }
-                for key, wheel in sorted(built.items())
-            },
-        }
-        atomic_write_text(staged / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        files = {VERIFIED_REQUIREMENTS: render_verified(graph, result.entries)}
+        files[MANIFEST] = render_manifest(self.cfg, {w.path.name: result.entries[k] for k, w in built.items()})
+        for name, text in files.items():
+            (staged / name).write_text(text, encoding="utf-8")
         entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
-        entries.update({name: sha256_file(staged / name) for name in (VERIFIED_REQUIREMENTS, MANIFEST)})
+        entries.update({name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()})
+        entries.update(build_index(staged, {w.path.name: w.sha256 for w in built.values()}))
         atomic_write_text(staged / SUMS_NAME, render_sums(entries))
         replace_dir(staged, target)
         return target
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A finished build: its source, the driver's result, its log and wall time (seconds)."""
+
+    item: SourceItem
+    outcome: dict[str, Any]
+    log: Path
+    seconds: float
+
+
+def _waiting_on(graph: LockGraph) -> dict[str, int]:
+    """Key -> how many packages need it, directly or not, in their build environments (scheduling priority)."""
+    users: dict[str, set[str]] = {key: set() for key in graph.packages}
+    for key, package in graph.packages.items():
+        for dep in package.build_env:
+            users.setdefault(dep, set()).add(key)
+    memo: dict[str, set[str]] = {}
+
+    def closure(key: str) -> set[str]:
+        if key not in memo:
+            memo[key] = set()
+            found: set[str] = set()
+            for user in users.get(key, ()):
+                found |= {user, *closure(user)}
+            memo[key] = found
+        return memo[key]
+
+    return {key: len(closure(key)) for key in graph.packages}
+
+
+def render_verified(graph: LockGraph, entries: dict[str, dict[str, Any]]) -> str:
+    """``verified-requirements.txt``: the application and its runtime closure, pinned to wheel sha256 (pip's hash mode)."""
+    runtime = sorted(
+        (e for k, e in entries.items() if graph.packages[k].runtime or k == graph.project), key=lambda e: str(e["name"])
+    )
+    header = "# Written by 'debwheels build': the application and its runtime closure, pinned to wheel sha256.\n"
+    return header + "".join(f"{e['name']}=={e['version']} --hash=sha256:{e['sha256']}\n" for e in runtime)
+
+
+def render_manifest(cfg: Config, files: dict[str, dict[str, Any]]) -> str:
+    """``build-manifest.json`` (format 2): builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
+
+    Args:
+        cfg: configuration (builder lock, SOURCE_DATE_EPOCH).
+        files: wheel file name -> entry: the wheel's sha256, its sdist and sha256, build
+            requirements, build environment (key -> wheel sha256), patches, and its
+            ``build-key`` with the ``build-inputs`` it hashes (:mod:`debwheels.buildkey`), so
+            anyone can recompute the key.
+
+    Returns:
+        str: JSON, sorted keys, two-space indent, final newline. The format number also
+        stands for the staged layout (the index): it changes when either changes.
+    """
+    lock = load_lock(cfg.builder_lock)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "builder-rootfs-sha256": lock["builder"].sha256 if "builder" in lock else None,
+        "source-date-epoch": cfg.source_date_epoch,
+        "wheels": dict(sorted(files.items())),
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
+    """True when the published mirror is exactly what a build would stage now (reads only).
+
+    Every package's build key must be one the verified mirror recorded, and the manifest
+    and verified requirements rendered from those entries must equal the published files
+    byte for byte (the index is a function of the wheels and the manifest format).
+    """
+    if reuse.manifest is None or reuse.rebuild:
+        return False
+    keys = KeyMaker(cfg, graph, DRIVER)
+    sorter = topological_order(graph)
+    entries: dict[str, dict[str, Any]] = {}
+    files: dict[str, dict[str, Any]] = {}
+    while sorter.is_active():
+        for key in sorter.get_ready():
+            package = graph.packages[key]
+            build_env = {dep: str(entries[dep]["sha256"]) for dep in package.build_env}
+            hit = reuse.mirror.get(keys.inputs(package, build_env).key)
+            if hit is None:
+                return False
+            entries[key] = hit.entry
+            files[hit.path.name] = hit.entry
+            sorter.done(key)
+    manifest = render_manifest(cfg, files)
+    verified = render_verified(graph, entries)
+    try:
+        published = (cfg.mirror_dir / VERIFIED_REQUIREMENTS).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return manifest.encode() == reuse.manifest and verified == published
 
 
 def remove_stage(cfg: Config) -> None:

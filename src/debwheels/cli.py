@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -151,23 +152,55 @@ def fetch(state: State) -> None:
     click.echo(f"{len(nodes)} sdists verified in {cache_dir() / 'sdists'}")
 
 
-@cli.command()
-@click.option("--explain", metavar="NAME", default=None, help="Show the effective build settings of NAME and exit.")
-@click.pass_obj
-def build(state: State, explain: str | None) -> None:
-    """Build every locked sdist and the project into wheels, in the builder, and stage the mirror.
+def _jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=os.cpu_count() or 1,
+        show_default="the number of cores",
+        help="Builds at once, each in its own container.",
+    )(function)
 
-    The staged mirror (.debwheels/staged-mirror) is published by 'debwheels sign'.
-    """
-    from debwheels.build import Builder
+
+def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool):  # type: ignore[no-untyped-def]
+    """Run debwheels.refresh and print its review diff (text on stderr, or nothing when --json)."""
+    from debwheels.refresh import refresh
 
     cfg = state.config()
-    runtime, images = _images(cfg)
+    done = refresh(cfg, lambda: _images(cfg), say, jobs=jobs, rebuild=rebuild)
+    if not as_json:
+        if done.staged is not None:
+            say(
+                f"built {len(done.built)}, reused {len(done.reused)} of {done.packages} packages "
+                f"in {done.seconds:.0f}s; staged in {done.staged}"
+            )
+        click.echo(done.review.render())
+    return cfg, done
+
+
+@cli.command()
+@click.option("--explain", metavar="NAME", default=None, help="Show the effective build settings of NAME and exit.")
+@_jobs_option
+@click.option("--rebuild", is_flag=True, help="Build every wheel again; reuse nothing from the mirror or the cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was built and reused, and the review diff, as JSON.")
+@click.pass_obj
+def build(state: State, explain: str | None, jobs: int, rebuild: bool, as_json: bool) -> None:
+    """Build what changed in the lock into wheels, in the builder, and stage the mirror.
+
+    Each wheel is keyed by its inputs (sdist sha256, build environment wheels, builder, settings,
+    SOURCE_DATE_EPOCH); a key the verified mirror or the build cache holds is reused. Ends with
+    the review diff against the published mirror. The staged mirror (.debwheels/staged-mirror)
+    is published by 'debwheels sign'.
+    """
     if explain is not None:
         import json
 
+        from debwheels.build import Builder
         from debwheels.lockgraph import LockGraph
 
+        cfg = state.config()
+        runtime, images = _images(cfg)
         lock_graph = LockGraph.read(cfg.lock_file)
         if not lock_graph.by_name(explain):
             raise UsageError(f"{explain} is not in {cfg.lock_file.name}: see 'debwheels graph'")
@@ -175,13 +208,65 @@ def build(state: State, explain: str | None) -> None:
         items = builder.prepare(lock_graph, only={p.key for p in lock_graph.by_name(explain)})
         click.echo(json.dumps([builder.explain(item) for _, item in sorted(items.items())], indent=2))
         return
-    started = time.monotonic()
-    with locked(cfg, "debwheels build"):
-        staged, wheels = Builder(cfg, runtime, images, say).build_all()
-    click.echo(
-        f"built {len(wheels)} wheels in {time.monotonic() - started:.0f}s; staged in {staged}; "
-        "publish with 'debwheels sign'"
-    )
+    cfg, done = _refresh(state, jobs, rebuild, as_json)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(done.to_json(), indent=2, sort_keys=True))
+    elif done.staged is None:
+        click.echo(f"{cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build")
+    else:
+        click.echo("publish with 'debwheels sign'")
+
+
+@cli.command()
+@_jobs_option
+@click.option("--rebuild", is_flag=True, help="Build every wheel again; reuse nothing from the mirror or the cache.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print what was built, reused and signed, and the review diff, as JSON."
+)
+@click.option(
+    "--key",
+    envvar="DEBWHEELS_SIGNING_KEY",
+    default=None,
+    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY); needed only when the mirror changes.",
+)
+@click.pass_obj
+def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | None) -> None:
+    """Refresh the signed mirror: build what changed, show the review diff, sign when the mirror changes.
+
+    On an up-to-date mirror it writes nothing and needs no signing key (what 'make wheels' runs).
+    """
+    from debwheels.mirror import discard, sign_and_publish, staged_changes_mirror
+
+    cfg, done = _refresh(state, jobs, rebuild, as_json)
+    report = done.to_json()
+    if done.staged is None:
+        message = f"{cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build or sign"
+    elif not staged_changes_mirror(cfg):
+        with locked(cfg, "debwheels wheels"):
+            discard(done.staged)
+        report["staged"] = None
+        message = f"{cfg.mirror_dir.name} already holds exactly these files: nothing to sign"
+    else:
+        if not key:
+            raise SigningError(
+                f"the mirror changed and the build is staged in {done.staged}: set DEBWHEELS_SIGNING_KEY to the "
+                "fingerprint of a trusted secret key in $GNUPGHOME and run 'debwheels sign'"
+            )
+        with locked(cfg, "debwheels sign"):
+            signed = sign_and_publish(cfg, key)
+        report["signed"] = {"serial": signed.release.serial, "by": signed.signer.fingerprint}
+        message = (
+            f"signed {signed.mirror} (new release, serial {signed.release.serial}) as {signed.signer.fingerprint}; "
+            f"{len(signed.signers)} of {signed.threshold} required signatures"
+        )
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        click.echo(message)
 
 
 @cli.command()
@@ -353,6 +438,43 @@ def repro(state: State, names: tuple[str, ...], with_deb: bool, vary: str, repor
     )
     if not ok:
         raise BuildError(f"not every build was reproducible or built: see {target / 'index.html'}")
+
+
+@cli.command()
+@click.argument("mirror_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True, help="Port (0: any free)."
+)
+@click.pass_obj
+def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
+    """Verify MIRROR_DIR (default: the project's mirror), then serve its PEP 503/691 index on localhost.
+
+    Install with: pip install --index-url http://HOST:PORT/simple/ --require-hashes -r verified-requirements.txt
+    (one index only; never --extra-index-url, which lets a public package of the same name win).
+    """
+    from debwheels.mirror import verify_mirror
+    from debwheels.serve import make_server
+
+    cfg = state.config()
+    mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
+    verified = verify_mirror(cfg, mirror)
+    try:
+        server = make_server(mirror, host, port, log=say)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}: choose another --port") from None
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    click.echo(
+        f"serving {mirror} (serial {verified.release.serial}, verified) at http://{bound_host}:{bound_port}/simple/ ; "
+        "Ctrl-C stops",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @cli.command("install-test")

@@ -57,6 +57,7 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "python3-debian",
     "python3-dev",
     "python3-gnupg",
+    "python3-installer",  # installs each build environment's wheels (pypa/installer; pip took ~1 s per build)
     "python3-packaging",
     "python3-pip",
     "python3-venv",

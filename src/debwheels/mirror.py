@@ -1,8 +1,9 @@
 """The signed mirror: verification under the trust policy, signing, and atomic publication.
 
-A mirror directory holds wheels, ``verified-requirements.txt``, ``build-manifest.json`` and
-``release.json`` (signed metadata, see :mod:`debwheels.release`), ``sha256sums.txt`` listing
-every one of them (see :mod:`debwheels.sums`), and ``signatures/<FINGERPRINT>.asc``: one
+A mirror directory holds wheels, their PEP 658 ``.metadata`` sidecars and the static index
+``simple/`` (see :mod:`debwheels.index`), ``verified-requirements.txt``,
+``build-manifest.json`` and ``release.json`` (signed metadata, see :mod:`debwheels.release`),
+``sha256sums.txt`` listing every one of them (see :mod:`debwheels.sums`), and ``signatures/<FINGERPRINT>.asc``: one
 armored detached signature of ``sha256sums.txt`` per signer, named by the signer's primary
 fingerprint. The mirror verifies when every signature there is good and by a trusted, valid
 key, at least ``signature-threshold`` distinct trusted keys signed, the files equal the list,
@@ -190,10 +191,19 @@ def _current(cfg: Config) -> tuple[dict[str, str], Release | None]:
     return listed, release
 
 
-def _link_files(source: Path, target: Path, keep: Callable[[str], bool]) -> None:
+def _link_files(source: Path, target: Path, keep: Callable[[str], bool], recurse: bool = False) -> None:
+    """Hard-link the regular files of *source* whose names *keep* accepts into *target*.
+
+    With *recurse*, subdirectories (the index) are linked too, except ``signatures/``.
+    """
     for path in sorted(source.iterdir()):
-        if path.is_file() and not path.is_symlink() and keep(path.name):
+        if path.is_symlink() or not keep(path.name):
+            continue
+        if path.is_file():
             link_or_copy(path, target / path.name)
+        elif recurse and path.is_dir() and path.name != SIGNATURES_DIR:
+            (target / path.name).mkdir()
+            _link_files(path, target / path.name, lambda name: True, recurse=True)
 
 
 def _staged_content(staged: Path) -> dict[str, str]:
@@ -210,7 +220,7 @@ def _staged_content(staged: Path) -> dict[str, str]:
 def _copy_published(cfg: Config, work: Path, keep_signature: Callable[[str], bool]) -> None:
     """Hard-link the published mirror into *work*, with the signatures *keep_signature* accepts by file name."""
     (work / SIGNATURES_DIR).mkdir()
-    _link_files(cfg.mirror_dir, work, lambda name: True)
+    _link_files(cfg.mirror_dir, work, lambda name: True, recurse=True)
     _link_files(cfg.mirror_dir / SIGNATURES_DIR, work / SIGNATURES_DIR, keep_signature)
 
 
@@ -259,7 +269,7 @@ def _sign_in(
     """
     if content is not None:
         (work / SIGNATURES_DIR).mkdir()
-        _link_files(staged, work, lambda name: name != SUMS_NAME)
+        _link_files(staged, work, lambda name: name != SUMS_NAME, recurse=True)
         release = _new_release(cfg, work, previous)
         atomic_write_text(work / SUMS_NAME, render_sums({**content, RELEASE_NAME: sha256_file(work / RELEASE_NAME)}))
     else:
@@ -325,6 +335,18 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> Publishe
         discard(staged)  # published: a rebuild starts again from the sdists
     _remember(SerialState(state_home()), release, sha256_file(cfg.mirror_dir / SUMS_NAME))
     return Published(cfg.mirror_dir, release, content is not None, signer, tuple(signers), cfg.signature_threshold)
+
+
+def staged_changes_mirror(cfg: Config) -> bool:
+    """True when a staged build exists and its list differs from the published mirror's content.
+
+    Raises:
+        SigningError: the staged mirror has no readable list.
+    """
+    if not cfg.staged_dir.is_dir():
+        return False
+    current, previous = _current(cfg)
+    return previous is None or _content(current) != _staged_content(cfg.staged_dir)
 
 
 def discard(path: Path) -> None:

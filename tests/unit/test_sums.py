@@ -22,7 +22,10 @@ def test_round_trip_sorted() -> None:
     [
         (f"{H}  ../x.whl\n".encode(), "not '<sha256>  <file name>'"),
         (f"{H}  /etc/passwd\n".encode(), "not '<sha256>  <file name>'"),
-        (f"{H}  sub/x.whl\n".encode(), "not '<sha256>  <file name>'"),
+        (f"{H}  sub//x.whl\n".encode(), "not '<sha256>  <file name>'"),
+        (f"{H}  simple/../x.whl\n".encode(), "not '<sha256>  <file name>'"),
+        (f"{H}  simple/x/\n".encode(), "not '<sha256>  <file name>'"),
+        (f"{H}  signatures/x.asc\n".encode(), "its own list"),
         (f"{H}  .hidden\n".encode(), "not '<sha256>  <file name>'"),
         (f"{H}  a.whl\n{H}  a.whl\n".encode(), "listed twice"),
         (f"{'g' * 64}  a.whl\n".encode(), "not '<sha256>  <file name>'"),
@@ -55,7 +58,32 @@ def test_compare_finds_missing_extra_changed(tmp_path: Path) -> None:
     assert listed["c.whl"] == sha256_file(tmp_path / "c.whl")
 
 
-def test_hash_directory_refuses_subdirectories(tmp_path: Path) -> None:
+def test_hash_directory_refuses_links(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
-    with pytest.raises(VerificationError, match="not a regular file"):
+    (tmp_path / "simple").symlink_to(tmp_path / "sub")
+    with pytest.raises(VerificationError, match="simple is not a regular file"):
         hash_directory(tmp_path)
+    (tmp_path / "simple").unlink()
+    (tmp_path / "sub" / "x").symlink_to("/etc/passwd")
+    with pytest.raises(VerificationError, match="sub/x is not a regular file"):
+        hash_directory(tmp_path)
+
+
+def test_compare_walks_listed_subdirectories_only(tmp_path: Path) -> None:
+    (tmp_path / "simple" / "a").mkdir(parents=True)
+    (tmp_path / "simple" / "a" / "index.html").write_bytes(b"<html>")
+    (tmp_path / "a.whl").write_bytes(b"a")
+    listed = hash_directory(tmp_path)
+    assert sorted(listed) == ["a.whl", "simple/a/index.html"]
+    assert compare(tmp_path, listed).clean
+    assert parse_sums(render_sums(listed).encode(), "sums") == listed
+    (tmp_path / "simple" / "a" / "index.json").write_bytes(b"{}")
+    (tmp_path / "simple" / "b").mkdir()
+    (tmp_path / "simple" / "b" / "index.html").write_bytes(b"planted")
+    (tmp_path / "simple" / "a" / "index.html").write_bytes(b"<html>changed")
+    diff = compare(tmp_path, listed)
+    assert (diff.changed, diff.missing, diff.extra) == (
+        ("simple/a/index.html",),
+        (),
+        ("simple/a/index.json", "simple/b"),
+    )

@@ -1,0 +1,99 @@
+"""Which wheels need not be built again: the verified published mirror and the build cache, by build key.
+
+The published mirror is believed only after :func:`debwheels.mirror.verify_mirror` accepts
+it (trusted signatures, every file's sha256, no rollback); its ``build-manifest.json`` maps
+each wheel to its build key and inputs (see :mod:`debwheels.buildkey`). The build cache
+holds what earlier runs built, including runs that were never signed or that failed
+half-way. A package whose key is in neither is built, and :meth:`Reuse.why` says which input
+changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from debwheels.buildkey import BuildCache, CachedWheel
+from debwheels.config import Config
+from debwheels.errors import VerificationError
+from debwheels.mirror import MANIFEST_NAME, verify_mirror
+
+_LABELS = {
+    "source": "its sdist (or project tree) changed",
+    "build-env": "its build environment changed",
+    "builder": "the builder image changed",
+    "settings": "its [tool.debwheels.packages] settings changed",
+    "source-date-epoch": "SOURCE_DATE_EPOCH changed",
+    "procedure": "debwheels' build procedure changed",
+    "format": "the build-key format changed",
+}
+
+
+@dataclass
+class Reuse:
+    """Wheels available by build key.
+
+    Attributes:
+        cache: the project's build cache.
+        mirror: key -> wheel of the verified published mirror.
+        previous: ``name==version`` -> build inputs recorded in the published mirror (for :meth:`why`).
+        manifest: the published ``build-manifest.json`` bytes (None when the mirror did not verify).
+        mirror_note: why the mirror is not used, or '' when it is.
+        rebuild: reuse nothing (``debwheels build --rebuild``); what is built is still cached.
+    """
+
+    cache: BuildCache
+    mirror: dict[str, CachedWheel] = field(default_factory=dict)
+    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
+    manifest: bytes | None = None
+    mirror_note: str = ""
+    rebuild: bool = False
+
+    @classmethod
+    def load(cls, cfg: Config, rebuild: bool = False) -> Reuse:
+        """Verify the published mirror (without recording its serial) and index its wheels by build key.
+
+        A mirror that does not verify is not used (``mirror_note`` says why); nothing is raised.
+        """
+        reuse = cls(BuildCache(cfg.state_dir / "build-cache"), rebuild=rebuild)
+        if not (cfg.mirror_dir / MANIFEST_NAME).is_file():
+            reuse.mirror_note = f"{cfg.mirror_dir.name} has no {MANIFEST_NAME} yet"
+            return reuse
+        try:
+            verify_mirror(cfg, record=False)
+            data = (cfg.mirror_dir / MANIFEST_NAME).read_bytes()
+            manifest = json.loads(data)
+        except (VerificationError, OSError, ValueError) as exc:
+            reuse.mirror_note = f"the published mirror is not reused: {exc}"
+            return reuse
+        reuse.manifest = data
+        for filename, entry in manifest.get("wheels", {}).items():
+            inputs = entry.get("build-inputs")
+            if isinstance(inputs, dict):
+                reuse.previous[f"{entry['name']}=={entry['version']}"] = inputs
+            if entry.get("build-key"):
+                reuse.mirror[entry["build-key"]] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")
+        return reuse
+
+    def lookup(self, key: str) -> CachedWheel | None:
+        """The wheel built with *key*: the mirror's first, then the cache's (None when rebuilding)."""
+        if self.rebuild:
+            return None
+        return self.mirror.get(key) or self.cache.get(key)
+
+    def why(self, package_key: str, inputs: dict[str, Any]) -> str:
+        """Why *package_key* (``name==version``) with build *inputs* must be built: the inputs that differ."""
+        if self.rebuild:
+            return "--rebuild"
+        old = self.previous.get(package_key)
+        if old is None:
+            return (
+                "not in the published mirror" if self.manifest is not None else self.mirror_note or "not built before"
+            )
+        changed = [label for name, label in _LABELS.items() if old.get(name) != inputs.get(name)]
+        if "build-env" in [name for name in _LABELS if old.get(name) != inputs.get(name)]:
+            env_old, env_new = old.get("build-env") or {}, inputs.get("build-env") or {}
+            which = sorted(k for k in set(env_old) | set(env_new) if env_old.get(k) != env_new.get(k))
+            changed = [c if c != _LABELS["build-env"] else f"{c} ({', '.join(which)})" for c in changed]
+        return "; ".join(changed) or "its build inputs changed"

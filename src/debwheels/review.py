@@ -1,0 +1,159 @@
+"""The review diff: what a refresh changes in the mirror, for the maintainer to read before signing.
+
+Compares two ``build-manifest.json`` documents (the published mirror's and the staged
+build's) by project name: a wheel whose name and version stay but whose sha256 changed is
+*rebuilt* (a reproducibility alarm: the same inputs should give the same bytes), a name
+present on one side only is *added* or *removed*, and a name whose versions changed is
+*upgraded* or *downgraded* (compared with :class:`packaging.version.Version`). Several
+versions of one name (build tools) are paired by version first. The project's own wheel,
+built from its tree rather than an sdist, is *changed* when its bytes change under one version:
+its source changed, which is expected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the mirror.
+
+    Attributes:
+        kind: ``added``, ``removed``, ``upgraded``, ``downgraded``, ``rebuilt`` (an sdist's wheel) or
+            ``changed`` (the project's wheel, built from its tree).
+        name: canonical project name.
+        old_version: version before (None when added).
+        new_version: version after (None when removed).
+        old_sha256: wheel sha256 before (None when added).
+        new_sha256: wheel sha256 after (None when removed).
+        old_file: wheel file name before.
+        new_file: wheel file name after.
+    """
+
+    kind: str
+    name: str
+    old_version: str | None
+    new_version: str | None
+    old_sha256: str | None
+    new_sha256: str | None
+    old_file: str | None
+    new_file: str | None
+
+
+@dataclass(frozen=True)
+class Review:
+    """The changes between two manifests, sorted by name; ``unchanged`` counts identical wheels."""
+
+    changes: tuple[Change, ...]
+    unchanged: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"changed": bool, "unchanged": int, "changes": [Change as dict, ...]}`` (keys with dashes)."""
+        return {
+            "changed": bool(self.changes),
+            "unchanged": self.unchanged,
+            "changes": [{k.replace("_", "-"): v for k, v in asdict(c).items()} for c in self.changes],
+        }
+
+    def render(self) -> str:
+        """The text a maintainer reads: one line per change, then a summary line."""
+        lines = []
+        for c in self.changes:
+            if c.kind == "added":
+                lines.append(f"  added      {c.name} {c.new_version}  sha256 {c.new_sha256}")
+            elif c.kind == "removed":
+                lines.append(f"  removed    {c.name} {c.old_version}  sha256 {c.old_sha256}")
+            elif c.kind == "changed":
+                lines.append(
+                    f"  changed    {c.name} {c.new_version} (the project, built from its tree): sha256 {c.old_sha256} -> {c.new_sha256}"
+                )
+            elif c.kind == "rebuilt":
+                lines.append(
+                    f"  REBUILT    {c.name} {c.new_version}: same version, other bytes: sha256 {c.old_sha256} -> "
+                    f"{c.new_sha256} (check with 'debwheels repro {c.name}')"
+                )
+            else:
+                lines.append(
+                    f"  {c.kind:<10} {c.name} {c.old_version} -> {c.new_version}  sha256 {c.old_sha256} -> {c.new_sha256}"
+                )
+        counts = {kind: sum(1 for c in self.changes if c.kind == kind) for kind in _KINDS}
+        summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+        head = (
+            f"mirror changes: {summary}; {self.unchanged} unchanged"
+            if self.changes
+            else (f"mirror changes: none ({self.unchanged} wheels unchanged)")
+        )
+        return "\n".join([head, *lines])
+
+
+_KINDS = ("added", "removed", "upgraded", "downgraded", "rebuilt", "changed")
+
+
+def _version(text: str) -> Version | str:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return text
+
+
+def _wheels(manifest: dict[str, Any] | None) -> tuple[dict[str, dict[str, tuple[str, str]]], set[str]]:
+    """name -> version -> (file, sha256), and the names built from a tree (no sdist)."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    trees: set[str] = set()
+    for filename, entry in ((manifest or {}).get("wheels") or {}).items():
+        found.setdefault(str(entry["name"]), {})[str(entry["version"])] = (filename, str(entry["sha256"]))
+        if entry.get("sdist-sha256") is None:
+            trees.add(str(entry["name"]))
+    return found, trees
+
+
+def review(old: dict[str, Any] | None, new: dict[str, Any]) -> Review:
+    """Compare manifests *old* (None: nothing published) and *new*.
+
+    Args:
+        old: the published ``build-manifest.json`` data, or None.
+        new: the staged one.
+
+    Returns:
+        Review: changes sorted by (name, kind), and the number of unchanged wheels.
+    """
+    (before, _), (after, trees) = _wheels(old), _wheels(new)
+    changes: list[Change] = []
+    unchanged = 0
+    for name in sorted(set(before) | set(after)):
+        was, now = dict(before.get(name, {})), dict(after.get(name, {}))
+        for version in sorted(set(was) & set(now), key=_sort_key):
+            (old_file, old_sha), (new_file, new_sha) = was.pop(version), now.pop(version)
+            if old_sha == new_sha:
+                unchanged += 1
+            else:
+                kind = "changed" if name in trees else "rebuilt"
+                changes.append(Change(kind, name, version, version, old_sha, new_sha, old_file, new_file))
+        olds, news = sorted(was, key=_sort_key), sorted(now, key=_sort_key)
+        while olds and news:  # pair the remaining versions in order: 1.0 -> 2.0
+            o, n = olds.pop(0), news.pop(0)
+            kind = "upgraded" if _sort_key(n) > _sort_key(o) else "downgraded"
+            changes.append(Change(kind, name, o, n, was[o][1], now[n][1], was[o][0], now[n][0]))
+        changes.extend(Change("removed", name, o, None, was[o][1], None, was[o][0], None) for o in olds)
+        changes.extend(Change("added", name, None, n, None, now[n][1], None, now[n][0]) for n in news)
+    return Review(tuple(changes), unchanged)
+
+
+def _sort_key(version: str) -> tuple[int, Version | str]:
+    parsed = _version(version)
+    return (1, parsed) if isinstance(parsed, Version) else (0, parsed)
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest at *path*, or None when there is none or it cannot be read."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data
