@@ -320,7 +320,7 @@ class Builder:
         stem = f"{package.name}-{package.version}"
         if package.key == graph.project:
             tree = self.work / "src" / stem / stem
-            export_tree(self.cfg.root, tree, exclude=(self.cfg.mirror_dir.name,))
+            export_tree(self.cfg.root, tree, (self.cfg.mirror_dir.name,), self.cfg.project_inputs)
             return SourceItem(package, tree, read_build_system(tree), None, settings)
         if package.sha256 is None:
             raise RequirementsError(

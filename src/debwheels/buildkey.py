@@ -1,7 +1,8 @@
 """Build keys: what a wheel build depends on, and the cache of wheels by key.
 
 A wheel is a function of its inputs: the sdist (sha256) or, for the project itself, its
-tree (:func:`tree_sha256`); the wheels of its build environment (sha256 each); the builder
+tree (:func:`tree_sha256`; only the ``[tool.debwheels] project-inputs`` when set, and then the
+build sees only those files too, so a file outside them cannot change the wheel unseen); the wheels of its build environment (sha256 each); the builder
 (rootfs sha256 from ``builder-lock.json`` and the Dockerfile's sha256); the package's
 settings (environment, config_settings, build requirements, patches by sha256);
 SOURCE_DATE_EPOCH; the in-container driver and the pinned PEP 517 frontend. Their sha256 over
@@ -39,18 +40,19 @@ def canonical_json(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def tree_sha256(root: Path, exclude: tuple[str, ...] = ()) -> str:
+def tree_sha256(root: Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None) -> str:
     """sha256 over the project's files (:func:`debwheels.project.project_files`): path, executable bit, content.
 
     Args:
         root: project root.
         exclude: top-level names left out (the mirror).
+        include: only these files and directories (``project-inputs``), or None for all.
 
     Returns:
         str: 64 hex digits; mtimes and owners do not count.
     """
     digest = hashlib.sha256()
-    for name in project_files(root, exclude):
+    for name in project_files(root, exclude, include):
         path = root / name
         if path.is_symlink():
             kind, content = "link", os.readlink(path)
@@ -142,7 +144,7 @@ class KeyMaker:
         """The build inputs of *package*, given its build environment (dependency key -> wheel sha256)."""
         if package.key == self.graph.project:
             if self._tree is None:
-                self._tree = tree_sha256(self.cfg.root, exclude=(self.cfg.mirror_dir.name,))
+                self._tree = tree_sha256(self.cfg.root, (self.cfg.mirror_dir.name,), self.cfg.project_inputs)
             source = f"tree:{self._tree}"
         else:
             source = package.sha256 or ""

@@ -117,6 +117,7 @@ class Config:
     dockerfile: Path = field(default=Path("Dockerfile"))
     builder_lock: Path = field(default=Path("builder-lock.json"))
     packages: dict[str, PackageSettings] = field(default_factory=dict)
+    project_inputs: tuple[str, ...] | None = None
 
     def settings(self, name: str) -> PackageSettings:
         """Settings of package *name* (canonical); empty settings when none are configured."""
@@ -261,6 +262,15 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
     )
     if runtime not in ("podman", "docker"):
         raise ConfigError(f"container runtime {runtime!r} is not supported: use podman or docker")
+    inputs = _get(table, "project-inputs", list, []) if "project-inputs" in table else None
+    if inputs is not None:
+        for entry in inputs:
+            parts = str(entry).split("/")
+            if not isinstance(entry, str) or not entry or entry.startswith("/") or ".." in parts or "" in parts:
+                raise ConfigError(
+                    f"project-inputs entry {entry!r} is not a relative path inside the project: "
+                    'list files and directories such as "src" and "pyproject.toml"'
+                )
     packages = _get(table, "builder-packages", list, list(DEFAULT_BUILDER_PACKAGES))
     per_package = {
         str(canonicalize_name(name)): _package_settings(root, canonicalize_name(name), value)
@@ -286,5 +296,6 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         lock_file=root / _get(table, "lock", str, "requirements/lock.json"),
         dockerfile=(root / _get(table, "dockerfile", str, "Dockerfile")).resolve(),
         builder_lock=(root / _get(table, "builder-lock", str, "builder-lock.json")).resolve(),
+        project_inputs=tuple(inputs) if inputs is not None else None,
         packages=per_package,
     )

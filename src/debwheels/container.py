@@ -12,6 +12,7 @@ else ``runc`` when installed (crun fails in some sandboxes: "cgroups in hybrid m
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -24,11 +25,30 @@ DATA = Path(__file__).parent / "data"
 BUILD_UID = 1000
 
 
+# What a failed build's log says went wrong, most telling first: a Python exception line, a
+# compiler or tool "error:" line; the container runtime's own "Error:" line says least.
+_CAUSES = (
+    re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)|[\w.]*error\.\w+)(?::.*)?$", re.M),
+    re.compile(r"^.*\berror: .*$", re.M),
+)
+
+
 def failure(what: str, log: Path, lines: int = 20) -> str:
-    """Message for a failed step: *what* failed, the log path, and the log's last *lines* lines."""
+    """Message for a failed step: *what* failed with its cause, the log path, and the log's last *lines* lines.
+
+    The cause is the last line of the log that reads like an error (a Python exception line
+    such as ``OSError: [Errno 30] Read-only file system``, or a compiler's ``error:``), so the
+    first line of the message says why, and the tail shows the context.
+    """
     text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
     tail = "\n".join(text.splitlines()[-lines:])
-    return f"{what} failed; log {log}; last lines:\n{tail}"
+    cause = ""
+    for pattern in _CAUSES:
+        found = pattern.findall(text)
+        if found:
+            cause = f": {found[-1].strip()[:200]}"
+            break
+    return f"{what} failed{cause}; log {log}; last lines:\n{tail}"
 
 
 @dataclass(frozen=True)

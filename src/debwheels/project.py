@@ -12,13 +12,14 @@ from debwheels.errors import ToolError
 ALWAYS_EXCLUDED = (".git", ".debwheels", "dist")
 
 
-def project_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+def project_files(root: Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None) -> list[str]:
     """List the project's files as sorted POSIX paths relative to *root*.
 
     In a git checkout: the tracked and the untracked-but-not-ignored files that exist in the
     work tree (``git ls-files --cached --others --exclude-standard``);
     elsewhere every regular file. Paths under ``.git``, ``.debwheels``, ``dist`` and
-    *exclude* (top-level names) are left out.
+    *exclude* (top-level names) are left out; with *include* (relative paths of files or
+    directories, ``[tool.debwheels] project-inputs``) only the paths equal to or under one of them are kept.
 
     Raises:
         ToolError: git failed in a checkout.
@@ -36,13 +37,17 @@ def project_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     else:
         names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()]
     kept = [n for n in names if n.split("/")[0] not in skipped and (root / n).exists()]
+    if include is not None:
+        kept = [n for n in kept if any(n == i.rstrip("/") or n.startswith(i.rstrip("/") + "/") for i in include)]
     return sorted(kept)
 
 
-def export_tree(root: Path, destination: Path, exclude: tuple[str, ...] = ()) -> None:
-    """Copy :func:`project_files` of *root* into *destination* (which must not exist)."""
+def export_tree(
+    root: Path, destination: Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] | None = None
+) -> None:
+    """Copy :func:`project_files` of *root* (see there for *exclude* and *include*) into *destination* (which must not exist)."""
     destination.mkdir(parents=True)
-    for name in project_files(root, exclude):
+    for name in project_files(root, exclude, include):
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target, follow_symlinks=False)

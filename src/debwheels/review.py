@@ -48,16 +48,25 @@ class Change:
 
 @dataclass(frozen=True)
 class Review:
-    """The changes between two manifests, sorted by name; ``unchanged`` counts identical wheels."""
+    """The changes between two manifests, sorted by name.
+
+    Attributes:
+        changes: the wheels that changed.
+        unchanged: number of identical wheels.
+        rekeyed: ``name version`` of identical wheels whose recorded build inputs changed
+            (a setting, the builder, a build tool rebuilt to the same bytes): the manifest changes.
+    """
 
     changes: tuple[Change, ...]
     unchanged: int
+    rekeyed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """``{"changed": bool, "unchanged": int, "changes": [Change as dict, ...]}`` (keys with dashes)."""
         return {
             "changed": bool(self.changes),
             "unchanged": self.unchanged,
+            "rekeyed": list(self.rekeyed),
             "changes": [{k.replace("_", "-"): v for k, v in asdict(c).items()} for c in self.changes],
         }
 
@@ -89,6 +98,10 @@ class Review:
             if self.changes
             else (f"mirror changes: none ({self.unchanged} wheels unchanged)")
         )
+        if self.rekeyed:
+            lines.append(
+                f"  same wheels, other recorded build inputs (build-manifest.json changes): {', '.join(self.rekeyed)}"
+            )
         return "\n".join([head, *lines])
 
 
@@ -102,12 +115,16 @@ def _version(text: str) -> Version | str:
         return text
 
 
-def _wheels(manifest: dict[str, Any] | None) -> tuple[dict[str, dict[str, tuple[str, str]]], set[str]]:
-    """name -> version -> (file, sha256), and the names built from a tree (no sdist)."""
-    found: dict[str, dict[str, tuple[str, str]]] = {}
+def _wheels(manifest: dict[str, Any] | None) -> tuple[dict[str, dict[str, tuple[str, str, str]]], set[str]]:
+    """name -> version -> (file, sha256, build key), and the names built from a tree (no sdist)."""
+    found: dict[str, dict[str, tuple[str, str, str]]] = {}
     trees: set[str] = set()
     for filename, entry in ((manifest or {}).get("wheels") or {}).items():
-        found.setdefault(str(entry["name"]), {})[str(entry["version"])] = (filename, str(entry["sha256"]))
+        found.setdefault(str(entry["name"]), {})[str(entry["version"])] = (
+            filename,
+            str(entry["sha256"]),
+            str(entry.get("build-key")),
+        )
         if entry.get("sdist-sha256") is None:
             trees.add(str(entry["name"]))
     return found, trees
@@ -126,12 +143,15 @@ def review(old: dict[str, Any] | None, new: dict[str, Any]) -> Review:
     (before, _), (after, trees) = _wheels(old), _wheels(new)
     changes: list[Change] = []
     unchanged = 0
+    rekeyed: list[str] = []
     for name in sorted(set(before) | set(after)):
         was, now = dict(before.get(name, {})), dict(after.get(name, {}))
         for version in sorted(set(was) & set(now), key=_sort_key):
-            (old_file, old_sha), (new_file, new_sha) = was.pop(version), now.pop(version)
+            (old_file, old_sha, old_key), (new_file, new_sha, new_key) = was.pop(version), now.pop(version)
             if old_sha == new_sha:
                 unchanged += 1
+                if old_key != new_key:
+                    rekeyed.append(f"{name} {version}")
             else:
                 kind = "changed" if name in trees else "rebuilt"
                 changes.append(Change(kind, name, version, version, old_sha, new_sha, old_file, new_file))
@@ -142,7 +162,7 @@ def review(old: dict[str, Any] | None, new: dict[str, Any]) -> Review:
             changes.append(Change(kind, name, o, n, was[o][1], now[n][1], was[o][0], now[n][0]))
         changes.extend(Change("removed", name, o, None, was[o][1], None, was[o][0], None) for o in olds)
         changes.extend(Change("added", name, None, n, None, now[n][1], None, now[n][0]) for n in news)
-    return Review(tuple(changes), unchanged)
+    return Review(tuple(changes), unchanged, tuple(rekeyed))
 
 
 def _sort_key(version: str) -> tuple[int, Version | str]:

@@ -100,9 +100,9 @@ def test_deb_refuses_a_tampered_mirror(fresh_clone: Callable[[str], Path]) -> No
 
 @pytest.fixture(scope="module")
 def rebuilt(fresh_clone: Callable[[str], Path], keys: dict[str, Key]) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """A fresh clone whose mirror is rebuilt from sdists by 'debwheels build'."""
+    """A fresh clone whose mirror is rebuilt from sdists by 'debwheels build --rebuild' (nothing reused)."""
     clone = fresh_clone("wheels")
-    done = debwheels(["build"], clone)
+    done = debwheels(["build", "--rebuild"], clone)
     assert done.returncode == 0, done.stderr[-3000:]
     return clone, done
 

@@ -1,4 +1,7 @@
-"""pip and uv install this repository's committed wheel set from its static index, served on localhost.
+"""pip and uv install this repository's committed wheel set from its signed static index, served on localhost.
+
+'debwheels serve' verifies the committed mirror, then serves its index (simple/, covered by the
+signed list); a wheel changed after indexing is refused by --require-hashes.
 
 The installers see only that index (``--index-url``, never ``--extra-index-url``) and no ambient
 configuration: every ``PIP_*``/``UV_*`` variable is removed, ``PIP_CONFIG_FILE=/dev/null`` and
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -19,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SRC
 from debwheels.index import build_index
 from debwheels.serve import make_server
 
@@ -99,8 +103,29 @@ def copy_committed(target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serve(copy_committed(tmp_path_factory.mktemp("index") / "mirror")) as served:
-        yield served
+    """'debwheels serve --port 0' of the committed, signed mirror and its committed index (verified first)."""
+    env = clean_env(PYTHONPATH=str(SRC), DEBWHEELS_STATE=str(tmp_path_factory.mktemp("state")))
+    command = [PYTHON, "-m", "debwheels", "-C", str(ROOT), "serve", "--port", "0"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    found = re.search(r"\(serial \d+, verified\) at (http://127\.0\.0\.1:\d+/simple/)", first)
+    assert found, first + process.stderr.read() if process.poll() is not None else first
+    log: list[str] = []
+
+    def collect() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=collect, daemon=True)
+    reader.start()
+    try:
+        yield Served(COMMITTED, found.group(1), log)
+    finally:
+        process.terminate()
+        process.wait(10)
+        reader.join(5)
 
 
 def pinned(served: Served) -> list[str]:

@@ -1,0 +1,1 @@
+"""The cold-build benchmark's application: it only pulls in its dependencies."""

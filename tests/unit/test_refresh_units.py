@@ -1,0 +1,217 @@
+"""Build keys, the build cache, the review diff, scheduling priority and the progress display (no containers)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from debwheels.build import _waiting_on, render_manifest
+from debwheels.buildkey import BuildCache, KeyInputs, tree_sha256
+from debwheels.config import load_config
+from debwheels.fsutil import sha256_file
+from debwheels.lockgraph import LockedPackage, LockGraph
+from debwheels.progress import Progress
+from debwheels.reuse import Reuse
+from debwheels.review import review
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def inputs(**change: Any) -> KeyInputs:
+    fields: dict[str, Any] = {
+        "name": "demo",
+        "version": "1.0",
+        "source_sha256": "a" * 64,
+        "build_env": {"flit-core==3.12.0": "b" * 64},
+        "builder": {"rootfs-sha256": "c" * 64, "dockerfile-sha256": "d" * 64},
+        "settings": {"env": {}, "config-settings": {}, "build-requires": None, "extra-build-requires": [], "patches": {}},
+        "source_date_epoch": 1309379017,
+        "procedure": {"driver-sha256": "e" * 64, "frontend": "pyproject-hooks==1.3.3:" + "f" * 64},
+    }
+    fields.update(change)
+    return KeyInputs(**fields)
+
+
+def test_the_build_key_is_stable_and_changes_with_every_input() -> None:
+    base = inputs()
+    assert base.key == inputs().key and len(base.key) == 64
+    variants = [
+        inputs(source_sha256="0" * 64),
+        inputs(build_env={"flit-core==3.12.0": "0" * 64}),
+        inputs(build_env={}),
+        inputs(builder={"rootfs-sha256": "0" * 64, "dockerfile-sha256": "d" * 64}),
+        inputs(settings={**base.settings, "env": {"X": "1"}}),
+        inputs(source_date_epoch=1),
+        inputs(procedure={"driver-sha256": "0" * 64, "frontend": ""}),
+        inputs(version="1.1"),
+    ]
+    keys = {v.key for v in variants}
+    assert len(keys) == len(variants) and base.key not in keys
+    record = base.record()
+    assert record["format"].startswith("debwheels-build-key/") and record["build-env"] == base.build_env
+
+
+def make_wheel(path: Path, name: str, version: str) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return path
+
+
+def test_the_build_cache_returns_what_was_stored_and_refuses_a_changed_wheel(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "demo-1.0-py3-none-any.whl", "demo", "1.0")
+    cache = BuildCache(tmp_path / "cache")
+    entry = {"name": "demo", "version": "1.0", "sha256": sha256_file(wheel)}
+    assert cache.get("k" * 64) is None
+    cache.put("k" * 64, wheel, entry)
+    hit = cache.get("k" * 64)
+    assert hit is not None and hit.source == "cache" and hit.entry["sha256"] == entry["sha256"]
+    assert hit.path.read_bytes() == wheel.read_bytes()
+    assert not list((tmp_path / "cache").glob(".*")), "no temporary directory is left behind"
+    hit.path.unlink()
+    hit.path.write_bytes(b"tampered")
+    assert cache.get("k" * 64) is None, "a cached wheel whose sha256 changed is not reused"
+
+
+def test_the_tree_digest_follows_content_not_mtimes(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "wheels-mirror").mkdir()
+    (tmp_path / "wheels-mirror" / "x.whl").write_text("ignored")
+    first = tree_sha256(tmp_path, exclude=("wheels-mirror",))
+    (tmp_path / "a.py").touch()
+    (tmp_path / "wheels-mirror" / "x.whl").write_text("still ignored")
+    assert tree_sha256(tmp_path, exclude=("wheels-mirror",)) == first
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert tree_sha256(tmp_path, exclude=("wheels-mirror",)) != first
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "a.py").chmod(0o755)
+    assert tree_sha256(tmp_path, exclude=("wheels-mirror",)) != first, "the executable bit counts"
+
+
+def manifest(*wheels: tuple[str, str, str, bool]) -> dict[str, Any]:
+    return {
+        "wheels": {
+            f"{n}-{v}-py3-none-any.whl": {"name": n, "version": v, "sha256": s * 64, "sdist-sha256": None if tree else "0"}
+            for n, v, s, tree in wheels
+        }
+    }
+
+
+def test_review_names_every_kind_of_change() -> None:
+    old = manifest(
+        ("click", "8.1.0", "a", False),
+        ("gone", "1.0", "b", False),
+        ("setuptools", "74.1.3", "c", False),
+        ("setuptools", "84.2.1", "d", False),
+        ("same", "1.0", "e", False),
+        ("app", "0.1.0", "f", True),
+        ("older", "2.0", "9", False),
+    )
+    new = manifest(
+        ("click", "8.5.1", "1", False),
+        ("new", "0.1", "2", False),
+        ("setuptools", "74.1.3", "c", False),
+        ("setuptools", "84.2.1", "3", False),
+        ("same", "1.0", "e", False),
+        ("app", "0.1.0", "4", True),
+        ("older", "1.0", "5", False),
+    )
+    result = review(old, new)
+    kinds = {(c.kind, c.name, c.old_version, c.new_version) for c in result.changes}
+    assert kinds == {
+        ("upgraded", "click", "8.1.0", "8.5.1"),
+        ("removed", "gone", "1.0", None),
+        ("added", "new", None, "0.1"),
+        ("rebuilt", "setuptools", "84.2.1", "84.2.1"),
+        ("changed", "app", "0.1.0", "0.1.0"),
+        ("downgraded", "older", "2.0", "1.0"),
+    }
+    assert result.unchanged == 2
+    text = result.render()
+    assert text.splitlines()[0].startswith("mirror changes: 1 added, 1 removed, 1 upgraded, 1 downgraded, 1 rebuilt, 1 changed")
+    assert "click 8.1.0 -> 8.5.1  sha256 " + "a" * 64 + " -> " + "1" * 64 in text
+    assert "REBUILT    setuptools 84.2.1: same version, other bytes" in text
+    data = json.loads(json.dumps(result.to_json()))
+    assert data["changed"] is True and {c["kind"] for c in data["changes"]} >= {"added", "rebuilt"}
+    assert "old-sha256" in data["changes"][0]
+    assert review(old, old).render() == "mirror changes: none (7 wheels unchanged)"
+    assert [c.kind for c in review(None, new).changes] == ["added"] * 7
+
+
+def graph_of(edges: dict[str, list[str]]) -> LockGraph:
+    graph = LockGraph("3.11.2", [], "app==1")
+    for key, env in edges.items():
+        name, version = key.split("==")
+        graph.packages[key] = LockedPackage(name, version, "0" * 64, None, runtime=False)
+        graph.packages[key].build_env = env
+    return graph
+
+
+def test_packages_that_many_builds_wait_on_start_first() -> None:
+    graph = graph_of(
+        {
+            "flit-core==1": [],
+            "setuptools==1": [],
+            "a==1": ["flit-core==1"],
+            "b==1": ["flit-core==1"],
+            "c==1": ["setuptools==1", "a==1"],
+            "app==1": ["flit-core==1"],
+        }
+    )
+    rank = _waiting_on(graph)
+    assert rank["flit-core==1"] == 4  # a, b, c (through a) and app
+    assert rank["setuptools==1"] == 1 and rank["a==1"] == 1 and rank["c==1"] == 0
+
+
+def test_progress_lines_carry_the_counts_and_a_live_status_is_redrawn() -> None:
+    clock = iter(range(1000)).__next__
+    plain = io.StringIO()
+    with Progress(3, stream=plain, live=False, clock=lambda: float(clock())) as progress:
+        progress.set_queued(2)
+        progress.start("a==1", "building a==1")
+        progress.finish("a==1", "built a-1.whl")
+        progress.finish("b==1", "reused b-1.whl from the mirror")
+    lines = plain.getvalue().splitlines()
+    assert lines[0] == "[1/3] building a==1"
+    assert lines[1].startswith("[1/3] built a-1.whl (0 running, 2 queued, ")
+    assert lines[2].startswith("[2/3] reused b-1.whl from the mirror")
+    assert "\r" not in plain.getvalue()
+    live = io.StringIO()
+    with Progress(2, stream=live, live=True) as progress:
+        progress.start("a==1", "building a==1")
+        assert "1 running (a==1 " in progress.status()
+    assert "\r\x1b[K[1/2] building a==1\n0/2 done, 1 running (a==1" in live.getvalue()
+
+
+def test_why_names_the_inputs_that_changed(tmp_path: Path) -> None:
+    reuse = Reuse(BuildCache(tmp_path), manifest=b"{}")
+    old = inputs().record()
+    reuse.previous["demo==1.0"] = old
+    changed = inputs(build_env={"flit-core==3.12.0": "0" * 64}, source_date_epoch=5).record()
+    why = reuse.why("demo==1.0", changed)
+    assert "its build environment changed (flit-core==3.12.0)" in why and "SOURCE_DATE_EPOCH changed" in why
+    assert reuse.why("other==1", changed) == "not in the published mirror"
+    assert Reuse(BuildCache(tmp_path), rebuild=True).why("demo==1.0", changed) == "--rebuild"
+
+
+def test_the_committed_manifest_records_a_recomputable_build_key_per_wheel() -> None:
+    data = json.loads((ROOT / "wheels-mirror" / "build-manifest.json").read_text())
+    assert data["format"] == 2
+    for entry in data["wheels"].values():
+        recomputed = KeyInputs(
+            entry["build-inputs"]["name"],
+            entry["build-inputs"]["version"],
+            entry["build-inputs"]["source"],
+            entry["build-inputs"]["build-env"],
+            entry["build-inputs"]["builder"],
+            entry["build-inputs"]["settings"],
+            entry["build-inputs"]["source-date-epoch"],
+            entry["build-inputs"]["procedure"],
+        )
+        assert recomputed.key == entry["build-key"]
+        assert entry["build-inputs"]["build-env"] == entry["build-env"]
+    cfg = load_config(ROOT)
+    files = data["wheels"]
+    assert render_manifest(cfg, files) == (ROOT / "wheels-mirror" / "build-manifest.json").read_text()
