@@ -176,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         total = sum((mirror / name).stat().st_size for name in listed)
         print(f"signed mirror: {len(listed)} listed files, {total / benchlib.GB:.3f} GB; {cores} cores")
 
-        env = benchlib.cli_env(GNUPGHOME=str(empty_home), DEBWHEELS_STATE=str(state), DEBWHEELS_SIGNING_KEY=None)
+        env = benchlib.cli_env(
+            pycache=work / "pycache",
+            GNUPGHOME=str(empty_home),
+            DEBWHEELS_STATE=str(state),
+            DEBWHEELS_SIGNING_KEY=None,
+        )
         names = sorted(listed)
         contenders = {"debwheels verify": benchlib.timed_command([*debwheels, "verify"], env=env)}
         contenders["sha256sum -c"] = benchlib.timed_command(["sha256sum", "-c", "--quiet", SUMS_NAME], cwd=mirror)

@@ -98,10 +98,19 @@ def git_head(root: Path = ROOT) -> str | None:
     return done.stdout.strip()
 
 
-def cli_env(python_path: Path = SRC, **changes: str | None) -> dict[str, str]:
-    """The environment for a ``python -m debwheels`` subprocess: PYTHONPATH=src plus *changes* (None unsets)."""
+def cli_env(python_path: Path = SRC, pycache: Path | None = None, **changes: str | None) -> dict[str, str]:
+    """The environment for a ``python -m debwheels`` subprocess: PYTHONPATH=src plus *changes* (None unsets).
+
+    With *pycache*, byte-code is written there and reused (``PYTHONPYCACHEPREFIX``, and
+    ``PYTHONDONTWRITEBYTECODE`` unset): after the warm-up round no run compiles, as with an
+    installed package, whatever the caller's environment says, and nothing is written into the
+    source tree.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = str(python_path)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     for name, value in changes.items():
         if value is None:
             env.pop(name, None)

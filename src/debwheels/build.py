@@ -399,7 +399,7 @@ class Builder:
         self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, probe: bool, log: Path
     ) -> dict[str, object]:
         """Run the driver for *item*; returns its result (``wheel`` moved into the wheel set)."""
-        key = item.package.name
+        key = item.stem  # name-version: several versions of one build tool may build at once
         inbox = fresh_dir(self.work / "in" / key)
         out = fresh_dir(self.work / "out" / key)
         out.chmod(0o777)
@@ -636,7 +636,7 @@ class Builder:
                         done = future.result()
                         self._record(graph, key, inputs, done, result, probing or key in probe_keys, reuse)
                     except BuildError as exc:
-                        progress.finish(key, f"FAILED {key}: {str(exc).splitlines()[0]}")
+                        progress.finish(key, f"FAILED {key}: {str(exc).splitlines()[0].removesuffix('; last lines:')}")
                         if self.keep_going:
                             result.failed[key] = str(exc)
                             sorter.done(key)

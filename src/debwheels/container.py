@@ -44,7 +44,8 @@ def failure(what: str, log: Path, lines: int = 20) -> str:
     tail = "\n".join(text.splitlines()[-lines:])
     cause = ""
     for pattern in _CAUSES:
-        found = pattern.findall(text)
+        # the frontend's CalledProcessError only says that the backend's process failed
+        found = [line for line in pattern.findall(text) if not line.startswith("subprocess.CalledProcessError")]
         if found:
             cause = f": {found[-1].strip()[:200]}"
             break

@@ -108,6 +108,8 @@ def temporary_gpg() -> Iterator[gnupg.GPG]:
     try:
         yield gpg_for(home)
     finally:
+        # gpg may have started an agent for this home: stop it before its socket directory goes
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True, check=False)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -5,8 +5,8 @@ The project under attack is "zevil": no dependencies, an in-tree PEP 517 backend
 ``get_requires_for_build_wheel`` returns ``[]``, so 'debwheels lock' (which probes it offline)
 passes. It is locked once per module; each case copies it and replaces ``build_wheel`` with
 an evil one (the lock does not hash the project's own tree). Its build closure is flit_core
-and pyproject-hooks, so a build runs pip inside the container (pyproject-hooks needs
-flit_core) and zevil is built after flit_core (so ``/wheels`` holds a wheel to attack).
+and pyproject-hooks, so a build installs a wheel inside the container (pyproject-hooks needs
+flit_core) and, built with -j 1, zevil comes after flit_core (so ``/wheels`` holds a wheel to attack).
 A planted ``wheels-mirror/`` stands for an earlier release.
 
 Cases:
@@ -237,7 +237,7 @@ def refused_build(
 ) -> Run:
     """'debwheels build' in *root* fails as :func:`assert_error` says, stages nothing and changes no watched file."""
     before = snapshot(*watched(root), *extra)
-    done = run(root, "build", "--rebuild", env=env)
+    done = run(root, "build", "--rebuild", "-j", "1", env=env)
     assert_error(done, code, fragment, cause)
     assert not (root / ".debwheels" / "staged-mirror").exists(), "a failed build staged a mirror"
     assert not list((root / ".debwheels" / "work" / "wheels").glob(f"{NAME}-*")), "the evil wheel was accepted"
@@ -272,7 +272,7 @@ class Reference:
 def reference(locked: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     root = tmp_path_factory.mktemp("reference") / NAME
     shutil.copytree(locked, root, symlinks=True)
-    done = run(root, "build", "--rebuild")
+    done = run(root, "build", "--rebuild", "-j", "1")
     assert done.code == 0, done.err[-4000:]
     built = Reference(root, sums(root))
     assert WHEEL in built.sums and built.wheel("flit_core-").name in built.sums
@@ -381,7 +381,7 @@ def test_an_edited_requirements_file_is_refused_before_anything_is_built(project
     name, line, fragment = EDITS[case]
     path = project / "requirements" / name
     path.write_text(path.read_text() + line)
-    refused(project, ["build", "--rebuild"], 4, fragment)
+    refused(project, ["build", "--rebuild", "-j", "1"], 4, fragment)
     assert not (project / ".debwheels" / "staged-mirror").exists()
     assert not (project / ".debwheels" / "work").exists(), "nothing was fetched or built"
 
@@ -427,7 +427,7 @@ def test_ambient_pip_configuration_is_ignored(
     links = evil_links(tmp_path, reference)
     env = AMBIENT[variable](tmp_path, links)
     before = snapshot(*watched(project), links)
-    done = run(project, "build", "--rebuild", env=env)
+    done = run(project, "build", "--rebuild", "-j", "1", env=env)
     assert done.code == 0, done.err[-4000:]
     assert sums(project) == reference.sums, "the ambient configuration changed what was built"
     assert snapshot(*watched(project), links) == before
@@ -444,7 +444,9 @@ def test_ambient_pip_configuration_is_ignored(
         assert re.findall(r" -e (PIP_\w+=\S*)", commands[0]) == ["PIP_CONFIG_FILE=/dev/null"], commands[0]
     hooks = next(p for p in logs if p.name.startswith("pyproject-hooks-")).read_text()
     flit = reference.wheel("flit_core-").name
-    assert re.findall(r"^installing (\S+) sha256 [0-9a-f]{64} \(hash checked\)$", hooks, re.M) == [f"/wheels/{flit}"], hooks
+    assert re.findall(r"^installing (\S+) sha256 [0-9a-f]{64} \(hash checked\)$", hooks, re.M) == [f"/wheels/{flit}"], (
+        hooks
+    )
 
 
 # 6. A tampered cache
@@ -486,7 +488,7 @@ def test_a_wheel_that_points_outside_the_output_directory_is_refused(
     target = private_wheel(tmp_path / "private")
     digest = sha256_file(target)
     evil(project, SYMLINK_WHEEL if attack == "symlink" else HOST_PATH_WHEEL, HOST_PATH=str(target))
-    done = run(project, "build", "--rebuild")
+    done = run(project, "build", "--rebuild", "-j", "1")
     staged = project / ".debwheels" / "staged-mirror"
     print(done.err[-2000:], sorted(p.name for p in staged.iterdir()) if staged.exists() else "(nothing staged)")
     assert target.is_file(), "the host file was moved away"

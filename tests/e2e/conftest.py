@@ -72,7 +72,9 @@ def assert_local_hash_checked_builds(logs: Path, manifest: dict[str, Any]) -> No
         log = (logs / f"{entry['name']}-{entry['version']}.log").read_text()
         assert "--network=none" in log and "--user 1000:1000" in log
         installed = re.findall(r"^installing (\S+) sha256 ([0-9a-f]{64}) \(hash checked\)$", log, re.M)
-        assert sorted(installed) == sorted((f"/wheels/{dep_file(manifest, dep)}", sha) for dep, sha in entry["build-env"].items()), installed
+        assert sorted(installed) == sorted(
+            (f"/wheels/{dep_file(manifest, dep)}", sha) for dep, sha in entry["build-env"].items()
+        ), installed
         assert "pip --python" not in log and "--index-url" not in log
         assert "Downloading" not in log and "pypi.org" not in log
 

@@ -27,7 +27,13 @@ def inputs(**change: Any) -> KeyInputs:
         "source_sha256": "a" * 64,
         "build_env": {"flit-core==3.12.0": "b" * 64},
         "builder": {"rootfs-sha256": "c" * 64, "dockerfile-sha256": "d" * 64},
-        "settings": {"env": {}, "config-settings": {}, "build-requires": None, "extra-build-requires": [], "patches": {}},
+        "settings": {
+            "env": {},
+            "config-settings": {},
+            "build-requires": None,
+            "extra-build-requires": [],
+            "patches": {},
+        },
         "source_date_epoch": 1309379017,
         "procedure": {"driver-sha256": "e" * 64, "frontend": "pyproject-hooks==1.3.3:" + "f" * 64},
     }
@@ -56,7 +62,9 @@ def test_the_build_key_is_stable_and_changes_with_every_input() -> None:
 
 def make_wheel(path: Path, name: str, version: str) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{name}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        archive.writestr(
+            f"{name}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
     return path
 
 
@@ -93,7 +101,12 @@ def test_the_tree_digest_follows_content_not_mtimes(tmp_path: Path) -> None:
 def manifest(*wheels: tuple[str, str, str, bool]) -> dict[str, Any]:
     return {
         "wheels": {
-            f"{n}-{v}-py3-none-any.whl": {"name": n, "version": v, "sha256": s * 64, "sdist-sha256": None if tree else "0"}
+            f"{n}-{v}-py3-none-any.whl": {
+                "name": n,
+                "version": v,
+                "sha256": s * 64,
+                "sdist-sha256": None if tree else "0",
+            }
             for n, v, s, tree in wheels
         }
     }
@@ -130,7 +143,9 @@ def test_review_names_every_kind_of_change() -> None:
     }
     assert result.unchanged == 2
     text = result.render()
-    assert text.splitlines()[0].startswith("mirror changes: 1 added, 1 removed, 1 upgraded, 1 downgraded, 1 rebuilt, 1 changed")
+    assert text.splitlines()[0].startswith(
+        "mirror changes: 1 added, 1 removed, 1 upgraded, 1 downgraded, 1 rebuilt, 1 changed"
+    )
     assert "click 8.1.0 -> 8.5.1  sha256 " + "a" * 64 + " -> " + "1" * 64 in text
     assert "REBUILT    setuptools 84.2.1: same version, other bytes" in text
     data = json.loads(json.dumps(result.to_json()))

@@ -1,0 +1,230 @@
+"""Benchmark (a): a cold build of a >= 40-package closure, debwheels -j1 and -j2 against the plain approach.
+
+The closure is benchmarks/closure (pure-Python packages from PyPI, their runtime closure and
+every build requirement, locked to sdist sha256). Three contenders build all of it from the
+same cached, hash-checked sdists, one after another in the same run, on the same builder image:
+
+* ``debwheels -C benchmarks/closure build --rebuild -j 1`` (each build in its own container,
+  its own venv with only its locked build requirements, nothing reused, no build cache);
+* the same with ``-j 2``;
+* the plain approach, as securedrop-builder does it: one container, one venv, and a serial
+  loop of ``python -m build --no-isolation --wheel`` over the unpacked sdists in dependency
+  order, installing each build tool into that venv with pip once it is built (pypa/build from
+  its pinned sdist; no per-package isolation, no hash pinning of the build environment).
+
+Sdists are fetched before the clock starts (``debwheels fetch``); the builder image is built
+before too. Reported: wall seconds of each and the ratios -j2/-j1 (target <= 0.65) and
+-j1/plain (target <= 1.25). Results go to benchmarks/results/cold.json.
+
+Run: ``/usr/bin/python3 benchmarks/bench_cold.py`` (root, podman; about 5 minutes here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from debwheels.build import DRIVER, topological_order  # noqa: E402
+from debwheels.builder import image_tags, load_lock  # noqa: E402
+from debwheels.config import cache_dir, load_config  # noqa: E402
+from debwheels.container import ContainerRuntime, Mount  # noqa: E402
+from debwheels.lockgraph import LockGraph  # noqa: E402
+from debwheels.requirements import Pin  # noqa: E402
+from debwheels.sources import fetch, unpack  # noqa: E402
+
+# pypa/build, the frontend of the plain approach, from its sdist pinned by sha256 (PyPI).
+BUILD_PIN = Pin("build", "1.6.1", ("51cc11666391ab6f092070437ac747002ff46f3e4113a3622177ee6b488bfc53",))
+PLAIN_LOOP = r"""
+import json, subprocess, sys, tarfile, time, pathlib
+plan = json.loads(pathlib.Path("/bench/plan.json").read_text())
+subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "/build/env"], check=True)
+env_python = "/build/env/bin/python"
+failed = []
+for step in plan:
+    source = pathlib.Path("/build/src") / step["stem"]
+    if step["sdist"]:
+        with tarfile.open("/sdists/" + step["sdist"]) as tar:
+            tar.extractall(source)
+        tree = next(p for p in source.iterdir() if p.is_dir())
+    else:
+        import shutil
+        tree = source
+        shutil.copytree("/project", tree)
+    done = subprocess.run(
+        [env_python, "-m", "build", "--no-isolation", "--skip-dependency-check", "--wheel", "--outdir", "/out", str(tree)],
+        env={"PYTHONPATH": "/frontend/build:/frontend/hooks", "SOURCE_DATE_EPOCH": "1309379017", "HOME": "/build",
+             "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "PIP_CONFIG_FILE": "/dev/null"},
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        failed.append(step["stem"])
+        print(step["stem"], "FAILED", done.stdout[-500:], done.stderr[-1500:], file=sys.stderr)
+        continue
+    if step["install"]:
+        wheel = sorted(pathlib.Path("/out").glob(step["wheel_glob"]))[-1]
+        subprocess.run([env_python, "-m", "pip", "install", "--isolated", "--no-index", "--no-deps",
+                        "--disable-pip-version-check", "--force-reinstall", "-q", str(wheel)], check=True)
+print(json.dumps({"failed": failed, "built": len(list(pathlib.Path("/out").glob("*.whl")))}))
+"""
+
+
+def machine() -> dict[str, object]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        "unknown",
+    )
+    memory = next(
+        line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu-model": model,
+        "memory-gib": round(int(memory) / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def debwheels(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    return subprocess.run(
+        ["/usr/bin/python3", "-m", "debwheels", "-C", str(project), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def run_debwheels(project: Path, jobs: int) -> tuple[float, int]:
+    shutil.rmtree(project / ".debwheels" / "build-cache", ignore_errors=True)
+    started = time.monotonic()
+    done = debwheels(project, "build", "--rebuild", "-j", str(jobs), "--json")
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"debwheels -j{jobs} failed:\n{done.stderr[-3000:]}")
+    return seconds, len(json.loads(done.stdout)["built"])
+
+
+def run_plain(project: Path, work: Path) -> tuple[float, int, list[str]]:
+    cfg = load_config(project)
+    graph = LockGraph.read(cfg.lock_file)
+    runtime = ContainerRuntime(cfg.container_runtime)
+    images = image_tags(load_lock(cfg.builder_lock))
+    tools = {dep for package in graph.packages.values() for dep in package.build_env}
+    sorter = topological_order(graph)
+    plan = []
+    while sorter.is_active():
+        for key in sorted(sorter.get_ready()):
+            package = graph.packages[key]
+            wheel_name = package.name.replace("-", "_")
+            plan.append(
+                {
+                    "stem": f"{package.name}-{package.version}",
+                    "sdist": fetch(
+                        Pin(package.name, package.version, (package.sha256 or "",)), cfg.index_url, cache_dir()
+                    ).path.name
+                    if package.sha256
+                    else None,
+                    "install": key in tools,
+                    "wheel_glob": f"{wheel_name}-{package.version}-*.whl",
+                }
+            )
+            sorter.done(key)
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "bench").mkdir(parents=True)
+    (work / "out").mkdir()
+    (work / "out").chmod(0o777)
+    (work / "bench" / "plan.json").write_text(json.dumps(plan))
+    (work / "bench" / "loop.py").write_text(PLAIN_LOOP)
+    build_sdist = fetch(BUILD_PIN, cfg.index_url, cache_dir())
+    build_tree = next(unpack(build_sdist.path, work / "build-src").iterdir()) / "src"
+    hooks = next(p for p in graph.packages.values() if p.name == "pyproject-hooks")
+    hooks_sdist = fetch(Pin(hooks.name, hooks.version, (hooks.sha256 or "",)), cfg.index_url, cache_dir())
+    hooks_tree = next(unpack(hooks_sdist.path, work / "hooks-src").iterdir()) / "src"
+    project_copy = work / "project"
+    shutil.copytree(project, project_copy, ignore=shutil.ignore_patterns(".debwheels", "wheels-mirror"))
+    mounts = [
+        Mount(work / "bench", "/bench"),
+        Mount(cache_dir() / "sdists", "/sdists"),
+        Mount(build_tree, "/frontend/build"),
+        Mount(hooks_tree, "/frontend/hooks"),
+        Mount(project_copy, "/project"),
+        Mount(work / "out", "/out", read_only=False),
+    ]
+    log = work / "plain.log"
+    started = time.monotonic()
+    runtime.run(images.builder, ["python3", "-I", "/bench/loop.py"], mounts=mounts, env={}, log=log, what="plain loop")
+    seconds = time.monotonic() - started
+    result = json.loads(log.read_text().strip().splitlines()[-1])
+    return seconds, int(result["built"]), list(result["failed"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--project", type=Path, default=ROOT / "benchmarks" / "closure")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cold.json")
+    args = parser.parse_args()
+    project = args.project.resolve()
+    graph = LockGraph.read(load_config(project).lock_file)
+    print(f"closure: {len(graph.packages)} packages ({project})", flush=True)
+    if len(graph.packages) < 40:
+        raise SystemExit("the closure has fewer than 40 packages")
+    for step in (("builder",), ("fetch",)):  # not timed: the image and the cached sdists
+        done = debwheels(project, *step)
+        if done.returncode != 0:
+            raise SystemExit(f"debwheels {step[0]} failed:\n{done.stderr[-2000:]}")
+    _ = DRIVER
+    results: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-plain-", dir="/var/tmp") as scratch:
+        seconds, built = run_debwheels(project, 1)
+        results["debwheels -j1"] = {"seconds": round(seconds, 1), "built": built}
+        print(f"debwheels -j1: {seconds:.1f}s ({built} built)", flush=True)
+        seconds, built, failed = run_plain(project, Path(scratch))
+        results["plain serial loop"] = {"seconds": round(seconds, 1), "built": built, "failed": failed}
+        print(f"plain serial loop: {seconds:.1f}s ({built} built, {len(failed)} failed)", flush=True)
+        seconds, built = run_debwheels(project, 2)
+        results["debwheels -j2"] = {"seconds": round(seconds, 1), "built": built}
+        print(f"debwheels -j2: {seconds:.1f}s ({built} built)", flush=True)
+    j1 = float(results["debwheels -j1"]["seconds"])  # type: ignore[arg-type]
+    j2 = float(results["debwheels -j2"]["seconds"])  # type: ignore[arg-type]
+    plain = float(results["plain serial loop"]["seconds"])  # type: ignore[arg-type]
+    ratios = {"j2/j1": round(j2 / j1, 3), "j1/plain": round(j1 / plain, 3)}
+    ok = ratios["j2/j1"] <= 0.65 and ratios["j1/plain"] <= 1.25
+    report = {
+        "benchmark": "cold build",
+        "packages": len(graph.packages),
+        "results": results,
+        "ratios": ratios,
+        "targets": {"j2/j1": 0.65, "j1/plain": 1.25},
+        "pass": ok,
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(tmp, args.out)
+    print(f"ratios: -j2/-j1 = {ratios['j2/j1']} (target <= 0.65), -j1/plain = {ratios['j1/plain']} (target <= 1.25)")
+    print(("PASS" if ok else "FAIL") + " targets -j2 <= 0.65 x -j1, -j1 <= 1.25 x plain")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
