@@ -59,6 +59,10 @@ DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 MANIFEST = MANIFEST_NAME
 MANIFEST_FORMAT = 2
+# The build path and /tmp live in memory: a build writes thousands of small files (the source
+# copy, the venv, the backend's temporary tree), and the container's overlay made that a second
+# or more per package.
+TMPFS = ("--tmpfs", "/build:rw,exec,mode=1777", "--tmpfs", "/tmp:rw,exec,mode=1777")
 _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Network is unreachable|Name or service not known|"
     r"No address associated with hostname|\[Errno -[23]\]|\[Errno 101\]|Could not resolve host|NewConnectionError"
@@ -441,7 +445,7 @@ class Builder:
                     mounts=mounts,
                     env=self._environment(item),
                     user=self.variation.user(),
-                    extra=self.variation.container_args(),
+                    extra=[*TMPFS, *self.variation.container_args()],
                     log=log,
                     what=f"building {item.stem}",
                 )
@@ -520,17 +524,11 @@ class Builder:
         )
 
     def _task(
-        self,
-        graph: LockGraph,
-        key: str,
-        item: SourceItem | None,
-        env_wheels: list[BuiltWheel],
-        probe: bool,
-        frontend: Path,
+        self, item: SourceItem | Future[SourceItem], env_wheels: list[BuiltWheel], probe: bool, frontend: Path
     ) -> _Done:
-        """One build, in a worker thread: fetch and unpack when needed, then run the container."""
-        if item is None:
-            item = self.prepare_one(graph, graph.packages[key])
+        """One build, in a worker thread: wait for its source (fetched and unpacked ahead), then run the container."""
+        if isinstance(item, Future):
+            item = item.result()
         log = fresh_file(self.logs / f"{item.stem}.log")
         started = time.monotonic()
         outcome = self._run_one(item, env_wheels, frontend, probe, log)
@@ -579,7 +577,12 @@ class Builder:
         failure: Exception | None = None
         frontend: Path | None = None
         total = len(graph.packages)
-        with Progress(total) as progress, ThreadPoolExecutor(max_workers=self.jobs) as pool:
+        ahead: dict[str, Future[SourceItem]] = {}  # sources fetched and unpacked while other builds run
+        with (
+            Progress(total) as progress,
+            ThreadPoolExecutor(max_workers=self.jobs) as pool,
+            ThreadPoolExecutor(max_workers=1) as preparer,
+        ):
             while True:
                 ready = sorted(sorter.get_ready()) if failure is None else []
                 while ready:
@@ -610,6 +613,8 @@ class Builder:
                         if reuse is not None and key not in probe_keys:
                             result.reasons[key] = reuse.why(key, inputs.record())
                         waiting[key] = (env_wheels, inputs)
+                        if key not in sources:
+                            ahead[key] = preparer.submit(self.prepare_one, graph, package)
                     ready = sorted(sorter.get_ready())
                 while waiting and len(running) < self.jobs and failure is None:
                     key = max(waiting, key=lambda k: (rank[k], k))
@@ -623,7 +628,7 @@ class Builder:
                     why = f": {result.reasons[key]}" if result.reasons.get(key) else ""
                     progress.start(key, f"{action} {key} ({len(env_wheels)} build requirements){why}")
                     future = pool.submit(
-                        self._task, graph, key, sources.get(key), env_wheels, key in probe_keys, frontend
+                        self._task, sources.get(key) or ahead[key], env_wheels, key in probe_keys, frontend
                     )
                     running[future] = (key, inputs)
                 progress.set_queued(total - progress.done - len(running))

@@ -24,6 +24,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import venv
 from pathlib import Path
 
 
@@ -33,22 +35,21 @@ def run(command: list[str]) -> None:
     subprocess.run(command, check=True)
 
 
-def install_wheels(python: str, wheels: Path, pins: list[dict[str, str]]) -> None:
-    """Install the pinned wheels into the venv of *python*, each hash-checked before it is opened."""
+def install_wheels(env_dir: Path, wheels: Path, pins: list[dict[str, str]]) -> None:
+    """Install the pinned wheels into the venv *env_dir*, each hash-checked before it is opened."""
     import hashlib
+    import sysconfig
 
     from installer import install
     from installer.destinations import SchemeDictionaryDestination
     from installer.sources import WheelFile
 
-    scheme = subprocess.run(
-        [python, "-I", "-c", "import json, sysconfig; print(json.dumps(sysconfig.get_paths()))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    base = str(env_dir)
+    paths = sysconfig.get_paths(scheme="venv", vars={"base": base, "platbase": base, "installed_base": base})
+    scheme = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
+    scheme["headers"] = str(env_dir / "include" / "site")
     destination = SchemeDictionaryDestination(
-        json.loads(scheme.stdout), interpreter=python, script_kind="posix", bytecode_optimization_levels=()
+        scheme, interpreter=str(env_dir / "bin" / "python"), script_kind="posix", bytecode_optimization_levels=()
     )
     for pin in pins:
         path = wheels / pin["file"]
@@ -63,12 +64,20 @@ def install_wheels(python: str, wheels: Path, pins: list[dict[str, str]]) -> Non
             install(source, destination, {"INSTALLER": b"debwheels\n"})
 
 
+STARTED = time.monotonic()
+
+
+def step(text: str) -> None:
+    """A line in the log with the seconds since the driver started (where a build's time goes)."""
+    print(f"[{time.monotonic() - STARTED:6.2f}s] {text}", flush=True)
+
+
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     os.umask(0o022)
     sys.path.insert(0, request["frontend"])
     from packaging.requirements import Requirement  # Debian's python3-packaging
-    from packaging.utils import canonicalize_name
+    from packaging.utils import canonicalize_name, parse_wheel_filename
     from pyproject_hooks import BuildBackendHookCaller
 
     build_dir = Path(request["build_dir"])
@@ -80,23 +89,16 @@ def main(request_path: str) -> int:
             os.utime(path, (request["touch_mtime"], request["touch_mtime"]), follow_symlinks=False)
     for patch in request.get("patches") or []:
         run(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", str(build_dir), "-i", patch])
-    run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])
+    step(f"source in {build_dir}; creating the venv {env_dir} (no pip)")
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
     python = str(env_dir / "bin" / "python")
+    installed: dict[str, str] = {}
     if request["install"]:
-        install_wheels(python, Path(request["wheels"]), request["install"])
-    listing = subprocess.run(
-        [
-            python,
-            "-I",
-            "-c",
-            "import json, importlib.metadata as m; "
-            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    installed = {canonicalize_name(k): v for k, v in json.loads(listing.stdout).items()}
+        install_wheels(env_dir, Path(request["wheels"]), request["install"])
+        for pin in request["install"]:  # exactly what is installed: nothing else is in the venv
+            name, version, _, _ = parse_wheel_filename(pin["file"])
+            installed[str(name)] = str(version)
+    step("build environment ready; asking the backend for dynamic build requirements")
     hooks = BuildBackendHookCaller(
         str(build_dir), request["backend"], backend_path=request["backend_path"] or None, python_executable=python
     )
@@ -118,10 +120,11 @@ def main(request_path: str) -> int:
     if missing:
         (out / "error.json").write_text(json.dumps({"missing": missing, "dynamic_requires": dynamic}), encoding="utf-8")
         return 3
+    step("building the wheel")
     wheel = hooks.build_wheel(str(out), settings)
     result = {"wheel": wheel, "dynamic_requires": dynamic, "missing": []}
     (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
-    print(f"built {wheel}", flush=True)
+    step(f"built {wheel}")
     return 0
 
 
