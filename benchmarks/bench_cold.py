@@ -19,7 +19,7 @@ same cached, hash-checked sdists, one after another in the same run, on the same
 
 Sdists are fetched before the clock starts (``debwheels fetch``); the builder image is built
 before too. Reported: wall seconds of each and the ratios -j2/-j1 (target <= 0.65) and
--j1/plain (target <= 1.25). Results go to benchmarks/results/cold.json.
+-j1/plain (target <= 1.25). Results go to benchmarks/results/bench_cold.json.
 
 Run: ``/usr/bin/python3 benchmarks/bench_cold.py`` (root, podman; about 5 minutes here).
 """
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -37,10 +36,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import benchlib
 
-from debwheels.build import DRIVER, topological_order  # noqa: E402
+benchlib.use_source_tree()
+
+from debwheels.build import topological_order  # noqa: E402
 from debwheels.builder import image_tags, load_lock  # noqa: E402
 from debwheels.config import cache_dir, load_config  # noqa: E402
 from debwheels.container import ContainerRuntime, Mount  # noqa: E402
@@ -90,32 +90,10 @@ print(json.dumps({"failed": failed, "fallbacks": fallbacks, "built": len(list(pa
 """
 
 
-def machine() -> dict[str, object]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        "unknown",
-    )
-    memory = next(
-        line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
-    )
-    return {
-        "cpus": os.cpu_count(),
-        "cpu-model": model,
-        "memory-gib": round(int(memory) / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
 def debwheels(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PYTHONPATH"] = str(ROOT / "src")
+    env = benchlib.cli_env(**{name: None for name in os.environ if name.startswith("PIP_")})
     return subprocess.run(
-        ["/usr/bin/python3", "-m", "debwheels", "-C", str(project), *args],
+        [benchlib.DEFAULT_PYTHON, "-m", "debwheels", "-C", str(project), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -204,8 +182,7 @@ def run_plain(project: Path, work: Path) -> tuple[float, int, list[str], list[st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--project", type=Path, default=ROOT / "benchmarks" / "closure")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cold.json")
+    parser.add_argument("--project", type=Path, default=benchlib.BENCH_DIR / "closure")
     args = parser.parse_args()
     project = args.project.resolve()
     graph = LockGraph.read(load_config(project).lock_file)
@@ -216,7 +193,6 @@ def main() -> int:
         done = debwheels(project, *step)
         if done.returncode != 0:
             raise SystemExit(f"debwheels {step[0]} failed:\n{done.stderr[-2000:]}")
-    _ = DRIVER
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-plain-", dir="/var/tmp") as scratch:
         seconds, built = run_debwheels(project, 1)
@@ -243,22 +219,17 @@ def main() -> int:
     ratios = {"j2/j1": round(j2 / j1, 3), "j1/plain": round(j1 / plain, 3)}
     ok = ratios["j2/j1"] <= 0.65 and ratios["j1/plain"] <= 1.25
     report = {
-        "benchmark": "cold build",
         "packages": len(graph.packages),
         "results": results,
         "ratios": ratios,
         "targets": {"j2/j1": 0.65, "j1/plain": 1.25},
         "pass": ok,
-        "machine": machine(),
-        "date": time.strftime("%Y-%m-%d"),
+        "git_head": benchlib.git_head(),
+        "machine": benchlib.machine_facts(benchlib.DEFAULT_PYTHON),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    print(f"results: {benchlib.write_result('bench_cold', report)}")
     print(f"ratios: -j2/-j1 = {ratios['j2/j1']} (target <= 0.65), -j1/plain = {ratios['j1/plain']} (target <= 1.25)")
-    print(("PASS" if ok else "FAIL") + " targets -j2 <= 0.65 x -j1, -j1 <= 1.25 x plain")
-    return 0 if ok else 1
+    return benchlib.verdict(ok, "-j2 <= 0.65 x -j1, -j1 <= 1.25 x plain")
 
 
 if __name__ == "__main__":

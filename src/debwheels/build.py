@@ -18,14 +18,12 @@ for ``debwheels sign`` to publish.
 
 from __future__ import annotations
 
-import email.parser
 import graphlib
 import hashlib
 import json
 import re
 import shutil
 import time
-import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
@@ -53,6 +51,7 @@ from debwheels.reuse import Reuse
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
 from debwheels.vary import Variation
+from debwheels.wheelmeta import requires_dist
 
 FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
@@ -139,16 +138,6 @@ def effective_requires(build_system: BuildSystem, settings: PackageSettings) -> 
     """Static build requirements after the package's settings: replaced, then extended."""
     declared = settings.build_requires if settings.build_requires is not None else build_system.requires
     return [*declared, *settings.extra_build_requires]
-
-
-def wheel_requires(path: Path) -> tuple[str, ...]:
-    """Return the ``Requires-Dist`` values of a wheel's METADATA (core metadata spec)."""
-    with zipfile.ZipFile(path) as archive:
-        metadata = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1]
-        if len(metadata) != 1:
-            raise BuildError(f"{path.name} has no single .dist-info/METADATA: the build backend made a broken wheel")
-        message = email.parser.BytesParser().parsebytes(archive.read(metadata[0]))
-    return tuple(message.get_all("Requires-Dist") or ())
 
 
 def env_closure(
@@ -520,7 +509,7 @@ class Builder:
             link_or_copy(hit.path, target)
         entry = hit.entry
         return BuiltWheel(
-            str(entry["name"]), str(entry["version"]), target, str(entry["sha256"]), wheel_requires(target)
+            str(entry["name"]), str(entry["version"]), target, str(entry["sha256"]), requires_dist(target)
         )
 
     def _task(
@@ -695,7 +684,7 @@ class Builder:
         if outcome.get("wheel"):
             path = Path(str(outcome["wheel"]))
             wheel = BuiltWheel(
-                done.item.package.name, done.item.package.version, path, sha256_file(path), wheel_requires(path)
+                done.item.package.name, done.item.package.version, path, sha256_file(path), requires_dist(path)
             )
             result.built[key] = wheel
             entry = self._entry(done.item, wheel, inputs)

@@ -28,7 +28,7 @@ from typing import Any
 
 from debwheels.builder import load_lock
 from debwheels.config import Config, PackageSettings
-from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, sha256_file
+from debwheels.fsutil import fresh_dir, link_or_copy, sha256_file
 from debwheels.lockgraph import LockedPackage, LockGraph
 from debwheels.project import project_files
 
@@ -204,9 +204,9 @@ class BuildCache:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = fresh_dir(self.directory / f".{key}.tmp-{os.getpid()}")
-        link_or_copy(wheel, tmp / wheel.name)
-        atomic_write_text(tmp / "entry.json", json.dumps({**entry, "file": wheel.name}, indent=2, sort_keys=True))
         try:
+            link_or_copy(wheel, tmp / wheel.name)
+            (tmp / "entry.json").write_text(json.dumps({**entry, "file": wheel.name}, indent=2, sort_keys=True))
             os.rename(tmp, target)
-        except OSError:  # another run stored it first
+        except OSError:  # another run stored it first, or the cache cannot be written: nothing is left half-made
             shutil.rmtree(tmp, ignore_errors=True)

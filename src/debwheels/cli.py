@@ -8,13 +8,18 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from debwheels import __version__
 from debwheels.config import Config, load_config
 from debwheels.errors import BuildError, DebwheelsError, SigningError, UsageError, exit_code_for
+
+if TYPE_CHECKING:
+    from debwheels.builder import Images
+    from debwheels.container import ContainerRuntime
+    from debwheels.refresh import Refreshed
 
 
 @dataclass
@@ -33,7 +38,7 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _images(cfg: Config, update_lock: bool = False, check: bool = False):  # type: ignore[no-untyped-def]
+def _images(cfg: Config, update_lock: bool = False, check: bool = False) -> tuple[ContainerRuntime, Images]:
     from debwheels.builder import ensure_images
     from debwheels.container import ContainerRuntime
 
@@ -163,7 +168,7 @@ def _jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool):  # type: ignore[no-untyped-def]
+def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool) -> tuple[Config, Refreshed]:
     """Run debwheels.refresh and print its review diff (text on stderr, or nothing when --json)."""
     from debwheels.refresh import refresh
 

@@ -40,7 +40,6 @@ import json
 import os
 import shutil
 import stat
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,7 @@ from packaging.utils import InvalidWheelFilename, NormalizedName, canonicalize_n
 from packaging.version import InvalidVersion, Version
 
 from debwheels.errors import BuildError
+from debwheels.wheelmeta import read_metadata
 
 INDEX_DIR = "simple"
 METADATA_SUFFIX = ".metadata"
@@ -58,8 +58,6 @@ API_VERSION = "1.1"
 HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 
-_METADATA_MEMBER = "METADATA"
-_MAX_METADATA = 16 << 20  # bytes; a METADATA larger than this is refused (zip bomb)
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -74,29 +72,6 @@ class _Wheel:
     size: int
     requires_python: str | None
     metadata_sha256: str
-
-
-def _read_metadata(path: Path, filename: str) -> bytes:
-    """Return the bytes of the single top-level ``*.dist-info/METADATA`` member of a wheel."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [
-                info
-                for info in archive.infolist()
-                if info.filename.count("/") == 1
-                and info.filename.endswith(".dist-info/" + _METADATA_MEMBER)
-                and len(info.filename) > len(".dist-info/" + _METADATA_MEMBER)
-            ]
-            if len(members) != 1:
-                found = ", ".join(info.filename for info in members) or "none"
-                raise BuildError(
-                    f"wheel {filename} must hold exactly one top-level *.dist-info/METADATA (found: {found}); rebuild it"
-                )
-            if members[0].file_size > _MAX_METADATA:
-                raise BuildError(f"wheel {filename}: {members[0].filename} is larger than {_MAX_METADATA} bytes")
-            return archive.read(members[0])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        raise BuildError(f"wheel {filename} cannot be read as a zip archive: {exc}") from exc
 
 
 def _load_wheel(mirror: Path, filename: str, sha256: str) -> tuple[_Wheel, bytes]:
@@ -116,7 +91,7 @@ def _load_wheel(mirror: Path, filename: str, sha256: str) -> tuple[_Wheel, bytes
         raise BuildError(f"wheel {filename} is listed but missing from {mirror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise BuildError(f"wheel {filename} in {mirror} is not a regular file (symlink or other)")
-    metadata = _read_metadata(path, filename)
+    metadata = read_metadata(path)
     try:
         text = metadata.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -87,10 +87,11 @@ def refresh(
     graph = LockGraph.read(cfg.lock_file)
     check_lock_files(cfg, graph)
     reuse = Reuse.load(cfg, rebuild)
-    published = read_manifest(cfg.mirror_dir / MANIFEST)
-    if published_is_current(cfg, graph, reuse):
-        assert published is not None
-        return Refreshed(None, review(published, published), len(graph.packages), seconds=time.monotonic() - started)
+    if reuse.manifest is not None and published_is_current(cfg, graph, reuse):
+        current = json.loads(reuse.manifest)
+        return Refreshed(None, review(current, current), len(graph.packages), seconds=time.monotonic() - started)
+    # the verified manifest when there is one; otherwise whatever is published, for the review only
+    published = json.loads(reuse.manifest) if reuse.manifest is not None else read_manifest(cfg.mirror_dir / MANIFEST)
     if reuse.mirror_note:
         say(reuse.mirror_note)
     runtime, ready = images()

@@ -91,9 +91,12 @@ class Reuse:
             return (
                 "not in the published mirror" if self.manifest is not None else self.mirror_note or "not built before"
             )
-        changed = [label for name, label in _LABELS.items() if old.get(name) != inputs.get(name)]
-        if "build-env" in [name for name in _LABELS if old.get(name) != inputs.get(name)]:
-            env_old, env_new = old.get("build-env") or {}, inputs.get("build-env") or {}
-            which = sorted(k for k in set(env_old) | set(env_new) if env_old.get(k) != env_new.get(k))
-            changed = [c if c != _LABELS["build-env"] else f"{c} ({', '.join(which)})" for c in changed]
+        changed = []
+        for name, label in _LABELS.items():
+            if old.get(name) == inputs.get(name):
+                continue
+            if name == "build-env":
+                before, after = old.get(name) or {}, inputs.get(name) or {}
+                label += f" ({', '.join(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))})"
+            changed.append(label)
         return "; ".join(changed) or "its build inputs changed"
