@@ -1,40 +1,20 @@
-# debwheels: common paths. Host tooling is Debian's python3 with Debian's packages
-# (scripts/setup-host.sh installs them); nothing is installed with pip on the host.
-PYTHON ?= /usr/bin/python3
-DEBWHEELS = PYTHONPATH=$(CURDIR)/src $(PYTHON) -m debwheels
+# debwheels' own Makefile. debwheels packages itself the way 'debwheels init' sets up any
+# project: the targets (builder lock wheels verify deb install-test repro apt-repo) are the
+# template init writes, run with this checkout's bin/debwheels. Host tooling is Debian's
+# python3 and packages plus debwheels' own runtime wheels from its verified, signed mirror in
+# .debwheels/host-venv (scripts/setup-host.sh makes both); nothing comes from PyPI onto the host.
+PYTHON ?= $(CURDIR)/.debwheels/host-venv/bin/python
+DEBWHEELS = $(CURDIR)/bin/debwheels
 
-.PHONY: setup builder lock wheels verify deb install-test repro corpus test unit-test
+include src/debwheels/data/templates/debwheels.mk
+
+.PHONY: setup corpus test unit-test
 
 setup:
 	@bash scripts/setup-host.sh
 
-builder: setup
-	$(DEBWHEELS) builder
-
-# Resolve requirements/requirements.in into the three lock files (sdist sha256 pins, build closure, graph).
-lock: builder
-	$(DEBWHEELS) lock
-
-# Refresh wheels-mirror/: build what changed (JOBS at once; default the number of cores), print
-# the review diff, and sign and publish when the mirror changes. An up-to-date mirror is left
-# alone and needs no key; otherwise DEBWHEELS_SIGNING_KEY (a secret key in $$GNUPGHOME).
-JOBS ?= $(shell nproc)
-wheels: setup
-	$(DEBWHEELS) wheels -j $(JOBS)
-
-verify: setup
-	$(DEBWHEELS) verify
-
-# Verify the signed mirror, then dpkg-buildpackage in the builder; output in dist/.
-deb: builder
-	$(DEBWHEELS) deb
-
-install-test: builder
-	$(DEBWHEELS) install-test
-
-# Rebuild every wheel and the .deb under varied conditions; report in .debwheels/repro-report/.
-repro: builder
-	$(DEBWHEELS) repro --deb
+# Every debwheels target needs the host set up first.
+builder lock wheels verify deb install-test repro apt-repo: setup
 
 # The reproducibility corpus (tests/corpus): rebuild ~70 popular packages twice, report in tests/corpus/report/.
 corpus: builder
@@ -44,5 +24,5 @@ corpus: builder
 test: setup
 	$(PYTHON) -m pytest
 
-unit-test:
+unit-test: setup
 	$(PYTHON) -m pytest -m "not network and not container and not root"

@@ -6,8 +6,10 @@ packages=(
   podman runc netavark aardvark-dns # containers (runc: crun fails in some sandboxes; netavark: network)
   mmdebstrap                        # reproducible builder and endpoint rootfs
   gnupg                             # signing and verification (python-gnupg drives gpg)
+  apt-utils                         # debwheels apt-repo: apt-ftparchive writes Packages and Release
   diffoscope-minimal disorderfs fuse3   # debwheels repro: explain differences, shuffle directory order
   python3 python3-click python3-packaging python3-debian python3-gnupg python3-tomlkit  # debwheels itself
+  python3-pip python3-venv          # the host venv of debwheels' verified wheels (below)
   python3-pytest strace             # the test suite (strace: the kill test injects SIGKILL)
   git make ca-certificates
 )
@@ -23,4 +25,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup-host: installing ${missing[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# debwheels' own Python dependencies come from its signed wheels-mirror, not from PyPI: some
+# (cyclonedx-python-lib) are not packaged in Debian bookworm. Verify the mirror with debwheels
+# itself (Debian's python3 packages suffice for that), then install its runtime wheels, hash
+# checked and without an index, into .debwheels/host-venv, a venv that also sees Debian's
+# packages (pytest). The Makefile runs debwheels with it (PYTHONPATH=src: the checkout's code).
+# Redone only when those wheels change.
+venv=.debwheels/host-venv
+stamp=$(grep -v '^debwheels==' wheels-mirror/verified-requirements.txt | sha256sum | cut -c1-64)
+if [ "$(cat "$venv/debwheels-stamp" 2>/dev/null)" != "$stamp" ]; then
+  PYTHONPATH=src /usr/bin/python3 -m debwheels verify >&2
+  rm -rf "$venv.tmp"
+  /usr/bin/python3 -m venv --system-site-packages --without-pip "$venv.tmp"
+  grep -v '^debwheels==' wheels-mirror/verified-requirements.txt >"$venv.tmp/requirements.txt"
+  env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL /usr/bin/python3 -m pip \
+    --isolated --python "$venv.tmp/bin/python" install --quiet --no-index --no-deps \
+    --require-hashes --only-binary=:all: --find-links wheels-mirror -r "$venv.tmp/requirements.txt"
+  echo "$stamp" >"$venv.tmp/debwheels-stamp"
+  rm -rf "$venv" && mv "$venv.tmp" "$venv"
+  echo "setup-host: $venv holds debwheels' verified runtime wheels" >&2
 fi

@@ -57,7 +57,7 @@ FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 MANIFEST = MANIFEST_NAME
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3
 # The build path and /tmp live in memory: a build writes thousands of small files (the source
 # copy, the venv, the backend's temporary tree), and the container's overlay made that a second
 # or more per package.
@@ -737,6 +737,15 @@ class Builder:
         entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
         entries.update({name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()})
         entries.update(build_index(staged, {w.path.name: w.sha256 for w in built.values()}))
+        # provenance/<wheel>.intoto.json and sbom.cdx.json: functions of the manifest (and the wheels' METADATA)
+        from debwheels.provenance import write_provenance
+        from debwheels.requirements import parse_pins
+        from debwheels.sbom import write_sbom
+
+        manifest = json.loads(files[MANIFEST])
+        entries.update(write_provenance(staged, manifest))
+        verified = parse_pins(files[VERIFIED_REQUIREMENTS], VERIFIED_REQUIREMENTS)
+        entries.update(write_sbom(self.cfg, staged, manifest, verified))
         atomic_write_text(staged / SUMS_NAME, render_sums(entries))
         replace_dir(staged, target)
         return target
@@ -782,7 +791,7 @@ def render_verified(graph: LockGraph, entries: dict[str, dict[str, Any]]) -> str
 
 
 def render_manifest(cfg: Config, files: dict[str, dict[str, Any]]) -> str:
-    """``build-manifest.json`` (format 2): builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
+    """``build-manifest.json`` (format 3: with provenance/ and sbom.cdx.json): builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
 
     Args:
         cfg: configuration (builder lock, SOURCE_DATE_EPOCH).

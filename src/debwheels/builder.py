@@ -231,10 +231,20 @@ def ensure_images(
     return images
 
 
+def builder_python(path: Path) -> str:
+    """The builder's Debian python3 version (upstream part, e.g. "3.11.2") from the builder lock at *path*."""
+    lock = load_lock(path)
+    return lock["builder"].packages.get("python3.11", "3.11.2").split("-")[0] if "builder" in lock else "3.11.2"
+
+
+def builder_python_version(path: Path) -> str:
+    """The builder's Python "MAJOR.MINOR" (the Debian package python3.X the .deb depends on)."""
+    return ".".join(builder_python(path).split(".")[:2])
+
+
 def marker_environment(cfg: Config) -> dict[str, str]:
     """PEP 508 marker environment of the builder's python3 (derived from the locked python3.11 version)."""
-    lock = load_lock(cfg.builder_lock)
-    version = lock["builder"].packages.get("python3.11", "3.11.2").split("-")[0] if "builder" in lock else "3.11.2"
+    version = builder_python(cfg.builder_lock)
     major_minor = ".".join(version.split(".")[:2])
     return {
         "implementation_name": "cpython",

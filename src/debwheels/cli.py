@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ import click
 
 from debwheels import __version__
 from debwheels.config import Config, load_config
-from debwheels.errors import BuildError, DebwheelsError, SigningError, UsageError, exit_code_for
+from debwheels.errors import BuildError, DebwheelsError, SigningError, UsageError, VerificationError, exit_code_for
 
 if TYPE_CHECKING:
     from debwheels.builder import Images
@@ -36,6 +37,35 @@ class State:
 def say(message: str) -> None:
     """Progress output (standard error)."""
     click.echo(message, err=True)
+
+
+def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json``: the result as one JSON object on stdout (for CI); errors too, with ok false."""
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")(function)
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@contextmanager
+def _json_failure(as_json: bool, context: dict[str, Any]) -> Iterator[None]:
+    """With --json, a DebwheelsError is also printed as ``{"ok": false, "error", "exit-code"}``, then re-raised."""
+    try:
+        yield
+    except DebwheelsError as exc:
+        if as_json:
+            _emit_json({"ok": False, "error": str(exc), "exit-code": exit_code_for(exc), **context})
+        raise
+
+
+def color_enabled(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org) or TERM is dumb."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _images(cfg: Config, update_lock: bool = False, check: bool = False) -> tuple[ContainerRuntime, Images]:
@@ -99,19 +129,44 @@ def builder(state: State, update_lock: bool, check: bool) -> None:
 @click.option(
     "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME", help="Ignore the existing pin of NAME."
 )
+@click.option(
+    "--from",
+    "import_from",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the pins of this lock file (requirements.txt with hashes, poetry.lock, uv.lock, pylock.toml) "
+    "and check its sdist hashes.",
+)
+@click.option(
+    "--from-format",
+    type=click.Choice(["requirements", "poetry", "uv", "pylock"]),
+    default=None,
+    help="Format of --from (default: from its file name).",
+)
 @click.pass_obj
-def lock(state: State, requirements_in: Path | None, upgrade: bool, upgrade_packages: tuple[str, ...]) -> None:
+def lock(
+    state: State,
+    requirements_in: Path | None,
+    upgrade: bool,
+    upgrade_packages: tuple[str, ...],
+    import_from: Path | None,
+    from_format: str | None,
+) -> None:
     """Resolve REQUIREMENTS_IN (default requirements/requirements.in) and pin every sdist, build requirements included.
 
-    Writes requirements.txt, build-requirements.txt and the lock graph (lock.json).
+    Writes requirements.txt, build-requirements.txt and the lock graph (lock.json). With
+    --from, the versions another tool locked are kept and its hashes checked against the sdists.
     """
+    from debwheels.builder import marker_environment
+    from debwheels.importers import read_lock
     from debwheels.lock import Locker
 
     cfg = state.config()
+    imported = read_lock(import_from.resolve(), marker_environment(cfg), from_format) if import_from else None
     runtime, images = _images(cfg)
     infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
     with locked(cfg, "debwheels lock"):
-        graph = Locker(cfg, runtime, images, say, upgrade, upgrade_packages).lock(infile)
+        graph = Locker(cfg, runtime, images, say, upgrade, upgrade_packages, imported).lock(infile)
     runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)
     build_count = sum(1 for p in graph.packages.values() if not p.runtime)
     click.echo(
@@ -313,8 +368,9 @@ def sign(state: State, key: str | None) -> None:
 @cli.command()
 @click.argument("mirror_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--min-serial", type=click.IntRange(min=1), default=None, help="Refuse a release serial below N.")
+@_json_option
 @click.pass_obj
-def verify(state: State, mirror_dir: Path | None, min_serial: int | None) -> None:
+def verify(state: State, mirror_dir: Path | None, min_serial: int | None, as_json: bool) -> None:
     """Verify MIRROR_DIR (default: the project's mirror) under the trust policy.
 
     Checks: every signature good and by a trusted, valid key; at least signature-threshold
@@ -324,7 +380,21 @@ def verify(state: State, mirror_dir: Path | None, min_serial: int | None) -> Non
     from debwheels.mirror import verify_mirror
 
     cfg = state.config()
-    result = verify_mirror(cfg, mirror_dir.resolve() if mirror_dir else None, min_serial)
+    mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
+    with _json_failure(as_json, {"mirror": str(mirror)}):
+        result = verify_mirror(cfg, mirror, min_serial)
+    if as_json:
+        _emit_json(
+            {
+                "ok": True,
+                "mirror": str(mirror),
+                "files": result.files,
+                "serial": result.release.serial,
+                "threshold": result.threshold,
+                "signers": [{"fingerprint": s.fingerprint, "uid": s.username} for s in result.signers],
+            }
+        )
+        return
     click.echo(
         f"OK: {result.files} files match the list (serial {result.release.serial}) signed by "
         f"{len(result.signers)} of {result.threshold} required trusted keys: {result.signer_text}"
@@ -366,16 +436,35 @@ def keys_remove(state: State, fingerprint: str) -> None:
 
 @keys.command("check")
 @click.option("--days", type=click.IntRange(min=0), default=None, help="Warn this many days before expiry.")
+@_json_option
 @click.pass_obj
-def keys_check(state: State, days: int | None) -> None:
+def keys_check(state: State, days: int | None, as_json: bool) -> None:
     """Check every trusted key; exit 15 when one is expired, revoked, not yet valid, or expires within DAYS."""
     from debwheels.errors import KeyCheckError
     from debwheels.keys import check_keys
 
-    statuses = check_keys(state.config(), days)
-    for status in statuses:
-        click.echo(f"{status.level}: {status.message}")
+    with _json_failure(as_json, {}):
+        statuses = check_keys(state.config(), days)
     bad = [s for s in statuses if s.level != "ok"]
+    if as_json:
+        _emit_json(
+            {
+                "ok": not bad,
+                "keys": [
+                    {
+                        "fingerprint": s.fingerprint,
+                        "uid": s.uid,
+                        "level": s.level,
+                        "message": s.message,
+                        "expires": s.expires,
+                    }
+                    for s in statuses
+                ],
+            }
+        )
+    else:
+        for status in statuses:
+            click.echo(f"{status.level}: {status.message}")
     if bad:
         raise KeyCheckError(f"{len(bad)} of {len(statuses)} trusted keys need attention: {bad[0].message}")
 
@@ -409,8 +498,11 @@ def deb(state: State) -> None:
     default=None,
     help="Report directory (default .debwheels/repro-report).",
 )
+@_json_option
 @click.pass_obj
-def repro(state: State, names: tuple[str, ...], with_deb: bool, vary: str, report_dir: Path | None) -> None:
+def repro(
+    state: State, names: tuple[str, ...], with_deb: bool, vary: str, report_dir: Path | None, as_json: bool
+) -> None:
     """Rebuild NAMES (default: every locked wheel) under varied conditions and compare.
 
     Exits 0 only when every build is identical to its normal build; writes report.json and
@@ -431,7 +523,9 @@ def repro(state: State, names: tuple[str, ...], with_deb: bool, vary: str, repor
     if with_deb:
         outcomes.append(runner.deb())
     report, ok = runner.write(outcomes)
-    for o in outcomes:
+    if as_json:
+        click.echo(report.read_text(encoding="utf-8"), nl=False)
+    for o in outcomes if not as_json else []:
         state_text = "reproducible" if o.reproducible else "ERROR" if o.reproducible is None else "DIFFERS"
         extra = f" broken by {','.join(o.broken_by)}" if o.broken_by else ""
         extra += f" ({o.diffoscope})" if o.diffoscope else ""
@@ -439,7 +533,8 @@ def repro(state: State, names: tuple[str, ...], with_deb: bool, vary: str, repor
         click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")
     built = [o for o in outcomes if o.reproducible is not None]
     click.echo(
-        f"{sum(1 for o in built if o.reproducible)}/{len(built)} reproducible, {len(outcomes) - len(built)} not built; report {report}"
+        err=as_json,
+        message=f"{sum(1 for o in built if o.reproducible)}/{len(built)} reproducible, {len(outcomes) - len(built)} not built; report {report}",
     )
     if not ok:
         raise BuildError(f"not every build was reproducible or built: see {target / 'index.html'}")
@@ -482,15 +577,157 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
         server.server_close()
 
 
-@cli.command("install-test")
+@cli.command("apt-repo")
+@click.argument("dist_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "repo_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="REPO_DIR: the repository to write (new, or replacing one made before).",
+)
+@click.option(
+    "--key",
+    envvar="DEBWHEELS_SIGNING_KEY",
+    default=None,
+    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a trusted secret key in $GNUPGHOME.",
+)
+@click.option("--uri", default=None, help="URIs: of the .sources example (default: file:REPO_DIR).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the repository, its packages and Release's sha256 as JSON."
+)
 @click.pass_obj
-def install_test(state: State) -> None:
-    """Install the .deb from dist/ into a fresh endpoint container and run it there."""
+def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri: str | None, as_json: bool) -> None:
+    """Publish every .deb in DIST_DIR as a signed apt repository in REPO_DIR (apt-ftparchive).
+
+    Writes dists/<suite>/{Release,InRelease,Release.gpg}, the Packages indexes, pool/, the
+    keyring for Signed-By (<project>-archive-keyring.gpg) and a <project>.sources example. The
+    key must be one of trusted-fingerprints; Release and Packages are reproducible.
+    """
+    from debwheels.aptrepo import build_apt_repo
+
+    cfg = state.config()
+    with locked(cfg, "debwheels apt-repo"):
+        repo = build_apt_repo(cfg, dist_dir, repo_dir, key, uri)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(repo.to_json(), indent=2, sort_keys=True))
+    else:
+        for package in repo.packages:
+            click.echo(f"{package.filename} sha256 {package.sha256}")
+        click.echo(
+            f"apt repository {repo.repo} ({repo.suite}, {' '.join(repo.architectures)}) signed by {repo.signer}; "
+            f"Release sha256 {repo.release_sha256}; keyring {repo.keyring.name}, example {repo.sources.name}"
+        )
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite existing files and an existing [tool.debwheels].")
+@click.option(
+    "--maintainer", default=None, help="'Name <email>' for debian/ (default: DEBFULLNAME/DEBEMAIL, the authors)."
+)
+@click.pass_obj
+def init(state: State, force: bool, maintainer: str | None) -> None:
+    """Add debwheels' Debian packaging to this Python project (debian/, debwheels.mk, requirements.in, config).
+
+    Never overwrites a file without --force. Then: debwheels keys add, make lock, make wheels,
+    make deb, make install-test.
+    """
+    from debwheels.scaffold import init_project
+
+    result = init_project(Path.cwd(), force=force, maintainer=maintainer, environ=dict(os.environ))
+    for name in result.written:
+        click.echo(f"wrote {name}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        "next: debwheels keys add KEYFILE; make lock; make wheels (DEBWHEELS_SIGNING_KEY); make deb; make install-test",
+        err=True,
+    )
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (click's): eval "$(debwheels completion bash)"."""
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # the three choices are click's built-in shells
+    click.echo(complete(cli, {}, "debwheels", "_DEBWHEELS_COMPLETE").source())
+
+
+@cli.command(hidden=True)
+@click.argument("stage", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("venv")
+def venvfix(stage: Path, venv: str) -> None:
+    """(debian/rules) Make the venv staged under STAGE independent of its build path; VENV is its installed path."""
+    from debwheels.venvfix import fix_venv
+
+    fix_venv(stage, venv)
+
+
+@cli.command("sbom-check", hidden=True)
+@click.argument("sbom", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("venv", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def sbom_check(sbom: Path, venv: Path) -> None:
+    """(debian/rules) Check that the SBOM lists exactly the packages installed in VENV."""
+    from debwheels.sbom import check_sbom_against_venv
+
+    sites = sorted(venv.glob("lib/python3*/site-packages"))
+    if len(sites) != 1:
+        raise VerificationError(f"{venv} has {len(sites)} lib/python3*/site-packages directories, expected 1")
+    problems = check_sbom_against_venv(sbom, sites[0])
+    if problems:
+        raise VerificationError(f"{sbom} does not describe {venv}: {'; '.join(problems)}")
+    click.echo(f"{sbom.name} lists exactly the packages in {venv}")
+
+
+@cli.command("install-test")
+@click.option(
+    "--apt-repo",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Install with apt-get from this signed repository ('debwheels apt-repo'), not from dist/.",
+)
+@click.option(
+    "--keyring",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The keyring apt trusts for --apt-repo (default: its <project>-archive-keyring.gpg).",
+)
+@click.option("--run", "commands", multiple=True, help="Shell command to run after installing (repeatable).")
+@click.option(
+    "--stage",
+    "files",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A directory the commands may use, at /stage/<its name>.",
+)
+@click.pass_obj
+def install_test(
+    state: State, apt_repo: Path | None, keyring: Path | None, commands: tuple[str, ...], files: Path | None
+) -> None:
+    """Install the .deb on a fresh endpoint container (from dist/, or with apt from --apt-repo) and run it.
+
+    The commands are --run, else install-test-commands of [tool.debwheels], else '<name> --version'.
+    """
+    from debwheels.aptrepo import keyring_name
+    from debwheels.deb import source_identity
+    from debwheels.endpoint import apt_install_test, install_test_commands
     from debwheels.endpoint import install_test as run_install_test
 
     cfg = state.config()
     runtime, images = _images(cfg)
-    log = run_install_test(cfg, runtime, images)
+    steps = list(commands) or install_test_commands(cfg)
+    if apt_repo is None:
+        log = run_install_test(cfg, runtime, images, steps, files.resolve() if files else None)
+    else:
+        package, _ = source_identity(cfg.root)
+        ring = keyring or apt_repo / keyring_name(cfg)
+        log = apt_install_test(cfg, runtime, images, apt_repo, ring, package, steps, files.resolve() if files else None)
     click.echo(f"install test passed; log {log}")
 
 
@@ -507,6 +744,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("debwheels: interrupted", err=True)
         sys.exit(130)
     except DebwheelsError as exc:
-        click.echo(f"debwheels: error: {exc}", err=True)
+        prefix = "debwheels: error:"
+        if color_enabled(sys.stderr):
+            prefix = click.style(prefix, fg="red", bold=True)
+        click.echo(f"{prefix} {exc}", err=True, color=color_enabled(sys.stderr))
         sys.exit(exit_code_for(exc))
     sys.exit(code if isinstance(code, int) else 0)

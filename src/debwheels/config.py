@@ -19,6 +19,8 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     lock = "requirements/lock.json"                 # the lock graph written by 'debwheels lock'
     dockerfile = "Dockerfile"                       # the builder image (may be shared: "../Dockerfile")
     builder-lock = "builder-lock.json"              # the builder and endpoint rootfs lock
+    install-test-commands = ["app --help"]          # shell commands 'debwheels install-test' runs
+                                                    # after installing the .deb (default: "<name> --version")
 
     [tool.debwheels.packages.<name>]                # per-package build settings
     env = {NAME = "value"}                          # extra build environment variables
@@ -118,6 +120,7 @@ class Config:
     builder_lock: Path = field(default=Path("builder-lock.json"))
     packages: dict[str, PackageSettings] = field(default_factory=dict)
     project_inputs: tuple[str, ...] | None = None
+    install_test_commands: tuple[str, ...] = ()
 
     def settings(self, name: str) -> PackageSettings:
         """Settings of package *name* (canonical); empty settings when none are configured."""
@@ -271,6 +274,9 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
                     f"project-inputs entry {entry!r} is not a relative path inside the project: "
                     'list files and directories such as "src" and "pyproject.toml"'
                 )
+    commands = _get(table, "install-test-commands", list, [])
+    if not all(isinstance(c, str) and c.strip() for c in commands):
+        raise ConfigError(f"install-test-commands = {commands!r}: list shell commands as non-empty strings")
     packages = _get(table, "builder-packages", list, list(DEFAULT_BUILDER_PACKAGES))
     per_package = {
         str(canonicalize_name(name)): _package_settings(root, canonicalize_name(name), value)
@@ -297,5 +303,6 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         dockerfile=(root / _get(table, "dockerfile", str, "Dockerfile")).resolve(),
         builder_lock=(root / _get(table, "builder-lock", str, "builder-lock.json")).resolve(),
         project_inputs=tuple(inputs) if inputs is not None else None,
+        install_test_commands=tuple(commands),
         packages=per_package,
     )

@@ -5,6 +5,11 @@ fixed path ``/build/<source package>`` and built with ``dpkg-buildpackage -us -u
 network off, as user 1000. ``debian/rules`` verifies the mirror itself before dh-virtualenv
 installs from it, so a build by hand cannot skip the check. Results (.deb, .buildinfo,
 .changes) are copied to ``dist/`` only after the build succeeded.
+
+``debian/rules`` runs ``$(DEBWHEELS) verify|venvfix|sbom-check``: the debwheels running this
+build is mounted read-only at :data:`DEBWHEELS_MOUNT` and ``DEBWHEELS`` names it, so the same
+code verifies the mirror whichever project is built (its dependencies are the builder's
+Debian python3 packages).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 
 from debian.changelog import Changelog
 
+import debwheels
 from debwheels.builder import Images
 from debwheels.config import Config
 from debwheels.container import ContainerRuntime, Mount, failure
@@ -34,6 +40,12 @@ cd {root}/{name}
 dpkg-buildpackage -us -uc -b
 cp ../*.deb ../*.buildinfo ../*.changes /out/
 """
+
+
+#: Where the running debwheels package is mounted in the builder (read-only).
+DEBWHEELS_MOUNT = "/opt/debwheels/lib"
+#: How debian/rules runs that debwheels (the make variable DEBWHEELS, from the environment).
+DEBWHEELS_COMMAND = f"env PYTHONPATH={DEBWHEELS_MOUNT} PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m debwheels"
 
 
 @dataclass(frozen=True)
@@ -89,10 +101,20 @@ def build_deb(
     export_tar(cfg.root, work / "source.tar")
     log = fresh_file(cfg.logs_dir / f"deb-{name}{'-varied' if variation.enabled else ''}.log")
     script = _SCRIPT.format(name=name, root=variation.build_root(), umask="0002" if variation.has("umask") else "0022")
-    env = {"LC_ALL": "C.UTF-8", "TZ": "UTC", "HOME": "/home/builder", "PIP_CONFIG_FILE": "/dev/null"}
+    env = {
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "HOME": "/home/builder",
+        "PIP_CONFIG_FILE": "/dev/null",
+        "DEBWHEELS": DEBWHEELS_COMMAND,
+    }
     try:
         with ExitStack() as stack:
-            mounts = [Mount(work / "source.tar", "/in/source.tar"), Mount(out, "/out", read_only=False)]
+            mounts = [
+                Mount(work / "source.tar", "/in/source.tar"),
+                Mount(out, "/out", read_only=False),
+                Mount(Path(debwheels.__file__).resolve().parent, f"{DEBWHEELS_MOUNT}/debwheels"),
+            ]
             if variation.has("fileordering"):
                 tree = work / "source"
                 tree.mkdir()
@@ -118,6 +140,9 @@ def build_deb(
                 f"dpkg-buildpackage of {name} {version}: debian/rules refused: {reason} (log {log})"
             ) from None
         raise BuildError(failure(f"dpkg-buildpackage of {name} {version}", log)) from None
+    built = [p.name for p in sorted(out.iterdir()) if p.suffix == ".deb"]
+    if len(built) != 1:
+        raise BuildError(f"dpkg-buildpackage gave {len(built)} .deb files ({', '.join(built)}), expected 1: see {log}")
     dist = dist or cfg.dist_dir
     dist.mkdir(parents=True, exist_ok=True)
     moved = []
@@ -125,7 +150,5 @@ def build_deb(
         target = dist / path.name
         os.replace(path, target)
         moved.append(target)
-    debs = [p for p in moved if p.suffix == ".deb"]
-    if len(debs) != 1:
-        raise BuildError(f"dpkg-buildpackage gave {len(debs)} .deb files, expected 1: see {log}")
-    return DebResult(debs[0], tuple(moved), sha256_file(debs[0]))
+    deb = dist / built[0]
+    return DebResult(deb, tuple(moved), sha256_file(deb))

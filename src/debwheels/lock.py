@@ -12,6 +12,10 @@
    environment lacks is resolved into that environment, and the pass repeats until nothing
    is missing.
 
+With ``--from FILE`` (a pip-compile/uv requirements.txt with hashes, poetry.lock, uv.lock or
+PEP 751 pylock.toml), that file's pins are pip constraints that are never dropped, and every
+sdist it pins must have one of its sha256 (:mod:`debwheels.importers`).
+
 Existing pins are kept (passed to pip as constraints) unless ``--upgrade`` or
 ``--upgrade-package NAME``; when they conflict with a new requirement the affected set is
 resolved afresh. Outputs are sorted and carry no timestamps.
@@ -31,6 +35,7 @@ from debwheels.config import Config, cache_dir
 from debwheels.container import ContainerRuntime
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
+from debwheels.importers import ImportedLock, check_sdist, constraints, pin_applies
 from debwheels.lockgraph import LockedPackage, LockGraph, key_of
 from debwheels.requirements import Pin, render_pins
 from debwheels.resolver import Resolved, Resolver
@@ -83,6 +88,8 @@ class Locker:
         say: progress sink.
         upgrade: ignore every existing pin.
         upgrade_packages: ignore the existing pins of these names.
+        imported: a lock file of another tool (:mod:`debwheels.importers`) whose pins are kept
+            (pip constraints, never resolved afresh) and whose hashes must match the sdists.
     """
 
     def __init__(
@@ -93,8 +100,10 @@ class Locker:
         say: Callable[[str], None] = print,
         upgrade: bool = False,
         upgrade_packages: Iterable[str] = (),
+        imported: ImportedLock | None = None,
     ) -> None:
         self.cfg = cfg
+        self.imported = imported
         self.runtime = runtime
         self.images = images
         self.say = say
@@ -207,13 +216,18 @@ class Locker:
             RequirementsError: bad input, no sdist, no resolution, or dynamic requirements that never settle.
             BuildError: a build-time cycle, or a build tool failed to build.
         """
-        roots = read_requirements_in(infile)
+        roots = self._roots(infile)
         project = str(canonicalize_name(self.cfg.project_name))
         graph = LockGraph(self.environment["python_full_version"], roots, key_of(project, self.cfg.project_version))
         preferred = self._kept(p for p in self.previous.packages.values() if p.runtime) if self.previous else []
-        resolved = self._resolve(roots, preferred, infile.name) if roots else []
+        if self.imported is not None:
+            resolved = self._resolve_imported(self.imported, roots, preferred)
+        else:
+            resolved = self._resolve(roots, preferred, infile.name) if roots else []
         for item in resolved:
             self._node(graph, item, runtime=True)
+        if self.imported is not None:
+            self._check_imported(self.imported, graph, resolved)
         self._edges(graph, resolved)
         graph.packages[graph.project] = LockedPackage(project, self.cfg.project_version, None, None, runtime=True)
         root_names = {str(canonicalize_name(Requirement(r).name)) for r in roots}
@@ -228,6 +242,44 @@ class Locker:
         self._discover_dynamic(graph)
         self.write(graph)
         return graph
+
+    def _roots(self, infile: Path) -> list[str]:
+        """requirements.in; with an imported lock and no requirements.in, the imported names."""
+        if self.imported is not None and not infile.exists():
+            imported = self.imported
+            return sorted(n for n, pin in imported.pins.items() if pin_applies(imported, pin, self.environment))
+        return read_requirements_in(infile)
+
+    def _resolve_imported(self, imported: ImportedLock, roots: list[str], preferred: list[str]) -> list[Resolved]:
+        """Resolve *roots* with the imported pins as constraints; they are never dropped."""
+        forced = constraints(imported, self.environment)
+        names = {str(canonicalize_name(Requirement(c).name)) for c in forced}
+        kept = [p for p in preferred if str(canonicalize_name(p.split("==")[0])) not in names]
+        what = f"{imported.path.name} ({imported.format})"
+        try:
+            return self.resolver.resolve(roots, forced + kept, what)
+        except RequirementsError:
+            if not kept:
+                raise
+        return self.resolver.resolve(roots, forced, what)
+
+    def _check_imported(self, imported: ImportedLock, graph: LockGraph, resolved: list[Resolved]) -> None:
+        """Every resolved package the imported lock pins has its version, and its sdist one of its hashes."""
+        checked = 0
+        for item in resolved:
+            pin = imported.pins.get(item.name)
+            if pin is None or not pin_applies(imported, pin, self.environment):
+                continue
+            if pin.version != item.version:
+                raise RequirementsError(
+                    f"{pin.where} pins {item.name}=={pin.version} but the resolution chose {item.version}: "
+                    "requirements.in and the imported lock disagree; fix one of them"
+                )
+            node = graph.packages[key_of(item.name, item.version)]
+            assert node.sdist is not None and node.sha256 is not None
+            check_sdist(pin, node.sdist, node.sha256)
+            checked += 1
+        self.say(f"kept {checked} pins of {imported.path.name} ({imported.format}); their sdist sha256 match it")
 
     def _discover_dynamic(self, graph: LockGraph) -> None:
         """Ask every backend for its dynamic build requirements (offline, in the builder)."""

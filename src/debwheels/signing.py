@@ -296,22 +296,70 @@ def sign_detached(data: Path, signature: Path, key: str, home: str | None = None
     Raises:
         SigningError: the key is not a secret key there, or gpg failed.
     """
+    _sign(data, signature, key, home, detach=True)
+
+
+def secret_primary(key: str, home: str | None = None) -> str:
+    """The primary fingerprint of secret key *key* (a primary or subkey fingerprint) in *home*.
+
+    Args:
+        key: fingerprint of a secret key or signing subkey (``0x`` prefix and case ignored).
+        home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
+
+    Returns:
+        str: 40 upper-case hex digits.
+
+    Raises:
+        SigningError: *key* is not a secret key there.
+    """
     gpg = gpg_for(home or os.environ.get("GNUPGHOME"))
     wanted = key.upper().removeprefix("0X")
-    secret = gpg.list_keys(secret=True)
-    known = {k["fingerprint"].upper() for k in secret} | {s.upper() for k in secret for s in k.get("subkey_info", {})}
-    known |= {str(s[2]).upper() for k in secret for s in k.get("subkeys", []) if len(s) > 2}
-    if wanted not in known:
-        raise SigningError(
-            f"signing key {key} is not a secret key in {gpg.gnupghome or '~/.gnupg'}: "
-            "import it or create one (gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
-        )
-    tmp = signature.with_name(f".{signature.name}.tmp")
+    for entry in gpg.list_keys(secret=True):
+        primary = str(entry["fingerprint"]).upper()
+        subkeys = {s.upper() for s in entry.get("subkey_info", {})}
+        subkeys |= {str(s[2]).upper() for s in entry.get("subkeys", []) if len(s) > 2}
+        if wanted == primary or wanted in subkeys:
+            return primary
+    raise SigningError(
+        f"signing key {key} is not a secret key in {gpg.gnupghome or '~/.gnupg'}: "
+        "import it or create one (gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
+    )
+
+
+def clearsign(data: Path, output: Path, key: str, home: str | None = None) -> None:
+    """Write *data* clearsigned (RFC 4880 section 7, ``gpg --clearsign``) by secret key *key* to *output*.
+
+    The signed text of the result is exactly *data* (what ``gpg --decrypt`` gives back); apt's
+    ``InRelease`` is such a file (apt-secure(8)).
+
+    Args:
+        data: text file to sign.
+        output: output path; written through a temporary sibling and renamed.
+        key: fingerprint of a secret key (or signing subkey) in *home*.
+        home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
+
+    Raises:
+        SigningError: the key is not a secret key there, or gpg failed.
+    """
+    _sign(data, output, key, home, detach=False)
+
+
+def _sign(data: Path, output: Path, key: str, home: str | None, detach: bool) -> None:
+    """Sign *data* into *output* (armored; detached, or clearsigned when not *detach*) by *key*."""
+    secret_primary(key, home)
+    gpg = gpg_for(home or os.environ.get("GNUPGHOME"))
+    wanted = key.upper().removeprefix("0X")
+    tmp = output.with_name(f".{output.name}.tmp")
     with open(data, "rb") as handle:
         result = gpg.sign_file(
-            handle, keyid=wanted, detach=True, output=str(tmp), extra_args=["--digest-algo", "SHA512"]
+            handle,
+            keyid=wanted,
+            detach=detach,
+            clearsign=not detach,
+            output=str(tmp),
+            extra_args=["--digest-algo", "SHA512"],
         )
     if not result or result.status != "signature created" or not tmp.is_file():
         tmp.unlink(missing_ok=True)
         raise SigningError(f"gpg could not sign {data} with {key}: {result.status or result.stderr.strip()[-200:]}")
-    os.replace(tmp, signature)
+    os.replace(tmp, output)

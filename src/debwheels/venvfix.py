@@ -1,6 +1,6 @@
 """Make a dh-virtualenv venv independent of the path it was built at (run from debian/rules).
 
-``python3 -m debwheels.venvfix STAGE VENV`` where STAGE is ``debian/<package>`` and VENV the
+``debwheels venvfix STAGE VENV`` (or ``python3 -m debwheels.venvfix``) where STAGE is ``debian/<package>`` and VENV the
 installed path (``/opt/venvs/<package>``):
 
 - ``pyvenv.cfg``: the ``command =`` line (Python 3.11+) names the installed path;
@@ -24,6 +24,8 @@ import shutil
 import sys
 from pathlib import Path
 from py_compile import PycInvalidationMode
+
+from debwheels.errors import BuildError
 
 
 def _record_hash(data: bytes) -> str:
@@ -75,15 +77,29 @@ def compile_for_installed_path(stage: Path, root: Path) -> bool:
     )
 
 
-def main(argv: list[str]) -> int:
-    """Entry point: ``STAGE VENV``."""
-    stage, venv = Path(argv[0]).resolve(), argv[1]
+def fix_venv(stage: Path, venv: str) -> None:
+    """Apply every fix above to the venv staged at ``STAGE/VENV`` (``debwheels venvfix``, run by debian/rules).
+
+    Args:
+        stage: the package's staging directory (``debian/<package>``).
+        venv: the venv's installed path (``/opt/venvs/<package>``).
+
+    Raises:
+        BuildError: a module did not compile.
+    """
+    stage = stage.resolve()
     root = stage / venv.lstrip("/")
     fix_pyvenv_cfg(root, venv)
     changed = fix_records(root)
-    ok = compile_for_installed_path(stage, root)
+    if not compile_for_installed_path(stage, root):
+        raise BuildError(f"venvfix: a module under {root} did not compile: see the compileall output above")
     print(f"venvfix: {root}: {changed} RECORD rows updated, .pyc compiled for {venv} (checked-hash)")
-    return 0 if ok else 1
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``STAGE VENV``."""
+    fix_venv(Path(argv[0]), argv[1])
+    return 0
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def debwheels(args: list[str], cwd: Path, extra: dict[str, str] | None = None) -
     """Run the debwheels CLI from *cwd*'s own sources (a clone tests its own code)."""
     env = {"PYTHONPATH": str(cwd / "src"), **(extra or {})}
     return subprocess.run(
-        ["/usr/bin/python3", "-m", "debwheels", *args],
+        [sys.executable, "-m", "debwheels", *args],
         cwd=cwd,
         env=_env(env),
         capture_output=True,
@@ -58,6 +58,14 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
         return target
 
     return make
+
+
+@pytest.fixture(scope="session")
+def first_deb(fresh_clone: Callable[[str], Path]) -> Path:
+    """A fresh clone in which 'make deb' built debwheels' own .deb into dist/ (built once, shared by the modules)."""
+    clone = fresh_clone("deb-a")
+    sh(["make", "deb"], clone)
+    return clone
 
 
 def dep_file(manifest: dict[str, Any], key: str) -> str:

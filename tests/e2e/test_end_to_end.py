@@ -32,13 +32,6 @@ def deb_in(clone: Path) -> Path:
     return debs[0]
 
 
-@pytest.fixture(scope="module")
-def first_deb(fresh_clone: Callable[[str], Path]) -> Path:
-    clone = fresh_clone("deb-a")
-    sh(["make", "deb"], clone)
-    return clone
-
-
 def tree_hashes(directory: Path) -> dict[str, str]:
     """sha256 of every file under *directory*, by relative path."""
     return {str(p.relative_to(directory)): sha256_file(p) for p in sorted(directory.rglob("*")) if p.is_file()}

@@ -39,8 +39,8 @@ def make_app(
     for name, text in (files or {}).items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    shutil.copy2(ROOT / "Dockerfile", root / "Dockerfile")
-    shutil.copy2(ROOT / "builder-lock.json", root / "builder-lock.json")
+    shutil.copy2(ROOT / "src/debwheels/data/builder/Dockerfile", root / "Dockerfile")
+    shutil.copy2(ROOT / "src/debwheels/data/builder/builder-lock.json", root / "builder-lock.json")
     return root
 
 
@@ -209,3 +209,34 @@ def _first_lines(sha256: str, count: int) -> tuple[str, list[str]]:
         handle = tar.extractfile(member)
         assert handle is not None
         return member.name.split("/", 1)[1], handle.read().decode().splitlines()[:count]
+
+
+IMPORTED = ROOT / "tests" / "unit" / "data" / "importers"
+
+
+@pytest.mark.parametrize(
+    "lock_file", ["app/requirements.txt", "app/uv.lock", "app/pylock.toml", "app-poetry/poetry.lock"]
+)
+def test_lock_from_another_tools_lock_keeps_its_pins_and_checks_its_hashes(tmp_path: Path, lock_file: str) -> None:
+    # The fixtures (made with pip-compile, uv, poetry; see their README) pin attrs 23.1.0 and
+    # click 8.1.7, both older than what a fresh resolution of requirements.in picks.
+    root = make_app(tmp_path / "imported", ["attrs", "click"])
+    done = run(root, "lock", "--from", str(IMPORTED / lock_file))
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "kept 2 pins" in done.stdout + done.stderr
+    graph = LockGraph.read(root / "requirements" / "lock.json")
+    runtime = sorted(p.key for p in graph.packages.values() if p.runtime and p.key != graph.project)
+    assert runtime == ["attrs==23.1.0", "click==8.1.7"]
+
+
+def test_lock_from_a_lock_whose_hash_does_not_match_the_sdist_stops_and_writes_nothing(tmp_path: Path) -> None:
+    root = make_app(tmp_path / "tampered", ["attrs", "click"])
+    text = (IMPORTED / "app" / "requirements.txt").read_text()
+    sdist = "6279836d581513a26f1bf235f9acd333bc9115683f14f7e8fae46c98fc50e015"  # attrs-23.1.0.tar.gz
+    assert sdist in text
+    (tmp_path / "requirements.txt").write_text(text.replace(sdist, "0" * 64))
+    done = run(root, "lock", "--from", str(tmp_path / "requirements.txt"))
+    assert done.returncode == 6, done.stderr[-2000:]
+    assert "attrs" in done.stderr and "sha256" in done.stderr
+    assert not (root / "requirements" / "requirements.txt").exists()
+    assert not (root / "requirements" / "lock.json").exists()

@@ -213,7 +213,7 @@ def test_why_names_the_inputs_that_changed(tmp_path: Path) -> None:
 
 def test_the_committed_manifest_records_a_recomputable_build_key_per_wheel() -> None:
     data = json.loads((ROOT / "wheels-mirror" / "build-manifest.json").read_text())
-    assert data["format"] == 2
+    assert data["format"] == 3
     for entry in data["wheels"].values():
         recomputed = KeyInputs(
             entry["build-inputs"]["name"],

@@ -1,0 +1,39 @@
+# The debwheels pipeline of @PACKAGE@ (written by 'debwheels init'). DEBWHEELS is how to run
+# debwheels: the installed command by default.
+DEBWHEELS ?= debwheels
+JOBS ?= $(shell nproc)
+
+.PHONY: builder lock wheels verify deb install-test repro apt-repo
+
+# The pinned Debian builder and endpoint images (mmdebstrap rootfs, builder-lock.json).
+builder:
+	$(DEBWHEELS) builder
+
+# Pin requirements/requirements.in (and every build requirement) to sdist sha256.
+lock: builder
+	$(DEBWHEELS) lock
+
+# Build what changed into wheels-mirror/, print the review diff, sign when it changed
+# (DEBWHEELS_SIGNING_KEY: a secret key in $$GNUPGHOME whose fingerprint is trusted).
+# An up-to-date mirror is a read-only no-op (no images, no key needed).
+wheels:
+	$(DEBWHEELS) wheels -j $(JOBS)
+
+verify:
+	$(DEBWHEELS) verify
+
+# dpkg-buildpackage in the builder, from the verified mirror only; output in dist/.
+deb: builder
+	$(DEBWHEELS) deb
+
+# Install dist/'s .deb on a fresh endpoint container and run install-test-commands.
+install-test: builder
+	$(DEBWHEELS) install-test
+
+# Rebuild every wheel and the .deb under varied conditions; report in .debwheels/repro-report/.
+repro: builder
+	$(DEBWHEELS) repro --deb
+
+# A signed static apt repository of dist/ in apt-repo/ (same key policy as the mirror).
+apt-repo:
+	$(DEBWHEELS) apt-repo dist -o apt-repo

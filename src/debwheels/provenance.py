@@ -1,0 +1,324 @@
+"""in-toto provenance of every wheel in the mirror, derived from ``build-manifest.json``.
+
+For each wheel the staged mirror holds ``provenance/<wheel file name>.intoto.json``: an
+in-toto Statement v1 (https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md)
+whose predicate is SLSA Provenance v1 (https://slsa.dev/spec/v1.0/provenance). It is a pure
+function of the wheel's manifest entry (its ``build-inputs``, see
+:class:`debwheels.buildkey.KeyInputs`) and of the manifest's other wheel entries (to name the
+build-environment wheels), so anyone can recompute it from the signed manifest and compare
+bytes (:func:`verify_provenance`). The statements are unsigned: they are listed in
+``sha256sums.txt`` like every other file, so the mirror's GPG signatures cover them.
+
+Shape (keys sorted, two-space indent, ASCII, final newline; no timestamps)::
+
+    {
+      "_type": "https://in-toto.io/Statement/v1",
+      "subject": [{"name": "<wheel file>", "digest": {"sha256": "<wheel sha256>"}}],
+      "predicateType": "https://slsa.dev/provenance/v1",
+      "predicate": {
+        "buildDefinition": {
+          "buildType": "https://debwheels.example.org/build/wheel/v1",
+          "externalParameters": {
+            "package": {"name": "<canonical name>", "version": "<version>"},
+            "source": {"kind": "sdist" | "tree", "name": "<sdist file>" | "tree:<name>-<version>",
+                       "sha256": "<sdist sha256 or project-tree digest>"},
+            "settings": {<[tool.debwheels.packages.<name>] record, patches by sha256>}
+          },
+          "internalParameters": {
+            "SOURCE_DATE_EPOCH": <int seconds>,
+            "frontend": "<name>==<version>:<sdist sha256>[,...]",
+            "driver-sha256": "<sha256 of debwheels' in-container build driver>",
+            "build-key": "<sha256 of the canonical JSON of the build inputs>",
+            "build-key-format": "debwheels-build-key/1"
+          },
+          "resolvedDependencies": [ResourceDescriptor, ...]
+        },
+        "runDetails": {
+          "builder": {"id": "https://debwheels.example.org/builder/container/v1"},
+          "metadata": {"invocationId": "<build key>"}
+        }
+      }
+    }
+
+``resolvedDependencies`` (in-toto ResourceDescriptor,
+https://github.com/in-toto/attestation/blob/main/spec/v1/resource_descriptor.md), in this order,
+each with ``annotations.role``:
+
+* ``sdist``: ``name`` the sdist file, ``digest.sha256`` its sha256, ``uri`` its package URL
+  ``pkg:pypi/<name>@<version>?file_name=<sdist file>`` (the manifest does not record the
+  index's file URL; the purl names the file globally, and the sha256 pins it). For the project
+  itself: ``name`` ``tree:<name>-<version>``, ``digest.sha256`` the project-tree digest of
+  :func:`debwheels.buildkey.tree_sha256` (over path, mode and content sha256 of each input file,
+  not the sha256 of one file), no ``uri``;
+* ``build-env``: each wheel installed in the build environment, ``name`` its wheel file (or
+  ``<name>==<version>`` when the manifest lacks that wheel), ``digest.sha256``, ``uri`` its
+  purl with ``file_name``;
+* ``patch``: each patch applied, ``name`` ``patches/<file>``, ``digest.sha256``;
+* ``builder-rootfs``: the builder image's root filesystem tarball (``builder-lock.json``);
+* ``dockerfile``: ``name`` ``Dockerfile``, the sha256 of the Dockerfile that made the image.
+
+``startedOn``/``finishedOn`` are left out on purpose: the only time a reproducible build can
+state is SOURCE_DATE_EPOCH, which is not when it ran (it is in ``internalParameters``). The URIs
+under ``https://debwheels.example.org/`` name debwheels' build type and builder; they identify,
+they are not fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from debwheels.buildkey import canonical_json
+from debwheels.fsutil import sha256_file
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+BUILD_TYPE = "https://debwheels.example.org/build/wheel/v1"
+BUILDER_ID = "https://debwheels.example.org/builder/container/v1"
+PROVENANCE_DIR = "provenance"
+SUFFIX = ".intoto.json"
+MANIFEST_NAME = "build-manifest.json"  # = debwheels.mirror.MANIFEST_NAME (not imported: gpg-free import)
+
+
+def _canonical(name: str) -> str:
+    """PEP 503 normalised project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _purl(name: str, version: str, file_name: str | None) -> str:
+    """``pkg:pypi/<name>@<version>[?file_name=<file>]`` (https://github.com/package-url/purl-spec)."""
+    purl = f"pkg:pypi/{quote(_canonical(name), safe='')}@{quote(version, safe='')}"
+    return f"{purl}?file_name={quote(file_name, safe='')}" if file_name else purl
+
+
+def statement_path(wheel: str) -> str:
+    """The statement's path relative to the mirror: ``provenance/<wheel>.intoto.json``."""
+    return f"{PROVENANCE_DIR}/{wheel}{SUFFIX}"
+
+
+def render_statement(manifest: dict[str, Any], wheel: str) -> str:
+    """The in-toto statement (SLSA Provenance v1) of one wheel of *manifest*, as text.
+
+    Args:
+        manifest: the parsed ``build-manifest.json`` (format 2: ``wheels`` maps each wheel file
+            name to its entry with ``name``, ``version``, ``sha256``, ``sdist``, ``sdist-sha256``,
+            ``build-key`` and ``build-inputs``).
+        wheel: the wheel's file name, a key of ``manifest["wheels"]``.
+
+    Returns:
+        str: JSON (see the module docstring), sorted keys, two-space indent, ASCII, final
+        newline; the same manifest always gives the same bytes.
+
+    Raises:
+        KeyError, TypeError, ValueError: the entry lacks a field the statement needs (a
+            manifest older than build keys, or a damaged one).
+    """
+    wheels: dict[str, dict[str, Any]] = manifest["wheels"]
+    entry = wheels[wheel]
+    inputs: dict[str, Any] = entry["build-inputs"]
+    name, version = str(inputs["name"]), str(inputs["version"])
+    source = str(inputs["source"])
+    materials: list[dict[str, Any]] = []
+    if source.startswith("tree:"):
+        source_record = {"kind": "tree", "name": f"tree:{name}-{version}", "sha256": source.removeprefix("tree:")}
+        materials.append(
+            {
+                "name": source_record["name"],
+                "digest": {"sha256": source_record["sha256"]},
+                "annotations": {"role": "sdist"},
+            }
+        )
+    else:
+        sdist = str(entry["sdist"])
+        source_record = {"kind": "sdist", "name": sdist, "sha256": source}
+        materials.append(
+            {
+                "name": sdist,
+                "digest": {"sha256": source},
+                "uri": _purl(name, version, sdist),
+                "annotations": {"role": "sdist"},
+            }
+        )
+    by_key = {(f"{_canonical(str(e['name']))}=={e['version']}", str(e["sha256"])): f for f, e in wheels.items()}
+    for dep, digest in sorted(dict(inputs["build-env"]).items()):
+        dep_name, _, dep_version = str(dep).partition("==")
+        file_name = by_key.get((f"{_canonical(dep_name)}=={dep_version}", str(digest)))
+        material: dict[str, Any] = {
+            "name": file_name or str(dep),
+            "digest": {"sha256": str(digest)},
+            "annotations": {"role": "build-env"},
+        }
+        if file_name:
+            material["uri"] = _purl(dep_name, dep_version, file_name)
+        materials.append(material)
+    settings: dict[str, Any] = inputs["settings"]
+    for patch, digest in sorted(dict(settings.get("patches") or {}).items()):
+        materials.append(
+            {"name": f"patches/{patch}", "digest": {"sha256": str(digest)}, "annotations": {"role": "patch"}}
+        )
+    builder: dict[str, Any] = inputs["builder"]
+    if builder.get("rootfs-sha256"):
+        materials.append(
+            {
+                "name": "builder-rootfs",
+                "digest": {"sha256": str(builder["rootfs-sha256"])},
+                "annotations": {"role": "builder-rootfs"},
+            }
+        )
+    if builder.get("dockerfile-sha256"):
+        materials.append(
+            {
+                "name": "Dockerfile",
+                "digest": {"sha256": str(builder["dockerfile-sha256"])},
+                "annotations": {"role": "dockerfile"},
+            }
+        )
+    procedure: dict[str, Any] = inputs["procedure"]
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": wheel, "digest": {"sha256": str(entry["sha256"])}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": BUILD_TYPE,
+                "externalParameters": {
+                    "package": {"name": name, "version": version},
+                    "source": source_record,
+                    "settings": settings,
+                },
+                "internalParameters": {
+                    "SOURCE_DATE_EPOCH": int(inputs["source-date-epoch"]),
+                    "frontend": procedure.get("frontend"),
+                    "driver-sha256": procedure.get("driver-sha256"),
+                    "build-key": str(entry["build-key"]),
+                    "build-key-format": str(inputs["format"]),
+                },
+                "resolvedDependencies": materials,
+            },
+            "runDetails": {
+                "builder": {"id": BUILDER_ID},
+                "metadata": {"invocationId": str(entry["build-key"])},
+            },
+        },
+    }
+    return json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def render_all(manifest: dict[str, Any]) -> dict[str, str]:
+    """Every wheel's statement: ``{"provenance/<wheel>.intoto.json": text}``, sorted by path.
+
+    Raises:
+        KeyError, TypeError, ValueError: see :func:`render_statement`.
+    """
+    return {statement_path(wheel): render_statement(manifest, wheel) for wheel in sorted(manifest["wheels"])}
+
+
+def write_provenance(mirror: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """Write every wheel's statement into ``<mirror>/provenance/`` (created fresh; plain writes).
+
+    *mirror* is a staging directory renamed into place whole, so no temporary files are needed;
+    an existing ``provenance/`` is not expected (the stage starts empty) and is refused.
+
+    Args:
+        mirror: the staged mirror directory.
+        manifest: the parsed ``build-manifest.json`` written there.
+
+    Returns:
+        dict[str, str]: ``{posix path relative to mirror: sha256 hex}`` of each file written, for
+        ``sha256sums.txt``.
+
+    Raises:
+        FileExistsError: ``provenance/`` exists already.
+        KeyError, TypeError, ValueError: see :func:`render_statement`.
+        OSError: the directory cannot be written.
+    """
+    rendered = render_all(manifest)
+    (mirror / PROVENANCE_DIR).mkdir()
+    written: dict[str, str] = {}
+    for relative, text in rendered.items():
+        data = text.encode("ascii")
+        (mirror / relative).write_bytes(data)
+        written[relative] = hashlib.sha256(data).hexdigest()
+    return written
+
+
+def _check_entry(wheel: str, entry: dict[str, Any], wheels: dict[str, dict[str, Any]]) -> list[str]:
+    """Consistency of one manifest entry with its own build inputs and build key."""
+    problems: list[str] = []
+    inputs = entry.get("build-inputs")
+    if not isinstance(inputs, dict):
+        return [f"{wheel}: the manifest entry has no build-inputs"]
+    if hashlib.sha256(canonical_json(inputs)).hexdigest() != entry.get("build-key"):
+        problems.append(f"{wheel}: build-key is not the sha256 of its build-inputs")
+    if (inputs.get("name"), inputs.get("version")) != (entry.get("name"), entry.get("version")):
+        problems.append(f"{wheel}: build-inputs name/version differ from the entry's")
+    source = str(inputs.get("source", ""))
+    if not source.startswith("tree:") and source != entry.get("sdist-sha256"):
+        problems.append(f"{wheel}: build-inputs source {source} is not the entry's sdist-sha256")
+    if inputs.get("build-env") != entry.get("build-env"):
+        problems.append(f"{wheel}: build-inputs build-env differs from the entry's build-env")
+    present = {(f"{_canonical(str(e.get('name')))}=={e.get('version')}", e.get("sha256")) for e in wheels.values()}
+    for dep, digest in sorted(dict(inputs.get("build-env") or {}).items()):
+        dep_name, _, dep_version = str(dep).partition("==")
+        if (f"{_canonical(dep_name)}=={dep_version}", digest) not in present:
+            problems.append(f"{wheel}: build-env wheel {dep} sha256 {digest} is not a wheel of the manifest")
+    return problems
+
+
+def verify_provenance(mirror: Path) -> list[str]:
+    """Recompute every wheel's statement from ``build-manifest.json`` and compare with the mirror.
+
+    Checks, for each wheel of the manifest: the wheel file's sha256 equals the manifest's (the
+    statement's subject), the entry's build key is the sha256 of its build inputs and agrees
+    with its ``sdist-sha256`` and ``build-env``, every build-environment wheel is a wheel of the
+    manifest with that sha256, and ``provenance/<wheel>.intoto.json`` equals the recomputed
+    statement byte for byte. A file in ``provenance/`` that belongs to no wheel is a problem too.
+    The signatures are not checked here (:func:`debwheels.mirror.verify_mirror` does that).
+
+    Args:
+        mirror: a mirror directory (published or staged) holding ``build-manifest.json``.
+
+    Returns:
+        list[str]: one line per problem, in wheel order; empty when everything matches.
+    """
+    try:
+        manifest = json.loads((mirror / MANIFEST_NAME).read_text(encoding="utf-8"))
+        wheels: dict[str, dict[str, Any]] = manifest["wheels"]
+        if not isinstance(wheels, dict):
+            raise TypeError("'wheels' is not an object")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"{mirror / MANIFEST_NAME} cannot be read: {exc}"]
+    problems: list[str] = []
+    for wheel in sorted(wheels):
+        entry = wheels[wheel]
+        path = mirror / wheel
+        if not path.is_file() or path.is_symlink():
+            problems.append(f"{wheel}: the wheel is missing or not a regular file")
+        elif sha256_file(path) != entry.get("sha256"):
+            problems.append(f"{wheel}: its sha256 {sha256_file(path)} is not the manifest's {entry.get('sha256')}")
+        problems.extend(_check_entry(wheel, entry, wheels))
+        try:
+            expected = render_statement(manifest, wheel).encode("ascii")
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{wheel}: its manifest entry cannot give a statement: {exc!r}")
+            continue
+        statement = mirror / statement_path(wheel)
+        try:
+            actual = statement.read_bytes()
+        except OSError:
+            problems.append(f"{statement_path(wheel)} is missing")
+            continue
+        if actual != expected:
+            problems.append(f"{statement_path(wheel)} differs from the statement recomputed from {MANIFEST_NAME}")
+    folder = mirror / PROVENANCE_DIR
+    if folder.is_dir():
+        expected_names = {f"{wheel}{SUFFIX}" for wheel in wheels}
+        for name in sorted(os.listdir(folder)):
+            if name not in expected_names:
+                problems.append(f"{PROVENANCE_DIR}/{name} belongs to no wheel of {MANIFEST_NAME}")
+    return problems

@@ -1,0 +1,509 @@
+"""``debwheels init``: add debwheels' Debian packaging to an existing Python project.
+
+Reads what the project declares (PEP 621 ``[project]`` in pyproject.toml, else setup.cfg's
+``[metadata]``/``[options]``, else the literal keywords of ``setup()`` in setup.py, read with
+:mod:`ast`, never executed) and writes:
+
+- ``debian/``: ``control`` (Depends on the builder's Debian ``python3.X``), ``rules`` (the
+  same dh-virtualenv rules as debwheels' own, from one template), ``changelog`` (python-debian),
+  ``<package>.links`` (one ``/usr/bin`` link per console script), ``copyright`` (DEP-5),
+  ``source/format`` (3.0 (native));
+- ``debwheels.mk`` with the targets ``builder lock wheels verify deb install-test repro
+  apt-repo``, and a ``Makefile`` that includes it (an existing Makefile is left alone: add
+  ``include debwheels.mk`` to it);
+- ``requirements/requirements.in`` from the project's dependencies;
+- ``Dockerfile`` and ``builder-lock.json``: the pinned builder this debwheels ships;
+- ``[tool.debwheels]`` in pyproject.toml (added with tomlkit, comments kept; created when the
+  project has no pyproject.toml); ``.debwheels/`` and ``dist/`` appended to ``.gitignore``.
+
+An existing file is never overwritten without ``force``: without it, nothing is written and
+the error lists every file in the way. With it, files are rewritten but an existing
+``[tool.debwheels]`` keeps its settings (trusted keys, SOURCE_DATE_EPOCH) and gains missing keys.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import email.utils
+import re
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from debian.changelog import Changelog
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from debwheels.builder import builder_python_version
+from debwheels.errors import ConfigError, UsageError
+from debwheels.fsutil import atomic_write_text
+
+#: Debian package names: lower case, digits, + - . (Debian Policy 5.6.1), at least 2 characters.
+_DEBIAN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_GITIGNORE = (".debwheels/", "dist/", "apt-repo/")
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What the project declares about itself.
+
+    Attributes:
+        name: the distribution name as declared (``[project] name``).
+        version: its version (PEP 440), or "0" when dynamic and not literal.
+        summary: one-line description.
+        description: longer text (the README is not read), may be empty.
+        homepage: URL or "".
+        license: license expression or name, or "".
+        authors: "Name <email>" strings.
+        scripts: console script name -> entry point (``module:function``), sorted.
+        dependencies: PEP 508 requirement strings.
+        source: where it was read: "pyproject.toml", "setup.cfg" or "setup.py".
+        warnings: what could not be read and what to do about it.
+    """
+
+    name: str
+    version: str
+    summary: str = ""
+    description: str = ""
+    homepage: str = ""
+    license: str = ""
+    authors: tuple[str, ...] = ()
+    scripts: dict[str, str] = field(default_factory=dict)
+    dependencies: tuple[str, ...] = ()
+    source: str = "pyproject.toml"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> str:
+        """The Debian package name: the canonical name (PEP 503), which Debian allows as is."""
+        return str(canonicalize_name(self.name))
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``debwheels init`` wrote.
+
+    Attributes:
+        written: paths relative to the project root, in write order.
+        notes: things the user must do by hand (one line each).
+    """
+
+    written: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _people(entries: Any) -> tuple[str, ...]:
+    people = []
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            name, mail = str(entry.get("name", "")).strip(), str(entry.get("email", "")).strip()
+            if name or mail:
+                people.append(email.utils.formataddr((name, mail)) if mail else name)
+    return tuple(people)
+
+
+def _from_pyproject(data: dict[str, Any]) -> ProjectInfo:
+    project = data["project"]
+    dynamic = set(project.get("dynamic", []))
+    warnings = []
+    if "dependencies" in dynamic:
+        warnings.append("dependencies are dynamic: list them in requirements/requirements.in")
+    if "version" in dynamic:
+        warnings.append("the version is dynamic: set the Debian version in debian/changelog (dch -v)")
+    license_value = project.get("license", "")
+    if isinstance(license_value, dict):
+        license_value = license_value.get("text", "")
+    urls = project.get("urls", {}) or {}
+    homepage = next((str(v) for k, v in urls.items() if k.lower() in ("homepage", "home", "source")), "")
+    description = project.get("description", "")
+    return ProjectInfo(
+        name=str(project.get("name", "")),
+        version=str(project.get("version", "0")),
+        summary=str(description),
+        homepage=homepage,
+        license=str(license_value),
+        authors=_people(project.get("maintainers")) + _people(project.get("authors")),
+        scripts=dict(sorted((str(k), str(v)) for k, v in (project.get("scripts") or {}).items())),
+        dependencies=tuple(str(d) for d in project.get("dependencies", [])),
+        warnings=tuple(warnings),
+    )
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def _from_setup_cfg(path: Path) -> ProjectInfo:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path, encoding="utf-8")
+    meta = parser["metadata"] if parser.has_section("metadata") else {}
+    options = parser["options"] if parser.has_section("options") else {}
+    scripts = {}
+    if parser.has_section("options.entry_points"):
+        for line in _lines(parser["options.entry_points"].get("console_scripts", "")):
+            name, _, target = line.partition("=")
+            scripts[name.strip()] = target.strip()
+    author = meta.get("author", "")
+    mail = meta.get("author_email", "")
+    return ProjectInfo(
+        name=meta.get("name", ""),
+        version=meta.get("version", "0"),
+        summary=meta.get("description", ""),
+        homepage=meta.get("url", ""),
+        license=meta.get("license", ""),
+        authors=(email.utils.formataddr((author, mail)) if mail else author,) if author or mail else (),
+        scripts=dict(sorted(scripts.items())),
+        dependencies=tuple(_lines(options.get("install_requires", ""))),
+        source="setup.cfg",
+    )
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def _from_setup_py(path: Path) -> ProjectInfo:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as exc:
+        raise ConfigError(f"{path} is not valid Python ({exc.msg}, line {exc.lineno}): fix it first") from None
+    keywords: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "setup":
+            keywords = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
+    scripts = {}
+    entry_points = keywords.get("entry_points") or {}
+    if isinstance(entry_points, dict):
+        for line in entry_points.get("console_scripts", []) or []:
+            name, _, target = str(line).partition("=")
+            scripts[name.strip()] = target.strip()
+    warnings = []
+    if not isinstance(keywords.get("install_requires"), list | tuple | type(None)):
+        warnings.append("setup.py computes install_requires: list them in requirements/requirements.in")
+    author, mail = str(keywords.get("author") or ""), str(keywords.get("author_email") or "")
+    return ProjectInfo(
+        name=str(keywords.get("name") or ""),
+        version=str(keywords.get("version") or "0"),
+        summary=str(keywords.get("description") or ""),
+        homepage=str(keywords.get("url") or ""),
+        license=str(keywords.get("license") or ""),
+        authors=(email.utils.formataddr((author, mail)) if mail else author,) if author or mail else (),
+        scripts=dict(sorted(scripts.items())),
+        dependencies=tuple(str(d) for d in keywords.get("install_requires") or []),
+        source="setup.py",
+        warnings=tuple(warnings),
+    )
+
+
+def read_project(root: Path) -> ProjectInfo:
+    """Read the project's name, version, console scripts and dependencies without running its code.
+
+    Args:
+        root: the project directory.
+
+    Returns:
+        ProjectInfo: from ``[project]`` (PEP 621) if present, else setup.cfg (setuptools
+        declarative config), else setup.py's literal ``setup()`` keywords.
+
+    Raises:
+        ConfigError: no project metadata found, invalid TOML or Python, no name, or a
+            dependency that is not a PEP 508 requirement.
+    """
+    pyproject = root / "pyproject.toml"
+    data: dict[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject} is not valid TOML ({exc}): fix the file") from None
+    if "project" in data:
+        info = _from_pyproject(data)
+    elif (root / "setup.cfg").is_file() and _from_setup_cfg(root / "setup.cfg").name:
+        info = _from_setup_cfg(root / "setup.cfg")
+    elif (root / "setup.py").is_file():
+        info = _from_setup_py(root / "setup.py")
+    else:
+        raise ConfigError(
+            f"{root} has no [project] table in pyproject.toml, no setup.cfg and no setup.py: "
+            "run debwheels init in a Python project"
+        )
+    if not info.name:
+        raise ConfigError(f"the project in {root} has no literal name in {info.source}: declare one")
+    for text in info.dependencies:
+        try:
+            Requirement(text)
+        except InvalidRequirement as exc:
+            raise ConfigError(f"{info.source}: dependency {text!r} is not a PEP 508 requirement ({exc})") from None
+    if not _DEBIAN_NAME.match(info.package):
+        raise ConfigError(f"{info.package!r} is not a valid Debian package name: rename the project")
+    return info
+
+
+def debian_version(version: str) -> str:
+    """Map a PEP 440 version to a Debian native version that sorts the same way.
+
+    Pre-releases and development releases sort before the release in both (``1.0rc1`` ->
+    ``1.0~rc1``, ``1.0.dev3`` -> ``1.0~dev3``); post-releases after (``1.0.post2`` ->
+    ``1.0+post2``); the epoch becomes the Debian epoch; a local version (``+local``) is kept
+    with ``+``.
+
+    Raises:
+        ConfigError: *version* is not a PEP 440 version.
+    """
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        raise ConfigError(f"version {version!r} is not a PEP 440 version: fix it in the project metadata") from None
+    text = ".".join(str(part) for part in parsed.release)
+    if parsed.pre:
+        text += f"~{parsed.pre[0]}{parsed.pre[1]}"
+    if parsed.post is not None:
+        text += f"+post{parsed.post}"
+    if parsed.dev is not None:
+        text += f"~dev{parsed.dev}"
+    if parsed.local:
+        text += f"+{parsed.local}"
+    return f"{parsed.epoch}:{text}" if parsed.epoch else text
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _template(name: str) -> str:
+    return (DATA / "templates" / name).read_text(encoding="utf-8")
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    assert not leftover, leftover  # a template names a value the caller did not give: a bug here
+    return text
+
+
+def render_rules(package: str, python_version: str, mirror: str) -> str:
+    """``debian/rules`` (a Makefile run by dpkg-buildpackage(1); dh(1) with dh-virtualenv).
+
+    Args:
+        package: Debian binary package name.
+        python_version: the builder's Debian Python, "MAJOR.MINOR".
+        mirror: the wheels-mirror directory relative to the project root.
+    """
+    return _fill(_template("rules"), {"PACKAGE": package, "PYTHON_VERSION": python_version, "MIRROR": mirror})
+
+
+def _description(info: ProjectInfo) -> str:
+    long = info.description or (
+        f"{(info.summary or info.name).strip().rstrip('.')}.\n"
+        f"Packaged with debwheels: a virtualenv in /opt/venvs/{info.package} built only from\n"
+        "wheels that were built reproducibly from sha256-pinned sdists and signed."
+    )
+    return "\n".join(" " + (line if line.strip() else ".") for line in long.splitlines())
+
+
+def render_control(info: ProjectInfo, python_version: str, maintainer: str) -> str:
+    """``debian/control`` (deb-control(5), Debian Policy 5): one source, one arch-dependent binary package."""
+    summary = (info.summary or f"{info.name} (Python application)").strip().rstrip(".")
+    return _fill(
+        _template("control"),
+        {
+            "PACKAGE": info.package,
+            "SECTION": "python",
+            "MAINTAINER": maintainer,
+            "PYTHON_VERSION": python_version,
+            "HOMEPAGE": f"Homepage: {info.homepage}\n" if info.homepage else "",
+            "SUMMARY": summary[:79],
+            "DESCRIPTION": _description(info),
+        },
+    )
+
+
+def render_changelog(info: ProjectInfo, maintainer: str, suite: str, when: float) -> str:
+    """``debian/changelog`` (deb-changelog(5)) with one entry, written with python-debian.
+
+    Args:
+        when: the entry's date, seconds since the epoch (it becomes the .deb's SOURCE_DATE_EPOCH).
+    """
+    changelog = Changelog()
+    changelog.new_block(
+        package=info.package,
+        version=debian_version(info.version),
+        distributions=suite,
+        urgency="medium",
+        author=maintainer,
+        date=email.utils.formatdate(when, usegmt=True).replace("GMT", "+0000"),
+    )
+    changelog.add_change("")
+    changelog.add_change(f"  * Packaged with debwheels ({info.name} {info.version}).")
+    changelog.add_change("")
+    return str(changelog)
+
+
+def render_links(info: ProjectInfo) -> str:
+    """``debian/<package>.links`` (dh_link(1)): ``/usr/bin/<script>`` -> the venv's script, per console script."""
+    return "".join(f"opt/venvs/{info.package}/bin/{name} usr/bin/{name}\n" for name in info.scripts)
+
+
+def render_copyright(info: ProjectInfo, maintainer: str) -> str:
+    """``debian/copyright`` in the machine-readable format (DEP-5, copyright-format 1.0)."""
+    holders = ", ".join(info.authors) or maintainer
+    license_name = info.license.strip().splitlines()[0] if info.license.strip() else "UNKNOWN"
+    return (
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+        f"Upstream-Name: {info.name}\n\n"
+        f"Files: *\nCopyright: {holders}\nLicense: {license_name}\n"
+        " The full license text is in the project's source; the licenses of the packages\n"
+        f" in the virtualenv are listed in /usr/share/doc/{info.package}/sbom.cdx.json.\n"
+    )
+
+
+def render_requirements_in(info: ProjectInfo) -> str:
+    """``requirements/requirements.in``: the project's runtime dependencies, one PEP 508 requirement per line."""
+    lines = [f"# {info.name}'s runtime dependencies (from {info.source}); 'debwheels lock' pins their closure."]
+    lines += list(info.dependencies)
+    return "\n".join(lines) + "\n"
+
+
+def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
+    """The ``[tool.debwheels]`` table ``init`` adds (keys as documented in :mod:`debwheels.config`)."""
+    command = next(iter(info.scripts), None)
+    return {
+        "mirror": "wheels-mirror",
+        "requirements": "requirements/requirements.txt",
+        "build-requirements": "requirements/build-requirements.txt",
+        "source-date-epoch": source_date_epoch,
+        "trusted-fingerprints": [],
+        "keys-dir": "keys",
+        "index-url": "https://pypi.org/simple",
+        "debian-suite": "bookworm",
+        "install-test-commands": [f"{command} --help"] if command else [],
+    }
+
+
+def _pyproject_text(root: Path, table: dict[str, Any], force: bool) -> str:
+    import tomlkit  # edits pyproject.toml keeping its comments and layout
+
+    path = root / "pyproject.toml"
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    tool = document.get("tool")
+    if tool is None:
+        tool = tomlkit.table(is_super_table=True)
+        document["tool"] = tool
+    if "debwheels" in tool:
+        if not force:
+            raise UsageError(f"{path} already has [tool.debwheels]: nothing written; pass --force to add missing keys")
+        existing = tool["debwheels"]
+        for key, value in table.items():  # --force keeps every existing setting (trusted keys, epoch)
+            if key not in existing:
+                existing[key] = value if value != [] else tomlkit.array()
+        return tomlkit.dumps(document)
+    new = tomlkit.table()
+    new.add(tomlkit.comment("debwheels configuration: keys are listed in debwheels' README ('debwheels --help')"))
+    for key, value in table.items():
+        item = tomlkit.item(value)
+        if isinstance(value, list) and not value:
+            item = tomlkit.array()
+        new[key] = item
+    tool["debwheels"] = new
+    return tomlkit.dumps(document)
+
+
+def _gitignore(root: Path) -> str | None:
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [entry for entry in _GITIGNORE if entry not in present and "/" + entry not in present]
+    if not missing:
+        return None
+    prefix = text if not text or text.endswith("\n") else text + "\n"
+    return prefix + "# debwheels: working files and built packages\n" + "".join(f"{m}\n" for m in missing)
+
+
+def maintainer_of(info: ProjectInfo, environ: dict[str, str]) -> str:
+    """The Debian Maintainer field: ``DEBFULLNAME``/``DEBEMAIL`` (as dch(1) uses them), else the first author.
+
+    Raises:
+        UsageError: neither gives an e-mail address (Debian Policy 5.6.2 requires one).
+    """
+    name, mail = environ.get("DEBFULLNAME", ""), environ.get("DEBEMAIL", "")
+    if mail:
+        return email.utils.formataddr((name, mail)) if name else mail
+    for person in info.authors:
+        if "@" in person:
+            return person
+    raise UsageError("no maintainer e-mail address: set DEBFULLNAME and DEBEMAIL, or pass --maintainer 'Name <email>'")
+
+
+def init_project(
+    root: Path,
+    *,
+    force: bool = False,
+    maintainer: str | None = None,
+    environ: dict[str, str] | None = None,
+    now: float | None = None,
+) -> InitResult:
+    """Write debwheels' packaging into the project at *root* (see the module docstring).
+
+    Args:
+        root: the project directory.
+        force: overwrite existing files; an existing ``[tool.debwheels]`` keeps its settings
+            and gains the keys it lacks.
+        maintainer: "Name <email>" for debian/control and debian/changelog; default from
+            the environment or the project's authors (:func:`maintainer_of`).
+        environ: environment variables to read DEBFULLNAME/DEBEMAIL from (default none).
+        now: seconds since the epoch for debian/changelog and source-date-epoch (default now).
+
+    Returns:
+        InitResult: relative paths written, and notes for the user.
+
+    Raises:
+        UsageError: files exist (without *force*; nothing is written), or no maintainer.
+        ConfigError: the project's metadata cannot be read (see :func:`read_project`).
+    """
+    root = root.resolve()
+    info = read_project(root)
+    maintainer = maintainer or maintainer_of(info, environ or {})
+    when = time.time() if now is None else now
+    builder_dir = DATA / "builder"
+    builder_lock = (builder_dir / "builder-lock.json").read_text(encoding="utf-8")
+    python_version = builder_python_version(builder_dir / "builder-lock.json")
+    package = info.package
+    files: dict[str, str] = {
+        "debian/control": render_control(info, python_version, maintainer),
+        "debian/rules": render_rules(package, python_version, "wheels-mirror"),
+        "debian/changelog": render_changelog(info, maintainer, "bookworm", when),
+        "debian/copyright": render_copyright(info, maintainer),
+        "debian/source/format": "3.0 (native)\n",
+        "debwheels.mk": _fill(_template("debwheels.mk"), {"PACKAGE": package}),
+        "requirements/requirements.in": render_requirements_in(info),
+        "Dockerfile": (builder_dir / "Dockerfile").read_text(encoding="utf-8"),
+        "builder-lock.json": builder_lock,
+    }
+    if info.scripts:
+        files[f"debian/{package}.links"] = render_links(info)
+    notes = list(info.warnings)
+    if (root / "Makefile").exists() and not force:
+        notes.append("kept the existing Makefile: add 'include debwheels.mk' to it for the debwheels targets")
+    else:
+        files["Makefile"] = _template("Makefile")
+    if not info.scripts:
+        notes.append(f"no console scripts found in {info.source}: list /usr/bin links in debian/{package}.links")
+    existing = sorted(name for name in files if (root / name).exists())
+    if existing and not force:
+        raise UsageError(f"{', '.join(existing)} already exist in {root}: nothing written; pass --force to overwrite")
+    files["pyproject.toml"] = _pyproject_text(root, tool_table(info, int(when)), force)
+    gitignore = _gitignore(root)
+    if gitignore is not None:
+        files[".gitignore"] = gitignore
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(root / name, text)
+    (root / "debian" / "rules").chmod(0o755)
+    return InitResult(tuple(files), tuple(notes))

@@ -1,0 +1,114 @@
+"""A second real application, cookiecutter from PyPI, adopts debwheels the way the README says.
+
+Its sdist (pinned by sha256) is unpacked into a project directory with no debwheels files;
+then, with ``bin/debwheels`` on PATH: ``debwheels init`` -> ``debwheels keys add`` ->
+``make lock`` -> ``make wheels`` -> ``make deb`` -> ``make install-test`` -> ``make apt-repo``
+-> ``apt-get install`` from that signed repository on a fresh bookworm endpoint, which runs
+``cookiecutter`` and generates a project from a local template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tarfile
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, Key
+from debwheels.config import cache_dir
+from debwheels.lockgraph import LockGraph
+
+pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
+
+SDIST_URL = (
+    "https://files.pythonhosted.org/packages/92/03/f4c96d8fd4f5e8af0210bf896eb63927f35d3014a8e8f3bf9d2c43ad3332/"
+    "cookiecutter-2.7.1.tar.gz"
+)
+SDIST_SHA256 = "ca7bb7bc8c6ff441fbf53921b5537668000e38d56e28d763a1b73975c66c6138"
+
+
+def sdist() -> Path:
+    """cookiecutter 2.7.1's sdist from PyPI, cached by sha256 and checked."""
+    path = cache_dir() / "test-apps" / SDIST_SHA256 / "cookiecutter-2.7.1.tar.gz"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(SDIST_URL, timeout=60) as response:
+            data = response.read()
+        path.with_suffix(".part").write_bytes(data)
+        path.with_suffix(".part").rename(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SDIST_SHA256
+    return path
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done
+
+
+def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, keys: dict[str, Key]) -> None:
+    with tarfile.open(sdist()) as tar:
+        tar.extractall(tmp_path, filter="data")
+    app = tmp_path / "cookiecutter-2.7.1"
+    assert not (app / "debian").exists() and "tool" not in (app / "pyproject.toml").read_text()
+    key = keys["trusted"]
+    (tmp_path / "maintainer.asc").write_bytes(key.public)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_", "GNUPGHOME"))}
+    env.update(
+        PATH=f"{ROOT / 'bin'}:{env['PATH']}",
+        DEBFULLNAME="Packaging Team",
+        DEBEMAIL="packaging@example.org",
+        GNUPGHOME=str(key.home),
+        DEBWHEELS_SIGNING_KEY=key.fingerprint,
+        DEBWHEELS_STATE=str(tmp_path / "state"),
+    )
+    init = run(["debwheels", "init"], app, env)
+    assert "wrote debian/rules" in init.stdout and "wrote debian/cookiecutter.links" in init.stdout
+    run(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], app, env)
+    run(["make", "lock"], app, env)
+    graph = LockGraph.read(app / "requirements" / "lock.json")
+    assert len(graph.packages) >= 20, sorted(graph.packages)
+    run(["make", "wheels"], app, env)
+    manifest = json.loads((app / "wheels-mirror" / "build-manifest.json").read_text())
+    assert {e["name"] for e in manifest["wheels"].values()} >= {"cookiecutter", "jinja2", "arrow", "python-slugify"}
+    sbom = json.loads((app / "wheels-mirror" / "sbom.cdx.json").read_text())
+    assert len(sbom["components"]) >= 20
+    assert all(len(list((app / "wheels-mirror" / "provenance").glob(f"{w}*"))) == 1 for w in manifest["wheels"])
+    run(["make", "verify"], app, env)
+    deb = run(["make", "deb"], app, env)
+    debs = sorted((app / "dist").glob("cookiecutter_2.7.1_*.deb"))
+    assert len(debs) == 1, deb.stdout
+    contents = run(["dpkg-deb", "--contents", str(debs[0])], app, env).stdout
+    assert "./usr/bin/cookiecutter -> /opt/venvs/cookiecutter/bin/cookiecutter" in contents
+    assert "./usr/share/doc/cookiecutter/sbom.cdx.json" in contents
+    run(["make", "install-test"], app, env)
+    run(["make", "apt-repo"], app, env)
+    repo = app / "apt-repo"
+    assert (repo / "InRelease").is_file() or next(repo.glob("dists/*/InRelease"))
+    template = tmp_path / "template"
+    (template / "{{cookiecutter.name}}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text('{"name": "hello"}\n')
+    (template / "{{cookiecutter.name}}" / "README").write_text("{{ cookiecutter.name | upper }}\n")
+    done = run(
+        [
+            "debwheels",
+            "install-test",
+            "--apt-repo",
+            str(repo),
+            "--run",
+            "cookiecutter --version",
+            "--run",
+            "cookiecutter --no-input -o /tmp/out /stage/template && grep -qx HELLO /tmp/out/hello/README",
+            "--stage",
+            str(template),
+        ],
+        app,
+        env,
+    )
+    assert "install test passed" in done.stdout

@@ -1,0 +1,191 @@
+"""``debwheels init``: the files it writes into a project, and that it never overwrites without --force."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from debian.changelog import Changelog
+from debian.deb822 import Deb822
+
+from conftest import ROOT, run_cli
+from debwheels.errors import ConfigError
+from debwheels.scaffold import debian_version, read_project, render_rules
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "Hello_Tool"
+version = "1.2.0rc1"
+description = "Says hello."
+license = {text = "MIT"}
+authors = [{name = "Ada Lovelace", email = "ada@example.org"}]
+dependencies = ["rich>=13", "click"]
+
+[project.scripts]
+hello = "hello_tool.cli:main"
+hello-admin = "hello_tool.admin:main"
+
+[tool.ruff]
+line-length = 100  # kept
+"""
+
+
+def project(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_debwheels_own_rules_are_the_template_init_writes() -> None:
+    assert (ROOT / "debian" / "rules").read_text() == render_rules("debwheels", "3.11", "wheels-mirror")
+
+
+def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) -> None:
+    root = project(tmp_path, {"pyproject.toml": PYPROJECT})
+    done = run_cli("-C", str(root), "init", env={"DEBEMAIL": ""})
+    assert done.code == 0, done.err
+    written = [line.removeprefix("wrote ") for line in done.out.splitlines()]
+    for name in [
+        "debian/control",
+        "debian/rules",
+        "debian/changelog",
+        "debian/copyright",
+        "debian/source/format",
+        "debian/hello-tool.links",
+        "debwheels.mk",
+        "Makefile",
+        "requirements/requirements.in",
+        "Dockerfile",
+        "builder-lock.json",
+        "pyproject.toml",
+        ".gitignore",
+    ]:
+        assert name in written and (root / name).is_file(), name
+    control = list(Deb822.iter_paragraphs((root / "debian/control").read_text()))
+    assert control[0]["Source"] == "hello-tool" and control[0]["Maintainer"] == "Ada Lovelace <ada@example.org>"
+    assert control[1]["Package"] == "hello-tool" and control[1]["Architecture"] == "any"
+    assert "python3.11" in control[1]["Depends"] and "dh-virtualenv" in control[0]["Build-Depends"]
+    changelog = Changelog((root / "debian/changelog").read_text())
+    assert (changelog.package, str(changelog.version), changelog.distributions) == (
+        "hello-tool",
+        "1.2.0~rc1",
+        "bookworm",
+    )
+    assert (root / "debian/hello-tool.links").read_text() == (
+        "opt/venvs/hello-tool/bin/hello usr/bin/hello\nopt/venvs/hello-tool/bin/hello-admin usr/bin/hello-admin\n"
+    )
+    assert (root / "debian/rules").read_text() == render_rules("hello-tool", "3.11", "wheels-mirror")
+    assert (root / "debian/rules").stat().st_mode & 0o111
+    assert (root / "requirements/requirements.in").read_text().splitlines()[1:] == ["rich>=13", "click"]
+    assert (root / "Dockerfile").read_bytes() == (ROOT / "src/debwheels/data/builder/Dockerfile").read_bytes()
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    assert config["tool"]["debwheels"]["trusted-fingerprints"] == []
+    assert config["tool"]["debwheels"]["install-test-commands"] == ["hello --help"]
+    assert (
+        config["project"]["name"] == "Hello_Tool"
+        and "line-length = 100  # kept" in (root / "pyproject.toml").read_text()
+    )
+    makefile = (root / "debwheels.mk").read_text()
+    for target in ("wheels:", "deb:", "verify:", "repro:", "install-test:"):
+        assert f"\n{target}" in makefile
+    assert ".debwheels/" in (root / ".gitignore").read_text()
+
+
+def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
+    root = project(tmp_path, {"pyproject.toml": PYPROJECT})
+    assert run_cli("-C", str(root), "init").code == 0
+    (root / "debian/control").write_text("edited by hand\n")
+    before = snapshot(root)
+    again = run_cli("-C", str(root), "init")
+    assert again.code == 2 and "already exist" in again.err and "--force" in again.err
+    assert len(again.err.strip().splitlines()) == 1
+    assert snapshot(root) == before
+    pyproject = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(
+        pyproject.replace("trusted-fingerprints = []", 'trusted-fingerprints = ["' + "A" * 40 + '"]')
+    )
+    forced = run_cli("-C", str(root), "init", "--force")
+    assert forced.code == 0, forced.err
+    assert (root / "debian/control").read_text().startswith("Source: hello-tool")
+    kept = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["debwheels"]
+    assert kept["trusted-fingerprints"] == ["A" * 40]
+    assert kept["source-date-epoch"] == tomllib.loads(pyproject)["tool"]["debwheels"]["source-date-epoch"]
+
+
+def test_init_keeps_an_existing_makefile_and_says_how_to_include(tmp_path: Path) -> None:
+    root = project(tmp_path, {"pyproject.toml": PYPROJECT, "Makefile": "all:\n\techo mine\n"})
+    done = run_cli("-C", str(root), "init")
+    assert done.code == 0, done.err
+    assert (root / "Makefile").read_text() == "all:\n\techo mine\n"
+    assert "include debwheels.mk" in done.err
+
+
+def test_init_reads_setup_cfg_and_setup_py_without_running_them(tmp_path: Path) -> None:
+    cfg = project(
+        tmp_path,
+        {
+            "setup.cfg": "[metadata]\nname = oldtool\nversion = 2.0.post1\nauthor = B\nauthor_email = b@example.org\n"
+            "[options]\ninstall_requires =\n    requests>=2\n"
+            "[options.entry_points]\nconsole_scripts =\n    oldtool = oldtool:main\n",
+            "setup.py": "import setuptools\nsetuptools.setup()\n",
+        },
+    )
+    info = read_project(cfg)
+    assert (info.name, info.version, info.scripts, info.dependencies) == (
+        "oldtool",
+        "2.0.post1",
+        {"oldtool": "oldtool:main"},
+        ("requests>=2",),
+    )
+    py = tmp_path / "py"
+    py.mkdir()
+    (py / "setup.py").write_text(
+        "raise SystemExit('must not run')\nfrom setuptools import setup\n"
+        "setup(name='pytool', version='0.3', install_requires=['attrs'], author='C', author_email='c@example.org',\n"
+        "      entry_points={'console_scripts': ['pytool=pytool.main:run']})\n"
+    )
+    done = run_cli("-C", str(py), "init")
+    assert done.code == 0, done.err
+    assert (py / "debian/pytool.links").read_text() == "opt/venvs/pytool/bin/pytool usr/bin/pytool\n"
+    assert tomllib.loads((py / "pyproject.toml").read_text())["tool"]["debwheels"]["mirror"] == "wheels-mirror"
+
+
+def test_init_without_project_metadata_or_maintainer_is_a_one_line_error(tmp_path: Path) -> None:
+    empty = project(tmp_path, {"README": "x"})
+    done = run_cli("-C", str(empty), "init")
+    assert done.code == 3 and "no [project] table" in done.err and len(done.err.strip().splitlines()) == 1
+    assert sorted(p.name for p in empty.iterdir()) == ["README"]
+    anonymous = tmp_path / "anon"
+    anonymous.mkdir()
+    (anonymous / "pyproject.toml").write_text('[project]\nname = "anon"\nversion = "1"\n')
+    done = run_cli("-C", str(anonymous), "init", env={"DEBEMAIL": "", "DEBFULLNAME": ""})
+    assert done.code == 2 and "DEBEMAIL" in done.err
+    assert sorted(p.name for p in anonymous.iterdir()) == ["pyproject.toml"]
+    done = run_cli("-C", str(anonymous), "init", env={"DEBEMAIL": "ops@example.org", "DEBFULLNAME": "Ops"})
+    assert done.code == 0, done.err
+    assert "Maintainer: Ops <ops@example.org>" in (anonymous / "debian/control").read_text()
+    assert "no console scripts" in done.err
+
+
+@pytest.mark.parametrize(
+    ("pep440", "debian"),
+    [("1.0", "1.0"), ("1.0rc1", "1.0~rc1"), ("1.0.dev3", "1.0~dev3"), ("1.0.post2", "1.0+post2"), ("2!1.0", "2:1.0")],
+)
+def test_debian_version_sorts_like_pep440(pep440: str, debian: str) -> None:
+    assert debian_version(pep440) == debian
+
+
+def test_debian_version_rejects_non_pep440() -> None:
+    with pytest.raises(ConfigError):
+        debian_version("not a version")

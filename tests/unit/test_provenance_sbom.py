@@ -1,0 +1,421 @@
+"""Per-wheel in-toto provenance (debwheels.provenance) and the CycloneDX SBOM (debwheels.sbom).
+
+Both run on a staged mirror made here from the committed ``wheels-mirror/`` (its wheels,
+``build-manifest.json`` and ``verified-requirements.txt``), the way ``Builder._stage`` makes
+one; no network, no container. The SBOM tests need cyclonedx-python-lib.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from debwheels.config import Config, load_config
+from debwheels.errors import ToolError
+from debwheels.index import build_index
+from debwheels.mirror import MANIFEST_NAME
+from debwheels.provenance import (
+    BUILD_TYPE,
+    PREDICATE_TYPE,
+    PROVENANCE_DIR,
+    STATEMENT_TYPE,
+    render_statement,
+    statement_path,
+    verify_provenance,
+    write_provenance,
+)
+from debwheels.provenance import MANIFEST_NAME as PROVENANCE_MANIFEST_NAME
+from debwheels.requirements import Pin, parse_pins, read_pins
+from debwheels.sbom import SBOM_NAME, check_sbom_against_venv, render_sbom, write_sbom
+from debwheels.sums import SUMS_NAME, compare, parse_sums, render_sums
+
+ROOT = Path(__file__).resolve().parents[2]
+MIRROR = ROOT / "wheels-mirror"
+VERIFIED = "verified-requirements.txt"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def cfg() -> Config:
+    return load_config(ROOT)
+
+
+def copy_mirror(target: Path) -> Path:
+    """A staged-mirror-like directory: the committed wheels, manifest and verified requirements."""
+    target.mkdir()
+    for path in sorted(MIRROR.glob("*.whl")):
+        shutil.copyfile(path, target / path.name)
+    for name in (MANIFEST_NAME, VERIFIED):
+        shutil.copyfile(MIRROR / name, target / name)
+    return target
+
+
+def stage(cfg: Config, target: Path, sbom: bool = True) -> dict[str, str]:
+    """Do what ``Builder._stage`` does after the wheels are in place; return the list it signs.
+
+    Without *sbom* the SBOM is left out, so the provenance tests run without cyclonedx-python-lib.
+    """
+    staged = copy_mirror(target)
+    manifest = json.loads((staged / MANIFEST_NAME).read_text(encoding="utf-8"))
+    wheels = {name: str(entry["sha256"]) for name, entry in manifest["wheels"].items()}
+    entries = dict(wheels)
+    entries.update({name: sha256(staged / name) for name in (MANIFEST_NAME, VERIFIED)})
+    entries.update(build_index(staged, wheels))
+    entries.update(write_provenance(staged, manifest))
+    if sbom:
+        verified = parse_pins((staged / VERIFIED).read_text(encoding="utf-8"), VERIFIED)
+        entries.update(write_sbom(cfg, staged, manifest, verified))
+    (staged / SUMS_NAME).write_text(render_sums(entries), encoding="utf-8")
+    return entries
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((MIRROR / MANIFEST_NAME).read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def staged(cfg: Config, tmp_path: Path) -> Path:
+    """The staged mirror with provenance and the SBOM (needs cyclonedx-python-lib)."""
+    stage(cfg, tmp_path / "staged")
+    return tmp_path / "staged"
+
+
+@pytest.fixture
+def proven(cfg: Config, tmp_path: Path) -> Path:
+    """The staged mirror with provenance only."""
+    stage(cfg, tmp_path / "proven", sbom=False)
+    return tmp_path / "proven"
+
+
+def statements(mirror: Path) -> dict[str, dict[str, Any]]:
+    return {
+        path.name.removesuffix(".intoto.json"): json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((mirror / PROVENANCE_DIR).iterdir())
+    }
+
+
+# --- provenance -------------------------------------------------------------------------------------------------
+
+
+def test_manifest_name_agrees_with_the_mirror_module() -> None:
+    assert PROVENANCE_MANIFEST_NAME == MANIFEST_NAME
+
+
+def test_every_wheel_gets_a_statement_recomputed_equal(proven: Path, manifest: dict[str, Any]) -> None:
+    assert verify_provenance(proven) == []
+    assert sorted(statements(proven)) == sorted(manifest["wheels"])
+    for wheel in manifest["wheels"]:
+        written = (proven / statement_path(wheel)).read_bytes()
+        assert written == render_statement(manifest, wheel).encode("ascii")
+        assert written.endswith(b"}\n") and written.count(b"\n}\n") == 1  # one document, final newline
+        data = json.loads(written)
+        assert written.decode() == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def test_statement_shape(proven: Path, manifest: dict[str, Any]) -> None:
+    sde = manifest["source-date-epoch"]
+    for wheel, statement in statements(proven).items():
+        entry = manifest["wheels"][wheel]
+        assert statement["_type"] == STATEMENT_TYPE
+        assert statement["predicateType"] == PREDICATE_TYPE
+        assert statement["subject"] == [{"name": wheel, "digest": {"sha256": entry["sha256"]}}]
+        assert entry["sha256"] == sha256(proven / wheel)
+        definition = statement["predicate"]["buildDefinition"]
+        assert definition["buildType"] == BUILD_TYPE
+        assert definition["externalParameters"]["package"] == {"name": entry["name"], "version": entry["version"]}
+        assert definition["externalParameters"]["settings"] == entry["build-inputs"]["settings"]
+        internal = definition["internalParameters"]
+        assert internal["SOURCE_DATE_EPOCH"] == sde
+        assert internal["driver-sha256"] == entry["build-inputs"]["procedure"]["driver-sha256"]
+        assert internal["frontend"] == entry["build-inputs"]["procedure"]["frontend"]
+        assert internal["build-key"] == entry["build-key"]
+        run = statement["predicate"]["runDetails"]
+        assert run["builder"]["id"].startswith("https://")
+        assert run["metadata"] == {"invocationId": entry["build-key"]}  # no wall-clock time anywhere
+        assert "startedOn" not in json.dumps(statement) and "finishedOn" not in json.dumps(statement)
+
+
+def test_every_material_digest_is_the_manifests(proven: Path, manifest: dict[str, Any]) -> None:
+    wheels = manifest["wheels"]
+    file_of = {(f"{e['name']}=={e['version']}", e["sha256"]): name for name, e in wheels.items()}
+    for wheel, statement in statements(proven).items():
+        entry = wheels[wheel]
+        materials = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
+        by_role: dict[str, list[dict[str, Any]]] = {}
+        for material in materials:
+            assert set(material["digest"]) == {"sha256"} and len(material["digest"]["sha256"]) == 64
+            by_role.setdefault(material["annotations"]["role"], []).append(material)
+        [source] = by_role["sdist"]
+        if entry["sdist"] is None:  # the project, built from its tree
+            assert source["name"] == f"tree:{entry['name']}-{entry['version']}"
+            assert "tree:" + source["digest"]["sha256"] == entry["build-inputs"]["source"]
+        else:
+            assert source["name"] == entry["sdist"]
+            assert source["digest"]["sha256"] == entry["sdist-sha256"] == entry["build-inputs"]["source"]
+            assert source["uri"] == f"pkg:pypi/{entry['name']}@{entry['version']}?file_name={entry['sdist']}"
+        env = {m["name"]: m["digest"]["sha256"] for m in by_role.get("build-env", [])}
+        assert env == {file_of[(key, digest)]: digest for key, digest in entry["build-env"].items()}
+        assert all(sha256(proven / name) == digest for name, digest in env.items())
+        assert {m["name"]: m["digest"]["sha256"] for m in by_role.get("patch", [])} == {
+            f"patches/{name}": digest for name, digest in entry["patches"].items()
+        }
+        [rootfs] = by_role["builder-rootfs"]
+        assert rootfs["name"] == "builder-rootfs"
+        assert rootfs["digest"]["sha256"] == manifest["builder-rootfs-sha256"]
+        assert rootfs["digest"]["sha256"] == entry["build-inputs"]["builder"]["rootfs-sha256"]
+        [dockerfile] = by_role["dockerfile"]
+        assert dockerfile["digest"]["sha256"] == entry["build-inputs"]["builder"]["dockerfile-sha256"]
+        assert len(materials) == 1 + len(env) + len(entry["patches"]) + 2
+
+
+def test_a_changed_wheel_byte_is_reported(proven: Path) -> None:
+    wheel = proven / "click-8.5.1-py3-none-any.whl"
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    wheel.write_bytes(bytes(data))
+    problems = verify_provenance(proven)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{wheel.name}: its sha256 ") and "is not the manifest's" in problems[0]
+
+
+def test_a_changed_missing_or_stray_statement_is_reported(proven: Path) -> None:
+    first, second, third = sorted((proven / PROVENANCE_DIR).iterdir())[:3]
+    first.write_bytes(first.read_bytes().replace(b'"sha256": "', b'"sha256": "0', 1))
+    second.unlink()
+    (proven / PROVENANCE_DIR / "evil-1.0-py3-none-any.whl.intoto.json").write_text("{}\n", encoding="ascii")
+    problems = verify_provenance(proven)
+    assert f"{PROVENANCE_DIR}/{first.name} differs from the statement recomputed from {MANIFEST_NAME}" in problems
+    assert f"{PROVENANCE_DIR}/{second.name} is missing" in problems
+    assert f"{PROVENANCE_DIR}/evil-1.0-py3-none-any.whl.intoto.json belongs to no wheel of {MANIFEST_NAME}" in problems
+    assert len(problems) == 3, problems
+    assert third.name not in " ".join(problems)
+
+
+def test_a_manifest_edited_without_its_build_key_is_reported(proven: Path) -> None:
+    """Changing a recorded input without the key (and the statement along) is caught by the key check."""
+    path = proven / MANIFEST_NAME
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    wheel = "click-8.5.1-py3-none-any.whl"
+    manifest["wheels"][wheel]["build-inputs"]["source-date-epoch"] += 1
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (proven / statement_path(wheel)).write_text(render_statement(manifest, wheel), encoding="ascii")  # made to match
+    assert verify_provenance(proven) == [f"{wheel}: build-key is not the sha256 of its build-inputs"]
+
+
+def test_provenance_is_byte_reproducible(cfg: Config, tmp_path: Path, proven: Path) -> None:
+    again = tmp_path / "again"
+    stage(cfg, again, sbom=False)
+    assert sorted(os.listdir(proven / PROVENANCE_DIR)) == sorted(os.listdir(again / PROVENANCE_DIR))
+    for path in sorted((proven / PROVENANCE_DIR).iterdir()):
+        assert path.read_bytes() == (again / PROVENANCE_DIR / path.name).read_bytes()
+
+
+def test_new_files_are_listed_and_not_taken_for_wheels(staged: Path) -> None:
+    listed = parse_sums((staged / SUMS_NAME).read_bytes(), SUMS_NAME)
+    assert compare(staged, listed).clean
+    provenance = sorted(name for name in listed if name.startswith(f"{PROVENANCE_DIR}/"))
+    assert provenance == sorted(statement_path(path.name) for path in staged.glob("*.whl"))
+    assert SBOM_NAME in listed
+    # the index names wheels only
+    index = json.loads((staged / "simple" / "click" / "index.json").read_text(encoding="utf-8"))
+    assert [f["filename"] for f in index["files"]] == ["click-8.5.1-py3-none-any.whl"]
+    assert not any("intoto" in line or "cdx" in line for line in (staged / "simple" / "index.html").read_text().split())
+
+
+# --- SBOM --------------------------------------------------------------------------------------------------------
+
+
+def sbom_components(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {c["name"]: c for c in document["components"]}
+    found[document["metadata"]["component"]["name"]] = document["metadata"]["component"]
+    return found
+
+
+def properties(component: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in component.get("properties", [])}
+
+
+def test_sbom_lists_exactly_the_verified_set_with_both_hashes(
+    cfg: Config, staged: Path, manifest: dict[str, Any]
+) -> None:
+    document = json.loads((staged / SBOM_NAME).read_text(encoding="utf-8"))
+    assert document["bomFormat"] == "CycloneDX" and document["specVersion"] == "1.6"
+    verified = read_pins(staged / VERIFIED)
+    components = sbom_components(document)
+    assert {(n, c["version"]) for n, c in components.items()} == {(p.name, p.version) for p in verified}
+    assert len(document["components"]) == len(verified) - 1
+    root = document["metadata"]["component"]
+    assert (root["name"], root["type"]) == (cfg.project_name, "application")
+    sdist_pins = {p.name: p for p in read_pins(ROOT / "requirements" / "requirements.txt")}
+    by_name = {e["name"]: e for e in manifest["wheels"].values() if e["name"] in components}
+    for pin in verified:
+        component = components[pin.name]
+        entry = by_name[pin.name]
+        assert component["purl"] == component["bom-ref"] == f"pkg:pypi/{pin.name}@{pin.version}"
+        assert component["hashes"] == [{"alg": "SHA-256", "content": pin.hashes[0]}]
+        assert pin.hashes == (entry["sha256"],)
+        props = properties(component)
+        assert props["debwheels:wheel-sha256"] == entry["sha256"] == sha256(staged / props["debwheels:wheel"])
+        assert props["debwheels:provenance"] == statement_path(props["debwheels:wheel"])
+        assert props["debwheels:build-key"] == entry["build-key"]
+        if pin.name == cfg.project_name:
+            assert "tree:" + props["debwheels:source-tree-sha256"] == entry["build-inputs"]["source"]
+            assert "externalReferences" not in component
+            continue
+        [reference] = component["externalReferences"]
+        assert reference["type"] == "distribution"
+        assert reference["url"] == f"{cfg.index_url.rstrip('/')}/{pin.name}/"
+        assert reference["comment"] == f"sdist {entry['sdist']}"
+        assert reference["hashes"] == [{"alg": "SHA-256", "content": entry["sdist-sha256"]}]
+        assert props["debwheels:sdist"] == entry["sdist"]
+        assert props["debwheels:sdist-sha256"] == entry["sdist-sha256"]
+        locked = sdist_pins[pin.name]
+        assert (locked.version, locked.hashes) == (pin.version, (entry["sdist-sha256"],))
+
+
+def test_sbom_licenses_and_metadata(cfg: Config, staged: Path, manifest: dict[str, Any]) -> None:
+    document = json.loads((staged / SBOM_NAME).read_text(encoding="utf-8"))
+    components = sbom_components(document)
+    assert components["click"]["licenses"] == [{"acknowledgement": "declared", "expression": "BSD-3-Clause"}]
+    assert components["packaging"]["licenses"] == [
+        {"acknowledgement": "declared", "expression": "Apache-2.0 OR BSD-2-Clause"}
+    ]
+    assert components["python-gnupg"]["licenses"] == [{"license": {"acknowledgement": "declared", "name": "BSD"}}]
+    timestamp = datetime.fromisoformat(document["metadata"]["timestamp"])
+    assert (
+        timestamp
+        == datetime.fromtimestamp(manifest["source-date-epoch"], UTC)
+        == datetime.fromtimestamp(cfg.source_date_epoch, UTC)
+    )
+    serial = document["serialNumber"]
+    assert serial.startswith("urn:uuid:") and uuid.UUID(serial.removeprefix("urn:uuid:")).version == 5
+    root = document["metadata"]["component"]["bom-ref"]
+    [root_deps] = [d for d in document["dependencies"] if d["ref"] == root]
+    assert "pkg:pypi/click@8.5.1" in root_deps["dependsOn"]
+    refs = {c["bom-ref"] for c in components.values()}
+    assert all(set(d.get("dependsOn", [])) <= refs and d["ref"] in refs for d in document["dependencies"])
+
+
+def test_sbom_renders_are_byte_identical_and_follow_content(
+    cfg: Config, staged: Path, manifest: dict[str, Any]
+) -> None:
+    verified = read_pins(staged / VERIFIED)
+    first = render_sbom(cfg, manifest, verified, staged)
+    assert first == render_sbom(cfg, manifest, list(reversed(verified)), staged)
+    assert first.encode("ascii") == (staged / SBOM_NAME).read_bytes()
+    assert first.endswith("}\n") and first == json.dumps(json.loads(first), indent=2, sort_keys=True) + "\n"
+    changed = json.loads(json.dumps(manifest))
+    for entry in changed["wheels"].values():
+        if entry["name"] == "click":
+            entry["sdist-sha256"] = "0" * 64
+    other = render_sbom(cfg, changed, verified, staged)
+    assert json.loads(other)["serialNumber"] != json.loads(first)["serialNumber"]
+
+
+def test_sbom_refuses_a_pin_the_manifest_lacks(cfg: Config, staged: Path, manifest: dict[str, Any]) -> None:
+    verified = [*read_pins(staged / VERIFIED), Pin("evil", "1.0", ("0" * 64,))]
+    with pytest.raises(Exception, match=r"evil==1\.0 of the verified requirements has no wheel"):
+        render_sbom(cfg, manifest, verified, staged)
+
+
+def test_sbom_without_cyclonedx_is_a_tool_error(
+    cfg: Config, proven: Path, manifest: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in sys.modules if n == "cyclonedx" or n.startswith("cyclonedx.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cyclonedx", None)  # import cyclonedx -> ImportError
+    with pytest.raises(ToolError, match="writing the SBOM needs cyclonedx-python-lib: run 'make setup'"):
+        render_sbom(cfg, manifest, read_pins(proven / VERIFIED), proven)
+
+
+# --- SBOM against an installed venv -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def venv_site(staged: Path, tmp_path: Path) -> Path:
+    """A real venv (no pip) holding the runtime wheels of verified-requirements.txt, unpacked as installers do."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    [site] = list(venv.glob("lib/python3*/site-packages"))
+    assert not list(site.glob("*.dist-info"))
+    names = {(p.name, p.version) for p in read_pins(staged / VERIFIED)}
+    manifest = json.loads((staged / MANIFEST_NAME).read_text(encoding="utf-8"))
+    for wheel, entry in sorted(manifest["wheels"].items()):
+        if (entry["name"], entry["version"]) in names:
+            with zipfile.ZipFile(staged / wheel) as archive:
+                archive.extractall(site)
+    assert len(list(site.glob("*.dist-info"))) == len(names)
+    return site
+
+
+def run_check(sbom: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "debwheels.sbom", "check", str(sbom), str(site)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_sbom_matches_the_venv(staged: Path, venv_site: Path) -> None:
+    assert check_sbom_against_venv(staged / SBOM_NAME, venv_site) == []
+    result = run_check(staged / SBOM_NAME, venv_site)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_a_missing_or_extra_dist_info_is_reported(staged: Path, venv_site: Path) -> None:
+    [click] = list(venv_site.glob("click-*.dist-info"))
+    shutil.rmtree(click)
+    extra = venv_site / "pip-23.0.1.dist-info"
+    extra.mkdir()
+    (extra / "METADATA").write_text("Metadata-Version: 2.1\nName: pip\nVersion: 23.0.1\n", encoding="utf-8")
+    problems = check_sbom_against_venv(staged / SBOM_NAME, venv_site)
+    assert problems == [
+        f"click==8.5.1 is in {SBOM_NAME} but not installed in {venv_site}",
+        f"pip==23.0.1 is installed in {venv_site} but not in {SBOM_NAME}",
+    ]
+    result = run_check(staged / SBOM_NAME, venv_site)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"debwheels.sbom: {p}" for p in problems]
+
+
+def test_another_version_or_a_broken_sbom_is_reported(staged: Path, venv_site: Path, tmp_path: Path) -> None:
+    [tomlkit] = list(venv_site.glob("tomlkit-*.dist-info"))
+    metadata = tomlkit / "METADATA"
+    metadata.write_text(
+        metadata.read_text(encoding="utf-8").replace("Version: 0.15.2", "Version: 0.15.3", 1), encoding="utf-8"
+    )
+    assert check_sbom_against_venv(staged / SBOM_NAME, venv_site) == [
+        f"tomlkit: {SBOM_NAME} lists 0.15.2, {venv_site} has 0.15.3"
+    ]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert check_sbom_against_venv(broken, venv_site)[0].startswith(f"{broken}: cannot be read as JSON")
+    assert run_check(broken, venv_site).returncode == 1
+    usage = subprocess.run(
+        [sys.executable, "-m", "debwheels.sbom", "frobnicate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=False,
+    )
+    assert usage.returncode == 2 and "usage:" in usage.stderr
