@@ -162,7 +162,10 @@ def _from_setup_cfg(path: Path) -> ProjectInfo:
     )
 
 
-def _literal(node: ast.expr) -> Any:
+def _literal(node: ast.expr, names: dict[str, Any]) -> Any:
+    """The value of a literal, or of a name bound to one at module level (``requirements = [...]``)."""
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
     try:
         return ast.literal_eval(node)
     except ValueError:
@@ -174,10 +177,16 @@ def _from_setup_py(path: Path) -> ProjectInfo:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except SyntaxError as exc:
         raise ConfigError(f"{path} is not valid Python ({exc.msg}, line {exc.lineno}): fix it first") from None
+    names: dict[str, Any] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name):
+                names[target.id] = _literal(statement.value, {})
     keywords: dict[str, Any] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "setup":
-            keywords = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
+            keywords = {k.arg: _literal(k.value, names) for k in node.keywords if k.arg}
     scripts = {}
     entry_points = keywords.get("entry_points") or {}
     if isinstance(entry_points, dict):

@@ -152,12 +152,14 @@ def test_init_reads_setup_cfg_and_setup_py_without_running_them(tmp_path: Path) 
     py.mkdir()
     (py / "setup.py").write_text(
         "raise SystemExit('must not run')\nfrom setuptools import setup\n"
-        "setup(name='pytool', version='0.3', install_requires=['attrs'], author='C', author_email='c@example.org',\n"
+        "requirements = ['attrs']\n"
+        "setup(name='pytool', version='0.3', install_requires=requirements, author='C', author_email='c@example.org',\n"
         "      entry_points={'console_scripts': ['pytool=pytool.main:run']})\n"
     )
     done = run_cli("-C", str(py), "init")
     assert done.code == 0, done.err
     assert (py / "debian/pytool.links").read_text() == "opt/venvs/pytool/bin/pytool usr/bin/pytool\n"
+    assert (py / "requirements/requirements.in").read_text().splitlines()[1:] == ["attrs"]
     assert tomllib.loads((py / "pyproject.toml").read_text())["tool"]["debwheels"]["mirror"] == "wheels-mirror"
 
 
