@@ -191,10 +191,10 @@ def _from_setup_py(path: Path) -> ProjectInfo:
     entry_points = keywords.get("entry_points") or {}
     if isinstance(entry_points, dict):
         for line in entry_points.get("console_scripts", []) or []:
-            name, _, target = str(line).partition("=")
-            scripts[name.strip()] = target.strip()
+            name, _, entry = str(line).partition("=")
+            scripts[name.strip()] = entry.strip()
     warnings = []
-    if not isinstance(keywords.get("install_requires"), list | tuple | type(None)):
+    if "install_requires" in keywords and not isinstance(keywords["install_requires"], list | tuple):
         warnings.append("setup.py computes install_requires: list them in requirements/requirements.in")
     author, mail = str(keywords.get("author") or ""), str(keywords.get("author_email") or "")
     return ProjectInfo(
