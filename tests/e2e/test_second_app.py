@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import subprocess
-import tarfile
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 from conftest import ROOT, Key
 from debwheels.config import cache_dir
 from debwheels.lockgraph import LockGraph
+from debwheels.sources import unpack
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -53,10 +53,8 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Comple
 
 
 def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, keys: dict[str, Key]) -> None:
-    with tarfile.open(sdist()) as tar:
-        tar.extractall(tmp_path, filter="data")
-    app = tmp_path / "cookiecutter-2.7.1"
-    assert not (app / "debian").exists() and "tool" not in (app / "pyproject.toml").read_text()
+    app = unpack(sdist(), tmp_path / "src")  # debwheels' own checked unpacking (no links, no escapes)
+    assert not (app / "debian").exists() and "[tool.debwheels]" not in (app / "pyproject.toml").read_text()
     key = keys["trusted"]
     (tmp_path / "maintainer.asc").write_bytes(key.public)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_", "GNUPGHOME"))}
@@ -78,7 +76,9 @@ def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, ke
     manifest = json.loads((app / "wheels-mirror" / "build-manifest.json").read_text())
     assert {e["name"] for e in manifest["wheels"].values()} >= {"cookiecutter", "jinja2", "arrow", "python-slugify"}
     sbom = json.loads((app / "wheels-mirror" / "sbom.cdx.json").read_text())
-    assert len(sbom["components"]) >= 20
+    runtime = {p.name for p in graph.packages.values() if p.runtime and p.key != graph.project}
+    assert {c["name"] for c in sbom["components"]} == runtime and len(runtime) >= 15
+    assert sbom["metadata"]["component"]["name"] == "cookiecutter"
     assert all(len(list((app / "wheels-mirror" / "provenance").glob(f"{w}*"))) == 1 for w in manifest["wheels"])
     run(["make", "verify"], app, env)
     deb = run(["make", "deb"], app, env)
