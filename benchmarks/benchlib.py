@@ -23,7 +23,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 SRC = ROOT / "src"
 RESULTS = BENCH_DIR / "results"
-DEFAULT_PYTHON = "/usr/bin/python3"
+# The interpreter that runs debwheels: the host venv of its verified runtime wheels (make setup),
+# as the Makefile and bin/debwheels use (staging writes the SBOM with cyclonedx-python-lib).
+DEFAULT_PYTHON = str(ROOT / ".debwheels" / "host-venv" / "bin" / "python")
 GB = 1e9  # decimal gigabyte: GB/s figures are bytes / 1e9 / seconds
 
 
