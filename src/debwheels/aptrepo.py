@@ -41,22 +41,19 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, replace
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 from debwheels.config import Config
 from debwheels.errors import SigningError, ToolError, UsageError, VerificationError
-from debwheels.fsutil import replace_dir, sha256_file
+from debwheels.fsutil import fresh_dir, replace_dir, sha256_file
 from debwheels.signing import clearsign, secret_primary, sign_detached, trusted_keyring
 
 COMPONENT = "main"
 #: Debian package names (Debian Policy 5.6.1).
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _ARCH = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -133,11 +130,7 @@ def keyring_name(cfg: Config) -> str:
 
 def rfc2822(timestamp: int) -> str:
     """Format *timestamp* as Release's ``Date:`` (``Sat, 21 Nov 2026 12:00:00 UTC``), locale-independent."""
-    t = time.gmtime(timestamp)
-    return (
-        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} UTC"
-    )
+    return formatdate(timestamp, usegmt=True).removesuffix("GMT") + "UTC"
 
 
 def pool_dir(source: str) -> str:
@@ -406,24 +399,11 @@ def build_apt_repo(
     debs = sorted(p for p in dist_dir.glob("*.deb") if p.is_file())
     if not debs:
         raise UsageError(f"no .deb files in {dist_dir}: build them first ('make deb')")
-    work = output.with_name(f".{output.name}.staging-{os.getpid()}")
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir()
+    work = fresh_dir(output.with_name(f".{output.name}.staging-{os.getpid()}"))
     try:
         built = _assemble(cfg, debs, work, key, uri or f"file:{output}", home)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     replace_dir(work, output)
-    return AptRepo(
-        repo=output,
-        suite=built.suite,
-        architectures=built.architectures,
-        packages=built.packages,
-        date=built.date,
-        release_sha256=built.release_sha256,
-        signer=built.signer,
-        keyring=output / built.keyring.name,
-        sources=output / built.sources.name,
-    )
+    return replace(built, repo=output, keyring=output / built.keyring.name, sources=output / built.sources.name)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from debwheels.builder import Images
     from debwheels.container import ContainerRuntime
     from debwheels.refresh import Refreshed
+    from debwheels.repro import Outcome
 
 
 @dataclass
@@ -525,12 +526,8 @@ def repro(
     report, ok = runner.write(outcomes)
     if as_json:
         click.echo(report.read_text(encoding="utf-8"), nl=False)
-    for o in outcomes if not as_json else []:
-        state_text = "reproducible" if o.reproducible else "ERROR" if o.reproducible is None else "DIFFERS"
-        extra = f" broken by {','.join(o.broken_by)}" if o.broken_by else ""
-        extra += f" ({o.diffoscope})" if o.diffoscope else ""
-        extra += f": {(o.error or '').splitlines()[0][:120]}" if o.error else ""
-        click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")
+    else:
+        _print_outcomes(outcomes)
     built = [o for o in outcomes if o.reproducible is not None]
     click.echo(
         err=as_json,
@@ -538,6 +535,15 @@ def repro(
     )
     if not ok:
         raise BuildError(f"not every build was reproducible or built: see {target / 'index.html'}")
+
+
+def _print_outcomes(outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        state_text = "reproducible" if o.reproducible else "ERROR" if o.reproducible is None else "DIFFERS"
+        extra = f" broken by {','.join(o.broken_by)}" if o.broken_by else ""
+        extra += f" ({o.diffoscope})" if o.diffoscope else ""
+        extra += f": {(o.error or '').splitlines()[0][:120]}" if o.error else ""
+        click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")
 
 
 @cli.command()
@@ -594,9 +600,7 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
     help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a trusted secret key in $GNUPGHOME.",
 )
 @click.option("--uri", default=None, help="URIs: of the .sources example (default: file:REPO_DIR).")
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the repository, its packages and Release's sha256 as JSON."
-)
+@_json_option
 @click.pass_obj
 def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri: str | None, as_json: bool) -> None:
     """Publish every .deb in DIST_DIR as a signed apt repository in REPO_DIR (apt-ftparchive).
@@ -611,9 +615,7 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
     with locked(cfg, "debwheels apt-repo"):
         repo = build_apt_repo(cfg, dist_dir, repo_dir, key, uri)
     if as_json:
-        import json
-
-        click.echo(json.dumps(repo.to_json(), indent=2, sort_keys=True))
+        _emit_json(repo.to_json())
     else:
         for package in repo.packages:
             click.echo(f"{package.filename} sha256 {package.sha256}")
@@ -624,7 +626,9 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Overwrite existing files and an existing [tool.debwheels].")
+@click.option(
+    "--force", is_flag=True, help="Overwrite existing files; an existing [tool.debwheels] keeps its settings."
+)
 @click.option(
     "--maintainer", default=None, help="'Name <email>' for debian/ (default: DEBFULLNAME/DEBEMAIL, the authors)."
 )
@@ -744,9 +748,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("debwheels: interrupted", err=True)
         sys.exit(130)
     except DebwheelsError as exc:
-        prefix = "debwheels: error:"
-        if color_enabled(sys.stderr):
-            prefix = click.style(prefix, fg="red", bold=True)
-        click.echo(f"{prefix} {exc}", err=True, color=color_enabled(sys.stderr))
+        color = color_enabled(sys.stderr)
+        prefix = click.style("debwheels: error:", fg="red", bold=True) if color else "debwheels: error:"
+        click.echo(f"{prefix} {exc}", err=True, color=color)
         sys.exit(exit_code_for(exc))
     sys.exit(code if isinstance(code, int) else 0)

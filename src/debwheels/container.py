@@ -44,8 +44,7 @@ def failure(what: str, log: Path, lines: int = 20) -> str:
     tail = "\n".join(text.splitlines()[-lines:])
     cause = ""
     for pattern in _CAUSES:
-        # the frontend's CalledProcessError only says that the backend's process failed
-        found = [line for line in pattern.findall(text) if not line.startswith("subprocess.CalledProcessError")]
+        found = pattern.findall(text)
         if found:
             cause = f": {found[-1].strip()[:200]}"
             break

@@ -41,6 +41,16 @@ def _shell_steps(commands: list[str]) -> str:
     return "\n".join(f"echo {shlex.quote('+ ' + c)}\n{c}" for c in commands)
 
 
+def _add_files(stage: Path, files: Path | None) -> None:
+    """Copy the directory *files* to ``<stage>/<its name>`` (``/stage/<its name>`` in the container)."""
+    if files is None:
+        return
+    if (stage / files.name).exists():
+        taken = ", ".join(sorted(p.name for p in stage.iterdir()))
+        raise UsageError(f"--stage {files}: /stage already holds {taken}: rename the directory")
+    shutil.copytree(files, stage / files.name)
+
+
 def install_test(
     cfg: Config,
     runtime: ContainerRuntime,
@@ -63,6 +73,7 @@ def install_test(
 
     Raises:
         InstallTestError: no .deb in dist/, or install or run failed.
+        UsageError: *files* has the name of something already staged (``mirror``, ``project``, the .deb).
     """
     name, version = source_identity(cfg.root)
     upstream = version.split(":")[-1]
@@ -72,12 +83,11 @@ def install_test(
     stage = fresh_dir(cfg.state_dir / "install-test")
     shutil.copy2(debs[-1], stage / debs[-1].name)
     shutil.copytree(cfg.mirror_dir, stage / "mirror")
-    if files is not None:
-        shutil.copytree(files, stage / files.name)
     (stage / "project").mkdir()
     shutil.copy2(cfg.root / "pyproject.toml", stage / "project" / "pyproject.toml")
     if cfg.keys_dir.is_dir():
         shutil.copytree(cfg.keys_dir, stage / "project" / cfg.keys_dir.relative_to(cfg.root))
+    _add_files(stage, files)
     log = fresh_file(cfg.logs_dir / f"install-test-{name}.log")
     try:
         runtime.run(
@@ -177,8 +187,7 @@ def apt_install_test(
         raise UsageError("no command to run after installing: pass one, e.g. --run 'PROGRAM --version'")
     stage = fresh_dir(cfg.state_dir / "apt-install-test")
     shutil.copyfile(keyring, stage / keyring.name)
-    if files is not None:
-        shutil.copytree(files, stage / files.name)
+    _add_files(stage, files)
     script = _APT_SCRIPT.format(
         keyring=keyring.name,
         package=package,

@@ -44,7 +44,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from debwheels.errors import HashMismatchError, RequirementsError, UsageError
-from debwheels.requirements import _logical_lines, parse_pins
+from debwheels.requirements import logical_lines, parse_pins
 
 #: The formats :func:`read_lock` understands.
 FORMATS = ("requirements", "poetry", "uv", "pylock")
@@ -362,7 +362,7 @@ def _read_requirements(text: str, source: str) -> list[ImportedPin]:
     if text.startswith("\ufeff"):
         raise RequirementsError(f"{source}: starts with a byte-order mark: save it as plain UTF-8")
     kept: list[tuple[int, str]] = []
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         where = f"{source}:{number}"
         if line.startswith("-"):
             option = _option(line)

@@ -68,13 +68,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from packaging.utils import canonicalize_name
 
 from debwheels.buildkey import canonical_json
 from debwheels.fsutil import sha256_file
+from debwheels.mirror import MANIFEST_NAME
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -82,18 +83,18 @@ BUILD_TYPE = "https://debwheels.example.org/build/wheel/v1"
 BUILDER_ID = "https://debwheels.example.org/builder/container/v1"
 PROVENANCE_DIR = "provenance"
 SUFFIX = ".intoto.json"
-MANIFEST_NAME = "build-manifest.json"  # = debwheels.mirror.MANIFEST_NAME (not imported: gpg-free import)
 
 
 def _canonical(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
 
 
-def _purl(name: str, version: str, file_name: str | None) -> str:
-    """``pkg:pypi/<name>@<version>[?file_name=<file>]`` (https://github.com/package-url/purl-spec)."""
-    purl = f"pkg:pypi/{quote(_canonical(name), safe='')}@{quote(version, safe='')}"
-    return f"{purl}?file_name={quote(file_name, safe='')}" if file_name else purl
+def _purl(name: str, version: str, file_name: str) -> str:
+    """``pkg:pypi/<name>@<version>?file_name=<file>`` (https://github.com/package-url/purl-spec, packageurl-python)."""
+    from packageurl import PackageURL  # a dependency of cyclonedx-python-lib, like the SBOM
+
+    return str(PackageURL(type="pypi", name=_canonical(name), version=version, qualifiers={"file_name": file_name}))
 
 
 def statement_path(wheel: str) -> str:
@@ -105,7 +106,7 @@ def render_statement(manifest: dict[str, Any], wheel: str) -> str:
     """The in-toto statement (SLSA Provenance v1) of one wheel of *manifest*, as text.
 
     Args:
-        manifest: the parsed ``build-manifest.json`` (format 2: ``wheels`` maps each wheel file
+        manifest: the parsed ``build-manifest.json`` (format 3: ``wheels`` maps each wheel file
             name to its entry with ``name``, ``version``, ``sha256``, ``sdist``, ``sdist-sha256``,
             ``build-key`` and ``build-inputs``).
         wheel: the wheel's file name, a key of ``manifest["wheels"]``.
@@ -299,8 +300,8 @@ def verify_provenance(mirror: Path) -> list[str]:
         path = mirror / wheel
         if not path.is_file() or path.is_symlink():
             problems.append(f"{wheel}: the wheel is missing or not a regular file")
-        elif sha256_file(path) != entry.get("sha256"):
-            problems.append(f"{wheel}: its sha256 {sha256_file(path)} is not the manifest's {entry.get('sha256')}")
+        elif (digest := sha256_file(path)) != entry.get("sha256"):
+            problems.append(f"{wheel}: its sha256 {digest} is not the manifest's {entry.get('sha256')}")
         problems.extend(_check_entry(wheel, entry, wheels))
         try:
             expected = render_statement(manifest, wheel).encode("ascii")

@@ -52,7 +52,7 @@ class Pin:
         return f"{self.name}=={self.version} {hashes}{marker}"
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """Join ``\\`` continuations, drop comments and blanks; return (first line number, text)."""
     lines: list[tuple[int, str]] = []
     buffer = ""
@@ -93,7 +93,7 @@ def parse_pins(text: str, source: str, allow_versions: bool = False) -> list[Pin
         raise RequirementsError(f"{source}: starts with a byte-order mark: save it as plain UTF-8")
     pins: list[Pin] = []
     seen: dict[str, int] = {}
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         where = f"{source}:{number}"
         if line.startswith("-"):
             option = line.split()[0].split("=")[0]

@@ -51,27 +51,26 @@ names debwheels and cyclonedx-python-lib with their versions, ``serialNumber`` i
 ``urn:uuid:<uuid5>`` over the sha256 of the document without it, and the JSON is written with
 sorted keys, two-space indent, ASCII and a final newline.
 
-``python3 -m debwheels.sbom check SBOM SITE_PACKAGES`` runs :func:`check_sbom_against_venv`:
-exit 0 when they agree, 1 with one line per problem on stderr, 2 on a usage error.
+``debwheels sbom-check SBOM VENV`` (run by ``debian/rules``) runs :func:`check_sbom_against_venv`.
 """
 
 from __future__ import annotations
 
 import email.message
-import email.parser
-import email.policy
 import hashlib
 import json
-import re
-import sys
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from debwheels.errors import BuildError, ToolError
-from debwheels.wheelmeta import read_metadata
+from debwheels.wheelmeta import parse_headers, read_metadata
 
 if TYPE_CHECKING:
     from debwheels.config import Config
@@ -87,11 +86,7 @@ _SETUP_HINT = (
 
 def _canonical(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _headers(metadata: bytes) -> email.message.Message:
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(metadata)
+    return str(canonicalize_name(name))
 
 
 def _license_texts(headers: email.message.Message) -> tuple[str, list[str]]:
@@ -121,8 +116,6 @@ def _requires(headers: email.message.Message) -> list[str]:
 
 def _edges(heads: dict[str, email.message.Message], root: str, environment: dict[str, str]) -> dict[str, set[str]]:
     """Runtime edges within the set: name -> names it requires, with requested extras followed to a fixpoint."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     extras: dict[str, set[str]] = {name: set() for name in heads}
     edges: dict[str, set[str]] = {name: set() for name in heads}
     changed = True
@@ -228,7 +221,7 @@ def render_sbom(cfg: Config, manifest: dict[str, Any], verified: Iterable[Pin], 
                 f"{pin.name}=={pin.version} of the verified requirements has no wheel with its sha256 in the manifest"
             )
         file, entry = found
-        headers = _headers(read_metadata(mirror / file))
+        headers = parse_headers(read_metadata(mirror / file))
         heads[pin.name] = headers
         purl = PackageURL(type="pypi", name=pin.name, version=pin.version)
         source = str(entry.get("build-inputs", {}).get("source", ""))
@@ -309,11 +302,7 @@ def write_sbom(cfg: Config, mirror: Path, manifest: dict[str, Any], verified: It
 
 
 def _version_key(version: str) -> str:
-    """A version normalised for comparison (PEP 440 when packaging is there, else the text)."""
-    try:
-        from packaging.version import InvalidVersion, Version
-    except ImportError:  # pragma: no cover - Debian's builder has python3-packaging
-        return version.strip()
+    """A version normalised for comparison (PEP 440; the text when it is not a PEP 440 version)."""
     try:
         return str(Version(version))
     except InvalidVersion:
@@ -355,7 +344,7 @@ def _venv_set(site_packages: Path) -> tuple[dict[str, str], list[str]]:
     problems: list[str] = []
     for info in sorted(site_packages.glob("*.dist-info")):
         try:
-            headers = _headers((info / "METADATA").read_bytes())
+            headers = parse_headers((info / "METADATA").read_bytes())
         except OSError as exc:
             problems.append(f"{info.name}: no readable METADATA ({exc})")
             continue
@@ -397,20 +386,3 @@ def check_sbom_against_venv(sbom: Path, site_packages: Path) -> list[str]:
         elif listed[name] != installed[name]:
             problems.append(f"{name}: {sbom.name} lists {listed[name]}, {site_packages} has {installed[name]}")
     return sorted(problems)
-
-
-def main(argv: list[str]) -> int:
-    """Entry point: ``check SBOM SITE_PACKAGES``; 0 when they agree, 1 on problems (stderr), 2 on usage."""
-    if len(argv) != 3 or argv[0] != "check":
-        print("usage: python3 -m debwheels.sbom check SBOM SITE_PACKAGES", file=sys.stderr)
-        return 2
-    problems = check_sbom_against_venv(Path(argv[1]), Path(argv[2]))
-    for problem in problems:
-        print(f"debwheels.sbom: {problem}", file=sys.stderr)
-    if not problems:
-        print(f"debwheels.sbom: {argv[1]} lists exactly the distributions installed in {argv[2]}")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

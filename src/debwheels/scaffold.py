@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import ast
 import configparser
+import contextlib
 import email.utils
+import os
 import re
 import time
 import tomllib
@@ -38,12 +40,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from debwheels.aptrepo import PACKAGE_NAME
 from debwheels.builder import builder_python_version
 from debwheels.errors import ConfigError, UsageError
-from debwheels.fsutil import atomic_write_text
 
-#: Debian package names: lower case, digits, + - . (Debian Policy 5.6.1), at least 2 characters.
-_DEBIAN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 _GITIGNORE = (".debwheels/", "dist/", "apt-repo/")
 
 
@@ -54,8 +54,7 @@ class ProjectInfo:
     Attributes:
         name: the distribution name as declared (``[project] name``).
         version: its version (PEP 440), or "0" when dynamic and not literal.
-        summary: one-line description.
-        description: longer text (the README is not read), may be empty.
+        summary: one-line description (the README is not read).
         homepage: URL or "".
         license: license expression or name, or "".
         authors: "Name <email>" strings.
@@ -68,7 +67,6 @@ class ProjectInfo:
     name: str
     version: str
     summary: str = ""
-    description: str = ""
     homepage: str = ""
     license: str = ""
     authors: tuple[str, ...] = ()
@@ -250,7 +248,7 @@ def read_project(root: Path) -> ProjectInfo:
             Requirement(text)
         except InvalidRequirement as exc:
             raise ConfigError(f"{info.source}: dependency {text!r} is not a PEP 508 requirement ({exc})") from None
-    if not _DEBIAN_NAME.match(info.package):
+    if not PACKAGE_NAME.match(info.package):
         raise ConfigError(f"{info.package!r} is not a valid Debian package name: rename the project")
     return info
 
@@ -309,12 +307,13 @@ def render_rules(package: str, python_version: str, mirror: str) -> str:
 
 
 def _description(info: ProjectInfo) -> str:
-    long = info.description or (
-        f"{(info.summary or info.name).strip().rstrip('.')}.\n"
-        f"Packaged with debwheels: a virtualenv in /opt/venvs/{info.package} built only from\n"
-        "wheels that were built reproducibly from sha256-pinned sdists and signed."
-    )
-    return "\n".join(" " + (line if line.strip() else ".") for line in long.splitlines())
+    """The extended Description: the summary and how it is packaged, each line indented by one space (deb-control(5))."""
+    lines = [
+        f"{(info.summary or info.name).strip().rstrip('.')}.",
+        f"Packaged with debwheels: a virtualenv in /opt/venvs/{info.package} built only from",
+        "wheels that were built reproducibly from sha256-pinned sdists and signed.",
+    ]
+    return "\n".join(f" {line}" for line in lines)
 
 
 def render_control(info: ProjectInfo, python_version: str, maintainer: str) -> str:
@@ -511,8 +510,38 @@ def init_project(
     gitignore = _gitignore(root)
     if gitignore is not None:
         files[".gitignore"] = gitignore
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(root / name, text)
-    (root / "debian" / "rules").chmod(0o755)
+    _write_all(root, files, executable={"debian/rules"})
     return InitResult(tuple(files), tuple(notes))
+
+
+def _write_all(root: Path, files: dict[str, str], executable: set[str]) -> None:
+    """Write every file or none: each to a temporary sibling first, then all renamed into place.
+
+    Raises:
+        ConfigError: a file or directory cannot be written (the temporaries and the
+            directories made for them are removed again).
+    """
+    made: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, text in files.items():
+            target = root / name
+            for parent in reversed(target.relative_to(root).parents[:-1]):
+                if not (root / parent).is_dir():
+                    (root / parent).mkdir()
+                    made.append(root / parent)
+            tmp = target.with_name(f".{target.name}.debwheels-init-{os.getpid()}")
+            staged.append((tmp, target))
+            tmp.write_text(text, encoding="utf-8")
+            tmp.chmod(0o755 if name in executable else 0o644)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise ConfigError(
+            f"cannot write {exc.filename} ({exc.strerror}): nothing was written; check the project directory"
+        ) from None
+    for tmp, target in staged:
+        os.replace(tmp, target)

@@ -1,6 +1,6 @@
 """Make a dh-virtualenv venv independent of the path it was built at (run from debian/rules).
 
-``debwheels venvfix STAGE VENV`` (or ``python3 -m debwheels.venvfix``) where STAGE is ``debian/<package>`` and VENV the
+``debwheels venvfix STAGE VENV`` (run by debian/rules) where STAGE is ``debian/<package>`` and VENV the
 installed path (``/opt/venvs/<package>``):
 
 - ``pyvenv.cfg``: the ``command =`` line (Python 3.11+) names the installed path;
@@ -21,7 +21,6 @@ import hashlib
 import io
 import re
 import shutil
-import sys
 from pathlib import Path
 from py_compile import PycInvalidationMode
 
@@ -94,13 +93,3 @@ def fix_venv(stage: Path, venv: str) -> None:
     if not compile_for_installed_path(stage, root):
         raise BuildError(f"venvfix: a module under {root} did not compile: see the compileall output above")
     print(f"venvfix: {root}: {changed} RECORD rows updated, .pyc compiled for {venv} (checked-hash)")
-
-
-def main(argv: list[str]) -> int:
-    """Entry point: ``STAGE VENV``."""
-    fix_venv(Path(argv[0]), argv[1])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -2,11 +2,12 @@
 
 Format: the wheel binary format (PEP 427, "The .dist-info directory") holding the core
 metadata file (PyPA core metadata specification, email-header syntax). One reader serves the
-build (``Requires-Dist`` of each wheel) and the index (PEP 658 sidecars).
+build (``Requires-Dist`` of each wheel), the index (PEP 658 sidecars) and the SBOM.
 """
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import email.policy
 import zipfile
@@ -45,11 +46,15 @@ def read_metadata(path: Path) -> bytes:
         raise BuildError(f"wheel {path.name} cannot be read as a zip archive: {exc}") from exc
 
 
+def parse_headers(metadata: bytes) -> email.message.Message:
+    """The header fields of core metadata (``METADATA``/``PKG-INFO`` bytes); the body is not parsed."""
+    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(metadata)
+
+
 def requires_dist(path: Path) -> tuple[str, ...]:
     """The ``Requires-Dist`` values (PEP 508 strings) of the wheel at *path*.
 
     Raises:
         BuildError: see :func:`read_metadata`.
     """
-    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(read_metadata(path))
-    return tuple(headers.get_all("Requires-Dist") or ())
+    return tuple(parse_headers(read_metadata(path)).get_all("Requires-Dist") or ())

@@ -191,3 +191,13 @@ def test_debian_version_sorts_like_pep440(pep440: str, debian: str) -> None:
 def test_debian_version_rejects_non_pep440() -> None:
     with pytest.raises(ConfigError):
         debian_version("not a version")
+
+
+def test_init_that_cannot_write_one_file_writes_none(tmp_path: Path) -> None:
+    # A file named "requirements" stands where init must make a directory; debian/ comes before it.
+    root = project(tmp_path, {"pyproject.toml": PYPROJECT, "requirements": "not a directory\n"})
+    before = snapshot(root)
+    done = run_cli("-C", str(root), "init", env={"DEBEMAIL": ""})
+    assert done.code == 3 and "nothing was written" in done.err and len(done.err.strip().splitlines()) == 1
+    assert snapshot(root) == before
+    assert sorted(p.name for p in root.iterdir()) == ["pyproject.toml", "requirements"]

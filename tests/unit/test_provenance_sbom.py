@@ -365,9 +365,10 @@ def venv_site(staged: Path, tmp_path: Path) -> Path:
 
 
 def run_check(sbom: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    """``debwheels sbom-check SBOM VENV`` as debian/rules runs it (VENV: the venv holding *site*)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
-        [sys.executable, "-m", "debwheels.sbom", "check", str(sbom), str(site)],
+        [sys.executable, "-m", "debwheels", "sbom-check", str(sbom), str(site.parents[2])],
         capture_output=True,
         text=True,
         env=env,
@@ -379,7 +380,7 @@ def test_sbom_matches_the_venv(staged: Path, venv_site: Path) -> None:
     assert check_sbom_against_venv(staged / SBOM_NAME, venv_site) == []
     result = run_check(staged / SBOM_NAME, venv_site)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == "" and "lists exactly the packages" in result.stdout
 
 
 def test_a_missing_or_extra_dist_info_is_reported(staged: Path, venv_site: Path) -> None:
@@ -394,8 +395,11 @@ def test_a_missing_or_extra_dist_info_is_reported(staged: Path, venv_site: Path)
         f"pip==23.0.1 is installed in {venv_site} but not in {SBOM_NAME}",
     ]
     result = run_check(staged / SBOM_NAME, venv_site)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"debwheels.sbom: {p}" for p in problems]
+    assert result.returncode == 12  # VerificationError: debian/rules stops
+    assert (
+        result.stderr
+        == f"debwheels: error: {staged / SBOM_NAME} does not describe {venv_site.parents[2]}: {'; '.join(problems)}\n"
+    )
 
 
 def test_another_version_or_a_broken_sbom_is_reported(staged: Path, venv_site: Path, tmp_path: Path) -> None:
@@ -410,12 +414,12 @@ def test_another_version_or_a_broken_sbom_is_reported(staged: Path, venv_site: P
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
     assert check_sbom_against_venv(broken, venv_site)[0].startswith(f"{broken}: cannot be read as JSON")
-    assert run_check(broken, venv_site).returncode == 1
+    assert run_check(broken, venv_site).returncode == 12
     usage = subprocess.run(
-        [sys.executable, "-m", "debwheels.sbom", "frobnicate"],
+        [sys.executable, "-m", "debwheels", "sbom-check", str(broken)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         check=False,
     )
-    assert usage.returncode == 2 and "usage:" in usage.stderr
+    assert usage.returncode == 2 and "Usage:" in usage.stderr

@@ -129,4 +129,10 @@ def main(request_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    try:
+        sys.exit(main(sys.argv[1]))
+    except subprocess.CalledProcessError as exc:
+        # A child (the backend's process that pyproject_hooks runs, or patch) printed the cause
+        # above; a traceback of this wrapper would only bury it under "CalledProcessError".
+        command = " ".join(str(part) for part in exc.cmd) if isinstance(exc.cmd, list) else str(exc.cmd)
+        sys.exit(f"{command[:200]} exited with status {exc.returncode}; its output is above")
