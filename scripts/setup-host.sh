@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   podman runc netavark aardvark-dns # containers (runc: crun fails in some sandboxes; netavark: network)
+  iptables                          # netavark's firewall driver: without it every networked container fails
   mmdebstrap                        # reproducible builder and endpoint rootfs
   gnupg                             # signing and verification (python-gnupg drives gpg)
   apt-utils                         # debwheels apt-repo: apt-ftparchive writes Packages and Release
