@@ -51,7 +51,7 @@ from debwheels.reuse import Reuse
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
 from debwheels.vary import Variation
-from debwheels.wheelmeta import requires_dist
+from debwheels.wheelmeta import read_metadata, requires_dist
 
 FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
@@ -115,6 +115,9 @@ class RunResult:
         dynamic: dynamic build requirements the backend reported.
         missing: dynamic build requirements the environment lacked (probing).
         failed: error text of failed or skipped packages (``keep_going``).
+        metadata: core metadata (bytes) as the build backend gave it: prepared when probed
+            (``prepare_metadata_for_build_wheel``), the wheel's METADATA when built or reused.
+        entry_points: the prepared ``entry_points.txt`` text of probed packages that have one.
     """
 
     built: dict[str, BuiltWheel] = field(default_factory=dict)
@@ -124,6 +127,8 @@ class RunResult:
     dynamic: dict[str, list[str]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    entry_points: dict[str, str] = field(default_factory=dict)
 
 
 class NotReady(Exception):
@@ -592,6 +597,7 @@ class Builder:
                         if hit is not None:
                             wheel = self._adopt(hit)
                             result.built[key] = wheel
+                            result.metadata[key] = read_metadata(wheel.path)
                             result.entries[key] = {k: v for k, v in hit.entry.items() if k != "file"}
                             result.reused[key] = hit.source
                             progress.finish(
@@ -609,8 +615,10 @@ class Builder:
                     key = max(waiting, key=lambda k: (rank[k], k))
                     env_wheels, inputs = waiting.pop(key)
                     if frontend is None:
-                        for hooks in graph.frontend:
-                            if hooks not in sources:
+                        for hooks in graph.frontend:  # one tree: the frontend may also be a package to build
+                            if hooks in ahead:
+                                sources[hooks] = ahead.pop(hooks).result()
+                            elif hooks not in sources:
                                 sources[hooks] = self.prepare_one(graph, graph.packages[hooks])
                         frontend = self.frontend(graph, sources)
                     action = "probing" if key in probe_keys else "building"
@@ -673,6 +681,10 @@ class Builder:
         """Take in one finished build (main thread)."""
         outcome = done.outcome
         result.dynamic[key] = list(outcome.get("dynamic_requires") or [])
+        if isinstance(outcome.get("metadata"), str):
+            result.metadata[key] = str(outcome["metadata"]).encode()
+        if isinstance(outcome.get("entry_points"), str):
+            result.entry_points[key] = str(outcome["entry_points"])
         missing = list(outcome.get("missing") or [])
         if missing and probing:
             result.missing[key] = missing
@@ -687,6 +699,7 @@ class Builder:
                 done.item.package.name, done.item.package.version, path, sha256_file(path), requires_dist(path)
             )
             result.built[key] = wheel
+            result.metadata[key] = read_metadata(path)
             entry = self._entry(done.item, wheel, inputs)
             result.entries[key] = entry
             if reuse is not None and not self.variation.enabled:

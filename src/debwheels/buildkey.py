@@ -8,10 +8,12 @@ settings (environment, config_settings, build requirements, patches by sha256);
 SOURCE_DATE_EPOCH; the in-container driver and the pinned PEP 517 frontend. Their sha256 over
 a canonical JSON rendering (sorted keys, no spaces) is the *build key*. A build whose key
 equals the key of an earlier build is not run again: its wheel is reused, from the published
-mirror (signed, verified first) or from the project's build cache. Because the wheels are
+mirror (signed, verified first) or from the build cache. Because the wheels are
 reproducible, a package rebuilt with an unchanged result gives its dependents unchanged keys.
 
-The cache (``.debwheels/build-cache/<key>/``) holds ``entry.json`` (the manifest entry of the
+The cache (``<cache>/build-cache/<key>/``, :func:`debwheels.config.build_cache_dir`, shared by the
+user's projects and by ``debwheels lock``: a key names every input, so a wheel built for one
+project is the right wheel for another) holds ``entry.json`` (the manifest entry of the
 wheel, see :mod:`debwheels.build`) and the wheel; an entry is written in a temporary
 directory and renamed into place, and its wheel's sha256 is checked when reused.
 """
@@ -176,7 +178,7 @@ class CachedWheel:
 
 
 class BuildCache:
-    """The project's wheels by build key (``.debwheels/build-cache``).
+    """Wheels by build key (``<cache>/build-cache``).
 
     Args:
         directory: the cache directory (created on first store).

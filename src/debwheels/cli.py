@@ -124,6 +124,17 @@ def builder(state: State, update_lock: bool, check: bool) -> None:
     click.echo(f"builder image {images.builder}\nendpoint image {images.endpoint}")
 
 
+def _jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=os.cpu_count() or 1,
+        show_default="the number of cores",
+        help="Builds at once, each in its own container.",
+    )(function)
+
+
 @cli.command()
 @click.argument("requirements_in", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--upgrade", is_flag=True, help="Ignore every existing pin.")
@@ -144,6 +155,19 @@ def builder(state: State, update_lock: bool, check: bool) -> None:
     default=None,
     help="Format of --from (default: from its file name).",
 )
+@click.option(
+    "--exclude-newer",
+    metavar="TIMESTAMP",
+    default=None,
+    help="Use no file uploaded after TIMESTAMP (RFC 3339 or a date; default: exclude-newer in [tool.debwheels]).",
+)
+@click.option(
+    "--min-release-age",
+    metavar="DURATION",
+    default=None,
+    help='Skip files uploaded less than DURATION ago ("7 days"; default: min-release-age in [tool.debwheels]).',
+)
+@_jobs_option
 @click.pass_obj
 def lock(
     state: State,
@@ -152,27 +176,41 @@ def lock(
     upgrade_packages: tuple[str, ...],
     import_from: Path | None,
     from_format: str | None,
+    exclude_newer: str | None,
+    min_release_age: str | None,
+    jobs: int,
 ) -> None:
     """Resolve REQUIREMENTS_IN (default requirements/requirements.in) and pin every sdist, build requirements included.
 
-    Writes requirements.txt, build-requirements.txt and the lock graph (lock.json). With
-    --from, the versions another tool locked are kept and its hashes checked against the sdists.
+    Only releases with an sdist are candidates (newer ones without are reported). Every
+    package's backend confirms its metadata in the builder, offline. Writes requirements.txt,
+    build-requirements.txt and the lock graph (lock.json). With --from, the versions another
+    tool locked are kept and its hashes checked against the sdists.
     """
+    from dataclasses import replace
+
     from debwheels.builder import marker_environment
     from debwheels.importers import read_lock
     from debwheels.lock import Locker
+    from debwheels.releases import parse_duration, parse_timestamp
 
     cfg = state.config()
+    cutoff = cfg.cutoff
+    if exclude_newer is not None:
+        cutoff = replace(cutoff, exclude_newer=parse_timestamp(exclude_newer, "--exclude-newer"))
+    if min_release_age is not None:
+        cutoff = replace(cutoff, min_release_age=parse_duration(min_release_age, "--min-release-age"))
     imported = read_lock(import_from.resolve(), marker_environment(cfg), from_format) if import_from else None
     runtime, images = _images(cfg)
     infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
     with locked(cfg, "debwheels lock"):
-        graph = Locker(cfg, runtime, images, say, upgrade, upgrade_packages, imported).lock(infile)
+        locker = Locker(cfg, runtime, images, say, upgrade, upgrade_packages, imported, cutoff=cutoff, jobs=jobs)
+        graph = locker.lock(infile)
     runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)
     build_count = sum(1 for p in graph.packages.values() if not p.runtime)
     click.echo(
-        f"locked {runtime_count} runtime and {build_count} build packages for python {graph.python}: "
-        f"{cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
+        f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
+        f"{graph.python}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
     )
 
 
@@ -211,17 +249,6 @@ def fetch(state: State) -> None:
         sdist = fetch_one(Pin(node.name, node.version, (node.sha256 or "",)), cfg.index_url, cache_dir())
         say(f"[{number}/{len(nodes)}] {sdist.path.name} sha256 ok")
     click.echo(f"{len(nodes)} sdists verified in {cache_dir() / 'sdists'}")
-
-
-def _jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "-j",
-        "--jobs",
-        type=click.IntRange(min=1),
-        default=os.cpu_count() or 1,
-        show_default="the number of cores",
-        help="Builds at once, each in its own container.",
-    )(function)
 
 
 def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool) -> tuple[Config, Refreshed]:
@@ -632,16 +659,42 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
 @click.option(
     "--maintainer", default=None, help="'Name <email>' for debian/ (default: DEBFULLNAME/DEBEMAIL, the authors)."
 )
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="VERSION",
+    help="The PEP 440 version for debian/changelog (default: what the project's build backend reports).",
+)
+@_jobs_option
 @click.pass_obj
-def init(state: State, force: bool, maintainer: str | None) -> None:
+def init(state: State, force: bool, maintainer: str | None, version: str | None, jobs: int) -> None:
     """Add debwheels' Debian packaging to this Python project (debian/, debwheels.mk, requirements.in, config).
 
-    Never overwrites a file without --force. Then: debwheels keys add, make lock, make wheels,
-    make deb, make install-test.
+    The name, version, scripts and dependencies are read from a static [project] table, or
+    else prepared by the project's own build backend in the builder, offline (dynamic
+    versions, setup.cfg, setup.py). Never overwrites a file without --force. Then:
+    debwheels keys add, make lock, make wheels, make deb, make install-test.
     """
-    from debwheels.scaffold import init_project
+    from dataclasses import replace
 
-    result = init_project(Path.cwd(), force=force, maintainer=maintainer, environ=dict(os.environ))
+    from debwheels.lock import Locker
+    from debwheels.scaffold import DATA, init_project
+
+    root = Path.cwd()
+
+    def backend() -> tuple[bytes, str]:
+        say("the project's metadata is not all static: asking its build backend in the builder (offline)")
+        cfg = load_config(root, state.runtime, missing_ok=True)
+        cfg = replace(  # the builder init is about to copy into the project
+            cfg, dockerfile=DATA / "builder" / "Dockerfile", builder_lock=DATA / "builder" / "builder-lock.json"
+        )
+        runtime, images = _images(cfg)
+        return Locker(cfg, runtime, images, say, jobs=jobs).project_metadata()
+
+    result = init_project(
+        root, force=force, maintainer=maintainer, environ=dict(os.environ), version=version, backend=backend
+    )
     for name in result.written:
         click.echo(f"wrote {name}")
     for note in result.notes:
@@ -650,6 +703,29 @@ def init(state: State, force: bool, maintainer: str | None) -> None:
         "next: debwheels keys add KEYFILE; make lock; make wheels (DEBWHEELS_SIGNING_KEY); make deb; make install-test",
         err=True,
     )
+
+
+@cli.command()
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="VERSION",
+    help="The PEP 440 version of the new entry (default: the project's version in the lock).",
+)
+@click.option("-m", "--message", default=None, help="The change line (default: 'New upstream version VERSION.').")
+@click.option("--distribution", default=None, help="The entry's distribution (default: the previous entry's).")
+@click.pass_obj
+def changelog(state: State, version: str | None, message: str | None, distribution: str | None) -> None:
+    """Add a debian/changelog entry for the project's new version (python-debian), as dch -v would.
+
+    The author is DEBFULLNAME/DEBEMAIL, else the previous entry's; the date is now.
+    """
+    from debwheels.changelog import add_entry
+
+    cfg = state.config()
+    entry = add_entry(cfg, version, message, distribution, dict(os.environ))
+    click.echo(f"debian/changelog: {entry.package} {entry.debian_version} ({entry.version}) by {entry.author}")
 
 
 @cli.command()

@@ -12,9 +12,14 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     signature-threshold = 1                         # distinct trusted signers the mirror needs
     key-expiry-warning-days = 30                    # 'debwheels keys check' warns this long before expiry
     index-url = "https://pypi.org/simple"           # PEP 503/691 index sdists are fetched from
-    debian-suite = "bookworm"
+    debian-suite = "bookworm"                       # must be the suite builder-lock.json was made for
     debian-mirror = "http://deb.debian.org/debian"
-    builder-packages = [...]                        # Debian packages of the builder rootfs
+    builder-packages = [...]                        # Debian packages of the builder rootfs (replaces the default set)
+    extra-builder-packages = ["libpq-dev"]          # added to the default set (system libraries and tools of builds)
+    exclude-newer = "2026-11-01T00:00:00Z"          # resolve as if no file had been uploaded after this (RFC 3339 or a
+                                                    # date); env DEBWHEELS_EXCLUDE_NEWER overrides it
+    min-release-age = "7 days"                      # skip files uploaded more recently (minutes, hours, days, weeks);
+                                                    # env DEBWHEELS_MIN_RELEASE_AGE overrides it
     container-runtime = "podman"                    # or "docker"; env DEBWHEELS_CONTAINER_RUNTIME
     lock = "requirements/lock.json"                 # the lock graph written by 'debwheels lock'
     dockerfile = "Dockerfile"                       # the builder image (may be shared: "../Dockerfile")
@@ -32,10 +37,12 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +50,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from debwheels.errors import ConfigError
+from debwheels.releases import Cutoff, parse_duration, parse_timestamp
 
 DEFAULT_SOURCE_DATE_EPOCH = 1309379017
 DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
@@ -64,6 +72,8 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "python3-pip",
     "python3-venv",
 )
+#: A Debian package name (Debian Policy 5.6.1), as extra-builder-packages lists them.
+DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 #: A full OpenPGP v4 primary key fingerprint, as pinned (40 upper-case hex digits).
 FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
 
@@ -121,6 +131,14 @@ class Config:
     packages: dict[str, PackageSettings] = field(default_factory=dict)
     project_inputs: tuple[str, ...] | None = None
     install_test_commands: tuple[str, ...] = ()
+    extra_builder_packages: tuple[str, ...] = ()
+    exclude_newer: datetime | None = None
+    min_release_age: timedelta | None = None
+
+    @property
+    def cutoff(self) -> Cutoff:
+        """The upload-time limits of resolution (``exclude-newer``, ``min-release-age``), as of now."""
+        return Cutoff(self.exclude_newer, self.min_release_age)
 
     def settings(self, name: str) -> PackageSettings:
         """Settings of package *name* (canonical); empty settings when none are configured."""
@@ -154,6 +172,12 @@ def cache_dir() -> Path:
         return Path(env).resolve()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "debwheels"
+
+
+def build_cache_dir() -> Path:
+    """Wheels by build key, shared by the user's projects: ``$DEBWHEELS_BUILD_CACHE`` or ``<cache>/build-cache``."""
+    env = os.environ.get("DEBWHEELS_BUILD_CACHE")
+    return Path(env).resolve() if env else cache_dir() / "build-cache"
 
 
 def state_home() -> Path:
@@ -213,13 +237,32 @@ def _package_settings(root: Path, name: str, table: Any) -> PackageSettings:
     )
 
 
-def load_config(root: Path, runtime: str | None = None) -> Config:
+def _timestamp(value: str | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # a TOML datetime literal
+        return parse_timestamp(value.isoformat(), "exclude-newer")
+    return parse_timestamp(value, "exclude-newer")
+
+
+def _locked_project_name(root: Path, table: dict[str, Any]) -> str | None:
+    """The project's name as its build backend reported it at the last lock (no static ``[project] name``)."""
+    path = root / str(table.get("lock", "requirements/lock.json"))
+    try:
+        project = json.loads(path.read_text(encoding="utf-8")).get("project")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return project.split("==")[0] if isinstance(project, str) and "==" in project else None
+
+
+def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False) -> Config:
     """Read ``root/pyproject.toml`` and return the project's :class:`Config`.
 
     Args:
         root: project directory (``-C DIR``).
         runtime: container runtime from the command line; overrides the environment
             variable ``DEBWHEELS_CONTAINER_RUNTIME`` and the file.
+        missing_ok: without pyproject.toml, the defaults (``debwheels init`` in a setup.py project).
 
     Returns:
         Config: with defaults filled in.
@@ -232,7 +275,9 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"no pyproject.toml in {root}: run debwheels in a project, or pass -C DIR") from None
+        if not missing_ok:
+            raise ConfigError(f"no pyproject.toml in {root}: run debwheels in a project, or pass -C DIR") from None
+        data = {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}): fix the file") from None
     project = data.get("project", {})
@@ -278,13 +323,26 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
     if not all(isinstance(c, str) and c.strip() for c in commands):
         raise ConfigError(f"install-test-commands = {commands!r}: list shell commands as non-empty strings")
     packages = _get(table, "builder-packages", list, list(DEFAULT_BUILDER_PACKAGES))
+    extra_packages = _get(table, "extra-builder-packages", list, [])
+    for name in [*packages, *extra_packages]:
+        if not isinstance(name, str) or not DEBIAN_PACKAGE.match(name):
+            raise ConfigError(
+                f"builder package {name!r} is not a Debian package name: list names such as \"libpq-dev\" "
+                "in extra-builder-packages"
+            )
+    exclude_newer = os.environ.get("DEBWHEELS_EXCLUDE_NEWER") or table.get("exclude-newer")
+    if exclude_newer is not None and not isinstance(exclude_newer, str | datetime):
+        raise ConfigError(f'exclude-newer = {exclude_newer!r} must be a timestamp string such as "2026-11-01T00:00:00Z"')
+    age = os.environ.get("DEBWHEELS_MIN_RELEASE_AGE") or table.get("min-release-age")
+    if age is not None and not isinstance(age, str):
+        raise ConfigError(f'min-release-age = {age!r} must be a string such as "7 days"')
     per_package = {
         str(canonicalize_name(name)): _package_settings(root, canonicalize_name(name), value)
         for name, value in _get(table, "packages", dict, {}).items()
     }
     return Config(
         root=root,
-        project_name=str(project.get("name", root.name)),
+        project_name=str(project.get("name") or _locked_project_name(root, table) or root.name),
         project_version=str(project.get("version", "0")),
         mirror_dir=root / _get(table, "mirror", str, "wheels-mirror"),
         requirements=root / _get(table, "requirements", str, "requirements/requirements.txt"),
@@ -295,7 +353,10 @@ def load_config(root: Path, runtime: str | None = None) -> Config:
         index_url=_get(table, "index-url", str, "https://pypi.org/simple").rstrip("/"),
         debian_suite=_get(table, "debian-suite", str, "bookworm"),
         debian_mirror=_get(table, "debian-mirror", str, "http://deb.debian.org/debian"),
-        builder_packages=tuple(sorted(str(p) for p in packages)),
+        builder_packages=tuple(sorted({str(p) for p in [*packages, *extra_packages]})),
+        extra_builder_packages=tuple(str(p) for p in extra_packages),
+        exclude_newer=_timestamp(exclude_newer),
+        min_release_age=parse_duration(age, "min-release-age") if age is not None else None,
         container_runtime=runtime,
         signature_threshold=threshold,
         key_expiry_warning_days=warn_days,

@@ -21,15 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from debian.changelog import Changelog
+from packaging.utils import canonicalize_name
 
 import debwheels
+from debwheels.build import VERIFIED_REQUIREMENTS
 from debwheels.builder import Images
+from debwheels.changelog import check_version
 from debwheels.config import Config
 from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.disorderfs import shuffled
-from debwheels.errors import BuildError, ConfigError, ToolError
+from debwheels.errors import BuildError, ConfigError, RequirementsError, ToolError
 from debwheels.fsutil import fresh_dir, fresh_file, sha256_file
 from debwheels.project import export_tar
+from debwheels.requirements import read_pins
 from debwheels.vary import Variation
 
 _SCRIPT = """set -eu
@@ -71,6 +75,21 @@ def source_identity(root: Path) -> tuple[str, str]:
     return str(changelog.package), str(changelog.version)
 
 
+def project_wheel_version(cfg: Config) -> str:
+    """The version of the project's own wheel in the mirror (its line in verified-requirements.txt).
+
+    Raises:
+        RequirementsError: the mirror's verified-requirements.txt is missing, invalid, or has no such line.
+    """
+    project = canonicalize_name(cfg.project_name)
+    for pin in read_pins(cfg.mirror_dir / VERIFIED_REQUIREMENTS):
+        if pin.name == project:
+            return pin.version
+    raise RequirementsError(
+        f"{cfg.mirror_dir.name}/{VERIFIED_REQUIREMENTS} has no wheel of {project}: run 'make wheels' to build it"
+    )
+
+
 def build_deb(
     cfg: Config,
     runtime: ContainerRuntime,
@@ -91,8 +110,10 @@ def build_deb(
 
     Raises:
         BuildError: the build failed (the log path is in the message).
+        ConfigError: debian/changelog is not at the version of the project's wheel in the mirror.
     """
     variation = variation or Variation()
+    check_version(cfg.root, project_wheel_version(cfg))
     name, version = source_identity(cfg.root)
     work = fresh_dir(work or cfg.state_dir / "deb")
     out = work / "out"

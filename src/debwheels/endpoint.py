@@ -1,7 +1,8 @@
 """Install test: the .deb on a fresh endpoint container made from the pinned base rootfs.
 
 The endpoint image is the locked ``endpoint`` rootfs (variant apt, nothing else
-installed). As root and with network (apt needs the Debian mirror for Depends), it runs
+installed). As root and with network (apt needs the Debian mirror for Depends; downloaded
+packages are kept between runs, see :func:`apt_archives`), it runs
 ``apt-get install ./<package>.deb``, then the project's ``install-test-commands`` (debwheels'
 own: ``debwheels --version`` and, on a copy of the mirror and the project's trust
 configuration, ``debwheels -C <project> verify <mirror>``).
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from debwheels.aptrepo import COMPONENT, PACKAGE_NAME
 from debwheels.builder import Images
-from debwheels.config import Config
+from debwheels.config import Config, cache_dir
 from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.deb import source_identity
 from debwheels.errors import InstallTestError, ToolError, UsageError
@@ -29,6 +30,18 @@ apt-get install -y -q --no-install-recommends /stage/{deb}
 {commands}
 echo INSTALL-TEST-OK
 """
+
+
+def apt_archives(cfg: Config) -> Mount:
+    """The endpoint's ``/var/cache/apt/archives``, kept in ``<cache>/apt-archives/<suite>`` between install tests.
+
+    Only the downloaded Debian packages are kept, never the lists: every install test still runs
+    ``apt-get update`` and apt checks each cached .deb against the sha256 in the signed
+    Packages index before it installs it, so the cache saves downloads without being trusted.
+    """
+    directory = cache_dir() / "apt-archives" / cfg.debian_suite
+    (directory / "partial").mkdir(parents=True, exist_ok=True)
+    return Mount(directory, "/var/cache/apt/archives", read_only=False)
 
 
 def install_test_commands(cfg: Config) -> list[str]:
@@ -97,7 +110,7 @@ def install_test(
                 "-c",
                 _SCRIPT.format(deb=debs[-1].name, commands=_shell_steps(commands or install_test_commands(cfg))),
             ],
-            mounts=[Mount(stage, "/stage")],
+            mounts=[Mount(stage, "/stage"), apt_archives(cfg)],
             env={"LC_ALL": "C.UTF-8"},
             network=True,
             user="0:0",
@@ -201,7 +214,7 @@ def apt_install_test(
         runtime.run(
             images.endpoint,
             ["bash", "-c", script],
-            mounts=[Mount(stage, "/stage"), Mount(repo, "/srv/repo")],
+            mounts=[Mount(stage, "/stage"), Mount(repo, "/srv/repo"), apt_archives(cfg)],
             env={"LC_ALL": "C.UTF-8"},
             network=True,
             user="0:0",

@@ -1,47 +1,62 @@
 """``debwheels lock``: pin the whole source closure, build requirements included, recursively.
 
-1. The runtime closure of ``requirements.in`` is resolved by pip inside the builder (for the
-   builder's python3, see :mod:`debwheels.resolver`), each version pinned to the sha256 of its
-   sdist as the index lists it (a version without an sdist is an error naming it).
+1. The runtime closure of ``requirements.in`` is resolved for the target interpreter (the
+   builder's python3) among releases that have an sdist, inside the time cut-offs
+   (``exclude-newer``, ``min-release-age``), by :mod:`debwheels.resolve`; each version is
+   pinned to the sha256 of its sdist as the index lists it. Newer versions that were skipped
+   are reported with the reason (a wheel-only release, yanked, too new).
 2. Every package to build (the runtime closure, the project itself, and recursively every
    build requirement) has its declared ``[build-system] requires`` (after its per-package
    settings) resolved on its own, so two packages may get two versions of one build tool.
-3. The dynamic build requirements (``get_requires_for_build_wheel``, PEP 517) are asked of
-   each backend inside the builder with no network: build tools are built (from the sdists
-   just pinned), the other packages only probed; whatever a backend asks for that its
-   environment lacks is resolved into that environment, and the pass repeats until nothing
-   is missing.
+3. In the builder, with no network, each backend is asked for its dynamic build requirements
+   (``get_requires_for_build_wheel``, PEP 517) and its metadata
+   (``prepare_metadata_for_build_wheel``): build tools are built (from the sdists just
+   pinned, or taken from the build cache by build key), the other packages probed; whatever a
+   backend asks for that its environment lacks is resolved into that environment, and the pass
+   repeats until nothing is missing.
+4. Every package's ``Requires-Dist`` as its own backend reports it (the prepared metadata, or
+   the built wheel's) is compared with what resolution used (the index's metadata); on any
+   difference the lock resolves again with the backend's answer, so the lock never rests on
+   metadata that the sdists do not produce. The project's own name and version come from its
+   backend too (dynamic versions, setup.cfg, setup.py).
 
 With ``--from FILE`` (a pip-compile/uv requirements.txt with hashes, poetry.lock, uv.lock or
-PEP 751 pylock.toml), that file's pins are pip constraints that are never dropped, and every
+PEP 751 pylock.toml), that file's pins are constraints that are never dropped, and every
 sdist it pins must have one of its sha256 (:mod:`debwheels.importers`).
 
-Existing pins are kept (passed to pip as constraints) unless ``--upgrade`` or
-``--upgrade-package NAME``; when they conflict with a new requirement the affected set is
-resolved afresh. Outputs are sorted and carry no timestamps.
+Existing pins are preferred (kept unless they conflict) unless ``--upgrade`` or
+``--upgrade-package NAME``. Outputs are sorted and carry no timestamps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from debwheels.build import FRONTEND, Builder, effective_requires
+from debwheels import simpleindex
+from debwheels.build import FRONTEND, Builder, RunResult, effective_requires
 from debwheels.builder import Images, marker_environment
-from debwheels.config import Config, cache_dir
+from debwheels.buildkey import BuildCache
+from debwheels.config import Config, build_cache_dir, cache_dir
 from debwheels.container import ContainerRuntime
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 from debwheels.importers import ImportedLock, check_sdist, constraints, pin_applies
 from debwheels.lockgraph import LockedPackage, LockGraph, key_of
+from debwheels.metadata import CoreMetadata, MetadataProvider, same_requirements
+from debwheels.releases import Cutoff, Skipped
 from debwheels.requirements import Pin, render_pins
-from debwheels.resolver import Resolved, Resolver
-from debwheels.sources import fetch, find_sdist, read_build_system, unpack
+from debwheels.resolve import Catalog, Resolved, resolve
+from debwheels.reuse import Reuse
+from debwheels.sources import fetch, needs_rust, read_build_system, unpack
 
-MAX_ROUNDS = 6
+MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
+MAX_RESOLUTIONS = 4  # resolutions before the backends' metadata must agree with the one used
 
 
 def read_requirements_in(path: Path) -> list[str]:
@@ -89,7 +104,9 @@ class Locker:
         upgrade: ignore every existing pin.
         upgrade_packages: ignore the existing pins of these names.
         imported: a lock file of another tool (:mod:`debwheels.importers`) whose pins are kept
-            (pip constraints, never resolved afresh) and whose hashes must match the sdists.
+            (constraints, never resolved afresh) and whose hashes must match the sdists.
+        cutoff: upload-time limits (default: the configuration's ``exclude-newer`` and ``min-release-age``).
+        jobs: builds and probes at once in the dynamic passes, each in its own container.
     """
 
     def __init__(
@@ -101,19 +118,33 @@ class Locker:
         upgrade: bool = False,
         upgrade_packages: Iterable[str] = (),
         imported: ImportedLock | None = None,
+        cutoff: Cutoff | None = None,
+        jobs: int = 1,
     ) -> None:
         self.cfg = cfg
         self.imported = imported
         self.runtime = runtime
         self.images = images
         self.say = say
-        self.resolver = Resolver(cfg, runtime, images)
+        self.jobs = jobs
         self.environment = marker_environment(cfg)
         self.upgrade = upgrade
         self.upgrade_names = {str(canonicalize_name(n)) for n in upgrade_packages}
         self.previous = self._previous()
-        self.sdists: dict[str, tuple[str, str]] = {}
+        self.cutoff = cutoff if cutoff is not None else cfg.cutoff
+        index = simpleindex.client(cfg.index_url, cache_dir())
+        python = self.environment["python_full_version"]
+        self.catalog = Catalog(index, self.cutoff, python)
+        self.metadata = MetadataProvider(
+            index, cache_dir(), "cp" + "".join(python.split(".")[:2]), self._previously_confirmed()
+        )
+        self.forced: dict[str, SpecifierSet] = {}
+        if imported is not None:
+            for text in constraints(imported, self.environment):
+                req = Requirement(text)
+                self.forced[str(canonicalize_name(req.name))] = req.specifier
         self.envs: dict[tuple[str, ...], list[Resolved]] = {}
+        self.skipped: dict[str, tuple[Skipped, ...]] = {}
 
     def _previous(self) -> LockGraph | None:
         """The existing lock graph, whose pins are kept; None with --upgrade, or when it is absent or unreadable."""
@@ -125,32 +156,61 @@ class Locker:
             self.say(f"ignoring the existing lock ({exc})")
             return None
 
-    def _kept(self, packages: Iterable[LockedPackage]) -> list[str]:
-        return [p.key for p in packages if p.name not in self.upgrade_names]
+    def _previously_confirmed(self) -> dict[str, CoreMetadata]:
+        """Requires-Dist the previous lock confirmed with each backend, by sdist sha256."""
+        found: dict[str, CoreMetadata] = {}
+        for node in self.previous.packages.values() if self.previous else ():
+            if node.sha256 and node.requires_dist is not None:
+                found[node.sha256] = CoreMetadata(
+                    canonicalize_name(node.name), node.version, tuple(node.requires_dist), None, "confirmed"
+                )
+        return found
 
-    def _resolve(self, requirements: list[str], preferred: list[str], what: str) -> list[Resolved]:
-        """Resolve, preferring *preferred* pins; resolve afresh when they conflict."""
-        if preferred:
-            try:
-                return self.resolver.resolve(requirements, preferred, what)
-            except RequirementsError:
-                self.say(f"existing pins conflict for {what}: resolving it afresh")
-        return self.resolver.resolve(requirements, (), what)
+    def _kept(self, packages: Iterable[LockedPackage]) -> dict[str, str]:
+        """name -> version of *packages*, except those being upgraded (the preferred versions)."""
+        return {p.name: p.version for p in packages if p.name not in self.upgrade_names}
+
+    def _resolve(
+        self,
+        requirements: list[str],
+        preferred: Mapping[str, str],
+        what: str,
+        forced: bool = False,
+        build: bool = False,
+    ) -> list[Resolved]:
+        found = resolve(
+            requirements,
+            catalog=self.catalog,
+            metadata=self.metadata,
+            environment=self.environment,
+            preferred=preferred,
+            constraints=self.forced if forced else None,
+            what=what,
+            buildable_only=build,
+            overridden=[name for name, s in self.cfg.packages.items() if s.build_requires is not None],
+        )
+        for item in found:
+            if item.skipped:
+                self.skipped[item.name] = item.skipped
+        return found
 
     def _node(self, graph: LockGraph, resolved: Resolved, runtime: bool) -> LockedPackage:
         key = key_of(resolved.name, resolved.version)
         node = graph.packages.get(key)
         if node is None:
-            if key not in self.sdists:
-                self.sdists[key] = find_sdist(resolved.name, resolved.version, self.cfg.index_url)
-            filename, digest = self.sdists[key]
-            node = LockedPackage(resolved.name, resolved.version, filename, digest)
+            node = LockedPackage(
+                resolved.name,
+                resolved.version,
+                resolved.sdist,
+                resolved.sha256,
+                requires_dist=list(resolved.requires_dist),
+            )
             graph.packages[key] = node
         node.runtime = node.runtime or runtime
         return node
 
     def _edges(self, graph: LockGraph, resolved: list[Resolved]) -> None:
-        by_name = {r.name: key_of(r.name, r.version) for r in resolved}
+        by_name: dict[str, str] = {str(r.name): key_of(r.name, r.version) for r in resolved}
         for item in resolved:
             node = graph.packages[key_of(item.name, item.version)]
             for text in item.requires_dist:
@@ -173,9 +233,13 @@ class Locker:
         if cache_key not in self.envs:
             previous = self.previous.packages.get(node.key) if self.previous else None
             preferred = (
-                self._kept(self.previous.packages[k] for k in previous.build_env) if previous and self.previous else []
+                self._kept(self.previous.packages[k] for k in previous.build_env if k in self.previous.packages)
+                if previous and self.previous
+                else {}
             )
-            self.envs[cache_key] = self._resolve(list(requires), preferred, f"the build requirements of {node.key}")
+            self.envs[cache_key] = self._resolve(
+                list(requires), preferred, f"the build requirements of {node.key}", build=True
+            )
         return [self._node(graph, r, runtime=False).key for r in self.envs[cache_key]]
 
     def _describe(self, graph: LockGraph, key: str) -> None:
@@ -188,8 +252,16 @@ class Locker:
             sdist = fetch(Pin(node.name, node.version, (node.sha256,)), self.cfg.index_url, cache_dir())
             tree = unpack(sdist.path, self.cfg.state_dir / "lock-src" / key.replace("==", "-"))
             build_system = read_build_system(tree)
+        settings = self.cfg.settings(node.name)
+        rust = needs_rust(build_system) if settings.build_requires is None else None
+        if rust is not None and key != graph.project:
+            raise RequirementsError(
+                f"{key} cannot be built here: {rust}, whose crates come from crates.io at build time, which "
+                f"debwheels' offline builds cannot reach; require a version without Rust in requirements.in, "
+                f"or replace its build requirements ([tool.debwheels.packages.{node.name}] build-requires)"
+            )
         node.build_backend = build_system.backend
-        node.build_requires = effective_requires(build_system, self.cfg.settings(node.name))
+        node.build_requires = effective_requires(build_system, settings)
         node.build_env = self._build_env(graph, node, node.build_requires + node.dynamic_requires)
 
     def _close(self, graph: LockGraph, queue: list[str]) -> None:
@@ -207,19 +279,64 @@ class Locker:
             )
 
     def lock(self, infile: Path) -> LockGraph:
-        """Resolve *infile* into a complete lock graph and write the lock files.
+        """Resolve *infile* into a complete lock graph, confirmed by every backend, and write the lock files.
 
         Returns:
             LockGraph: what was written.
 
         Raises:
-            RequirementsError: bad input, no sdist, no resolution, or dynamic requirements that never settle.
+            RequirementsError: bad input, no release with an sdist, no resolution, dynamic
+                requirements that never settle, or metadata that keeps changing.
             BuildError: a build-time cycle, or a build tool failed to build.
         """
         roots = self._roots(infile)
+        if self.cutoff.active:
+            self.say(f"resolving with {self.cutoff.describe()}")
+        for attempt in range(1, MAX_RESOLUTIONS + 1):
+            self.envs = {}
+            graph = self._graph(roots, infile)
+            result = self._discover_dynamic(graph)
+            differing, project = self._confirm(graph, result)
+            if not differing:
+                self._check_project(graph, project)
+                self._report_skipped(graph)
+                self.write(graph)
+                return graph
+            self.say(
+                f"the build backends of {', '.join(differing)} report other dependencies than the index metadata "
+                f"(resolution {attempt}): resolving again with theirs"
+            )
+        raise RequirementsError(
+            f"the dependencies did not settle after {MAX_RESOLUTIONS} resolutions (metadata differs between the index "
+            "and the build backends): see .debwheels/logs"
+        )
+
+    def project_metadata(self) -> tuple[bytes, str]:
+        """The project's core metadata and ``entry_points.txt`` as its own build backend prepares them.
+
+        Locks and builds (or takes from the build cache) the project's build requirements and
+        asks its backend in the builder, offline (``prepare_metadata_for_build_wheel``). No lock
+        file is written.
+
+        Returns:
+            (METADATA bytes, entry_points.txt text or "").
+
+        Raises:
+            RequirementsError, BuildError: the build requirements cannot be locked or built, or
+                the backend failed (its cause in the first line).
+        """
+        graph = self._graph([], self.cfg.requirements.with_suffix(".in"))
+        result = self._discover_dynamic(graph)
+        data = result.metadata.get(graph.project)
+        if data is None:
+            raise RequirementsError("the project's build backend gave no metadata: see .debwheels/logs")
+        return data, result.entry_points.get(graph.project, "")
+
+    def _graph(self, roots: list[str], infile: Path) -> LockGraph:
+        """Resolve the runtime closure and every static build environment (steps 1 and 2)."""
         project = str(canonicalize_name(self.cfg.project_name))
         graph = LockGraph(self.environment["python_full_version"], roots, key_of(project, self.cfg.project_version))
-        preferred = self._kept(p for p in self.previous.packages.values() if p.runtime) if self.previous else []
+        preferred = self._kept(p for p in self.previous.packages.values() if p.runtime) if self.previous else {}
         if self.imported is not None:
             resolved = self._resolve_imported(self.imported, roots, preferred)
         else:
@@ -234,13 +351,11 @@ class Locker:
         graph.packages[graph.project].requires = sorted(
             key_of(r.name, r.version) for r in resolved if r.name in root_names
         )
-        previous_hooks = self._kept(self.previous.by_name(FRONTEND)) if self.previous else []
+        previous_hooks = self._kept(self.previous.by_name(FRONTEND)) if self.previous else {}
         for item in self._resolve([FRONTEND], previous_hooks, "the PEP 517 frontend"):
             graph.frontend.append(self._node(graph, item, runtime=False).key)
         self.say(f"resolved {len(resolved)} runtime packages for python {graph.python}")
         self._close(graph, sorted(graph.packages))
-        self._discover_dynamic(graph)
-        self.write(graph)
         return graph
 
     def _roots(self, infile: Path) -> list[str]:
@@ -250,18 +365,12 @@ class Locker:
             return sorted(n for n, pin in imported.pins.items() if pin_applies(imported, pin, self.environment))
         return read_requirements_in(infile)
 
-    def _resolve_imported(self, imported: ImportedLock, roots: list[str], preferred: list[str]) -> list[Resolved]:
+    def _resolve_imported(
+        self, imported: ImportedLock, roots: list[str], preferred: Mapping[str, str]
+    ) -> list[Resolved]:
         """Resolve *roots* with the imported pins as constraints; they are never dropped."""
-        forced = constraints(imported, self.environment)
-        names = {str(canonicalize_name(Requirement(c).name)) for c in forced}
-        kept = [p for p in preferred if str(canonicalize_name(p.split("==")[0])) not in names]
-        what = f"{imported.path.name} ({imported.format})"
-        try:
-            return self.resolver.resolve(roots, forced + kept, what)
-        except RequirementsError:
-            if not kept:
-                raise
-        return self.resolver.resolve(roots, forced, what)
+        kept = {name: version for name, version in preferred.items() if name not in self.forced}
+        return self._resolve(roots, kept, f"{imported.path.name} ({imported.format})", forced=True)
 
     def _check_imported(self, imported: ImportedLock, graph: LockGraph, resolved: list[Resolved]) -> None:
         """Every resolved package the imported lock pins has its version, and its sdist one of its hashes."""
@@ -281,18 +390,25 @@ class Locker:
             checked += 1
         self.say(f"kept {checked} pins of {imported.path.name} ({imported.format}); their sdist sha256 match it")
 
-    def _discover_dynamic(self, graph: LockGraph) -> None:
-        """Ask every backend for its dynamic build requirements (offline, in the builder)."""
+    def _discover_dynamic(self, graph: LockGraph) -> RunResult:
+        """Ask every backend for its dynamic build requirements and its metadata (offline, in the builder).
+
+        Returns:
+            RunResult: the last pass, in which nothing was missing: every package probed or built.
+        """
+        reuse = Reuse(BuildCache(build_cache_dir()))
         for round_number in range(1, MAX_ROUNDS + 1):
-            self.say(f"dynamic build requirements, pass {round_number}")
-            builder = Builder(self.cfg, self.runtime, self.images, self.say, work=self.cfg.state_dir / "lock-work")
-            items = builder.prepare(graph)
+            self.say(f"dynamic build requirements and metadata, pass {round_number}")
+            builder = Builder(
+                self.cfg, self.runtime, self.images, self.say, work=self.cfg.state_dir / "lock-work", jobs=self.jobs
+            )
+            builder.reset()
             needed = {dep for p in graph.packages.values() for dep in p.build_env}
-            result = builder.run(graph, items, probe=set(graph.packages) - needed)
+            result = builder.run(graph, probe=set(graph.packages) - needed, reuse=reuse)
             for key, dynamic in result.dynamic.items():
                 graph.packages[key].dynamic_requires = sorted(set(graph.packages[key].dynamic_requires) | set(dynamic))
             if not result.missing:
-                return
+                return result
             queue = []
             for key in sorted(result.missing):
                 node = graph.packages[key]
@@ -303,6 +419,91 @@ class Locker:
         raise RequirementsError(
             f"dynamic build requirements did not settle after {MAX_ROUNDS} passes: see .debwheels/logs"
         )
+
+    def _confirm(self, graph: LockGraph, result: RunResult) -> tuple[list[str], CoreMetadata]:
+        """Compare each package's Requires-Dist with its backend's (step 4); record the backend's.
+
+        Args:
+            graph: the lock graph.
+            result: the last dynamic pass, with every package's metadata.
+
+        Returns:
+            (keys whose backend reports other requirements than resolution used, the project's metadata).
+
+        Raises:
+            RequirementsError: a package's backend reports another name or version than its
+                sdist's (a broken release), or gave no metadata.
+        """
+        differing = []
+        project: CoreMetadata | None = None
+        for key, node in sorted(graph.packages.items()):
+            data = result.metadata.get(key)
+            if data is None:
+                raise RequirementsError(f"the build backend of {key} gave no metadata: see .debwheels/logs")
+            reported = CoreMetadata.parse(data, f"the build backend of {key}")
+            if key == graph.project:
+                project = reported
+                continue
+            if reported.name != node.name or not _same_version(reported.version, node.version):
+                raise RequirementsError(
+                    f"{node.sdist} builds {reported.name} {reported.version}, not {node.name} {node.version}: "
+                    f"the release is broken; exclude it in requirements.in ({node.name}!={node.version})"
+                )
+            assert node.sha256 is not None
+            self.metadata.confirm(node.sha256, reported)
+            if node.requires_dist is None or not same_requirements(reported.requires_dist, node.requires_dist):
+                differing.append(key)
+            node.requires_dist = sorted(reported.requires_dist)
+        assert project is not None  # the project is in every graph
+        return differing, project
+
+    def _check_project(self, graph: LockGraph, reported: CoreMetadata) -> None:
+        """Take the project's name and version from its backend; its requirements must be in the runtime closure.
+
+        Raises:
+            RequirementsError: a requirement of the project is not in the runtime closure, or
+                its locked version does not satisfy it.
+        """
+        project = graph.packages[graph.project]
+        if (reported.name, reported.version) != (project.name, project.version):
+            self.say(f"the project's build backend reports {reported.name} {reported.version}")
+            graph.rename_project(reported.name, reported.version)
+        graph.packages[graph.project].requires_dist = sorted(reported.requires_dist)
+        runtime = {p.name: p.version for p in graph.packages.values() if p.runtime}
+        for text in reported.requires_dist:
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({**self.environment, "extra": ""}):
+                continue
+            name = str(canonicalize_name(req.name))
+            if name not in runtime:
+                raise RequirementsError(
+                    f"{reported.name} requires {text} (its metadata), which the runtime closure lacks: "
+                    f"add {req.name} to {self.cfg.requirements.with_suffix('.in').name}"
+                )
+            if not req.specifier.contains(runtime[name], prereleases=True):
+                raise RequirementsError(
+                    f"{reported.name} requires {text} (its metadata), but {name} {runtime[name]} was locked: "
+                    f"align {self.cfg.requirements.with_suffix('.in').name} with the project's dependencies"
+                )
+
+    def _report_skipped(self, graph: LockGraph) -> None:
+        """Say which newer versions of locked packages were skipped, and why (one line per package)."""
+        for name, skipped in sorted(self.skipped.items()):
+            chosen = sorted(p.version for p in graph.by_name(name))
+            if not chosen:
+                continue
+            newest = max(Version(v) for v in chosen)
+            groups: dict[str, list[str]] = {}
+            for item in skipped:
+                if item.version > newest:
+                    reason = item.reason.split(", ", 1)[-1] if item.reason.startswith("uploaded ") else item.reason
+                    groups.setdefault(reason, []).append(str(item.version))
+            parts = [
+                f"{', '.join(versions[:4])}{f' and {len(versions) - 4} more' if len(versions) > 4 else ''} ({reason})"
+                for reason, versions in groups.items()
+            ]
+            if parts:
+                self.say(f"skipped newer {name} than {', '.join(chosen)}: {'; '.join(parts)}")
 
     def write(self, graph: LockGraph) -> None:
         """Write requirements.txt, build-requirements.txt and the lock graph (each atomically)."""
@@ -322,3 +523,10 @@ class Locker:
             ),
         )
         graph.write(self.cfg.lock_file)
+
+
+def _same_version(first: str, second: str) -> bool:
+    try:
+        return Version(first) == Version(second)
+    except InvalidVersion:
+        return first == second

@@ -3,7 +3,7 @@
 Format (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
 
     {
-      "format": 1,
+      "format": 2,
       "python": "3.11.2",                   # the builder interpreter it was resolved for
       "requirements-in": ["click", ...],    # the roots, as written in requirements.in
       "project": "debwheels==0.1.0",        # the application itself (built from its tree)
@@ -14,6 +14,8 @@ Format (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
           "sdist": "<file name>" | null, "sha256": "<sdist sha256>" | null,
           "runtime": true,                  # part of the runtime closure
           "requires": ["<key>", ...],       # runtime dependencies (edges)
+          "requires-dist": ["<PEP 508>", ...],    # its Requires-Dist, as its build backend
+                                            # reported it in the builder (confirmed)
           "build-backend": "...",
           "build-requires": ["<PEP 508>", ...],   # declared (or overridden) + extra
           "dynamic-requires": ["<PEP 508>", ...], # from get_requires_for_build_wheel
@@ -37,7 +39,8 @@ from packaging.utils import canonicalize_name
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)  # format 1 lacks requires-dist
 
 
 def key_of(name: str, version: str) -> str:
@@ -59,6 +62,7 @@ class LockedPackage:
     build_requires: list[str] = field(default_factory=list)
     dynamic_requires: list[str] = field(default_factory=list)
     build_env: list[str] = field(default_factory=list)
+    requires_dist: list[str] | None = None
 
     @property
     def key(self) -> str:
@@ -78,6 +82,7 @@ class LockedPackage:
             "build-requires": list(self.build_requires),
             "dynamic-requires": list(self.dynamic_requires),
             "build-env": sorted(self.build_env),
+            "requires-dist": sorted(self.requires_dist) if self.requires_dist is not None else None,
         }
 
     @classmethod
@@ -94,6 +99,7 @@ class LockedPackage:
             build_requires=list(data["build-requires"]),
             dynamic_requires=list(data["dynamic-requires"]),
             build_env=list(data["build-env"]),
+            requires_dist=list(data["requires-dist"]) if data.get("requires-dist") is not None else None,
         )
 
 
@@ -136,7 +142,7 @@ class LockGraph:
             raise RequirementsError(f"{path} does not exist: run 'debwheels lock' to resolve requirements.in") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequirementsError(f"{path} is not valid JSON ({exc}): run 'debwheels lock' again") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
             found = data.get("format") if isinstance(data, dict) else None
             raise RequirementsError(f"{path} has format {found!r}, expected {FORMAT}: run 'debwheels lock' again")
         try:
@@ -151,6 +157,13 @@ class LockGraph:
             raise RequirementsError(
                 f"{path} is not a complete lock graph (missing {exc}): run 'debwheels lock' again"
             ) from None
+
+    def rename_project(self, name: str, version: str) -> None:
+        """Give the project node the name and version its build backend reported (keys change with them)."""
+        node = self.packages.pop(self.project)
+        node.name, node.version = str(canonicalize_name(name)), version
+        self.project = node.key
+        self.packages[node.key] = node
 
     def by_name(self, name: str) -> list[LockedPackage]:
         """Every locked version of *name* (canonicalised), sorted by key."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from debwheels.buildkey import BuildCache, CachedWheel
-from debwheels.config import Config
+from debwheels.config import Config, build_cache_dir
 from debwheels.errors import VerificationError
 from debwheels.mirror import MANIFEST_NAME, verify_mirror
 
@@ -35,7 +35,7 @@ class Reuse:
     """Wheels available by build key.
 
     Attributes:
-        cache: the project's build cache.
+        cache: the build cache.
         mirror: key -> wheel of the verified published mirror.
         previous: ``name==version`` -> build inputs recorded in the published mirror (for :meth:`why`).
         manifest: the published ``build-manifest.json`` bytes (None when the mirror did not verify).
@@ -56,7 +56,7 @@ class Reuse:
 
         A mirror that does not verify is not used (``mirror_note`` says why); nothing is raised.
         """
-        reuse = cls(BuildCache(cfg.state_dir / "build-cache"), rebuild=rebuild)
+        reuse = cls(BuildCache(build_cache_dir()), rebuild=rebuild)
         if not (cfg.mirror_dir / MANIFEST_NAME).is_file():
             reuse.mirror_note = f"{cfg.mirror_dir.name} has no {MANIFEST_NAME} yet"
             return reuse

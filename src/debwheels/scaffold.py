@@ -1,18 +1,25 @@
 """``debwheels init``: add debwheels' Debian packaging to an existing Python project.
 
-Reads what the project declares (PEP 621 ``[project]`` in pyproject.toml, else setup.cfg's
-``[metadata]``/``[options]``, else the literal keywords of ``setup()`` in setup.py, read with
-:mod:`ast`, never executed) and writes:
+What the project is comes from its metadata: PEP 621 ``[project]`` in pyproject.toml when its
+name, version, dependencies and scripts are all static; otherwise (``dynamic = ["version"]``
+with setuptools-scm, hatch-vcs or a module's ``__version__``, setup.cfg's ``attr:``, setup.py,
+Poetry's own tables) the project's own build backend prepares it in the builder, offline
+(``prepare_metadata_for_build_wheel``, PEP 517; see :func:`debwheels.lock.Locker.project_metadata`):
+the core metadata (name, version, summary, Requires-Dist, license, authors) and the
+``entry_points.txt`` of the ``.dist-info`` it prepares. In an unpacked sdist the backend takes
+the version from PKG-INFO, as it would when building it. init then writes:
 
 - ``debian/``: ``control`` (Depends on the builder's Debian ``python3.X``), ``rules`` (the
-  same dh-virtualenv rules as debwheels' own, from one template), ``changelog`` (python-debian),
-  ``<package>.links`` (one ``/usr/bin`` link per console script), ``copyright`` (DEP-5),
-  ``source/format`` (3.0 (native));
+  same dh-virtualenv rules as debwheels' own, from one template), ``changelog`` (python-debian;
+  the version in Debian form, see :func:`debian_version`), ``<package>.links`` (one ``/usr/bin``
+  link per console script), ``copyright`` (DEP-5), ``source/format`` (3.0 (native));
 - ``debwheels.mk`` with the targets ``builder lock wheels verify deb install-test repro
   apt-repo``, and a ``Makefile`` that includes it (an existing Makefile is left alone: add
   ``include debwheels.mk`` to it);
 - ``requirements/requirements.in`` from the project's dependencies;
-- ``Dockerfile`` and ``builder-lock.json``: the pinned builder this debwheels ships;
+- ``debian/debwheels/Dockerfile`` and ``debian/debwheels/builder-lock.json``: the pinned builder
+  this debwheels ships (under debian/: a project's own Dockerfile stays its own, and
+  setuptools' flat-layout discovery ignores debian/);
 - ``[tool.debwheels]`` in pyproject.toml (added with tomlkit, comments kept; created when the
   project has no pyproject.toml); ``.debwheels/`` and ``dist/`` appended to ``.gitignore``.
 
@@ -23,7 +30,6 @@ the error lists every file in the way. With it, files are rewritten but an exist
 
 from __future__ import annotations
 
-import ast
 import configparser
 import contextlib
 import email.utils
@@ -31,18 +37,27 @@ import os
 import re
 import time
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from debian.changelog import Changelog
+from packaging.metadata import InvalidMetadata, Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from debwheels.aptrepo import PACKAGE_NAME
 from debwheels.builder import builder_python_version
+from debwheels.changelog import changelog_date, debian_version
 from debwheels.errors import ConfigError, UsageError
+
+#: Asks the project's build backend for (core metadata bytes, entry_points.txt text).
+BackendMetadata = Callable[[], tuple[bytes, str]]
+#: The [project] fields init needs; when one of them is dynamic, the backend is asked.
+NEEDED_FIELDS = ("version", "dependencies", "scripts")
+#: Where init puts the pinned builder (Dockerfile, builder-lock.json) in a project.
+BUILDER_DIR = "debian/debwheels"
 
 _GITIGNORE = (".debwheels/", "dist/", "apt-repo/")
 
@@ -53,15 +68,14 @@ class ProjectInfo:
 
     Attributes:
         name: the distribution name as declared (``[project] name``).
-        version: its version (PEP 440), or "0" when dynamic and not literal.
+        version: its version (PEP 440).
         summary: one-line description (the README is not read).
         homepage: URL or "".
         license: license expression or name, or "".
         authors: "Name <email>" strings.
         scripts: console script name -> entry point (``module:function``), sorted.
         dependencies: PEP 508 requirement strings.
-        source: where it was read: "pyproject.toml", "setup.cfg" or "setup.py".
-        warnings: what could not be read and what to do about it.
+        source: where it was read: "pyproject.toml" or "its build backend".
     """
 
     name: str
@@ -73,7 +87,6 @@ class ProjectInfo:
     scripts: dict[str, str] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
     source: str = "pyproject.toml"
-    warnings: tuple[str, ...] = ()
 
     @property
     def package(self) -> str:
@@ -104,124 +117,119 @@ def _people(entries: Any) -> tuple[str, ...]:
     return tuple(people)
 
 
-def _from_pyproject(data: dict[str, Any]) -> ProjectInfo:
-    project = data["project"]
+def _pep621(project: dict[str, Any]) -> ProjectInfo:
+    """What a ``[project]`` table (PEP 621) declares, dynamic fields left empty."""
     dynamic = set(project.get("dynamic", []))
-    warnings = []
-    if "dependencies" in dynamic:
-        warnings.append("dependencies are dynamic: list them in requirements/requirements.in")
-    if "version" in dynamic:
-        warnings.append("the version is dynamic: set the Debian version in debian/changelog (dch -v)")
     license_value = project.get("license", "")
     if isinstance(license_value, dict):
         license_value = license_value.get("text", "")
     urls = project.get("urls", {}) or {}
     homepage = next((str(v) for k, v in urls.items() if k.lower() in ("homepage", "home", "source")), "")
-    description = project.get("description", "")
     return ProjectInfo(
         name=str(project.get("name", "")),
-        version=str(project.get("version", "0")),
-        summary=str(description),
+        version=str(project.get("version", "")) if "version" not in dynamic else "",
+        summary=str(project.get("description", "")),
         homepage=homepage,
         license=str(license_value),
         authors=_people(project.get("maintainers")) + _people(project.get("authors")),
         scripts=dict(sorted((str(k), str(v)) for k, v in (project.get("scripts") or {}).items())),
         dependencies=tuple(str(d) for d in project.get("dependencies", [])),
-        warnings=tuple(warnings),
     )
 
 
-def _lines(value: str) -> list[str]:
-    return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
-
-
-def _from_setup_cfg(path: Path) -> ProjectInfo:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
-    meta = parser["metadata"] if parser.has_section("metadata") else {}
-    options = parser["options"] if parser.has_section("options") else {}
-    scripts = {}
-    if parser.has_section("options.entry_points"):
-        for line in _lines(parser["options.entry_points"].get("console_scripts", "")):
-            name, _, target = line.partition("=")
-            scripts[name.strip()] = target.strip()
-    author = meta.get("author", "")
-    mail = meta.get("author_email", "")
-    return ProjectInfo(
-        name=meta.get("name", ""),
-        version=meta.get("version", "0"),
-        summary=meta.get("description", ""),
-        homepage=meta.get("url", ""),
-        license=meta.get("license", ""),
-        authors=(email.utils.formataddr((author, mail)) if mail else author,) if author or mail else (),
-        scripts=dict(sorted(scripts.items())),
-        dependencies=tuple(_lines(options.get("install_requires", ""))),
-        source="setup.cfg",
-    )
-
-
-def _literal(node: ast.expr, names: dict[str, Any]) -> Any:
-    """The value of a literal, or of a name bound to one at module level (``requirements = [...]``)."""
-    if isinstance(node, ast.Name):
-        return names.get(node.id)
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
+def static_project(data: dict[str, Any]) -> ProjectInfo | None:
+    """The project from a PEP 621 ``[project]`` table, or None when a needed field is dynamic (or there is none)."""
+    project = data.get("project")
+    if not isinstance(project, dict) or not project.get("name"):
         return None
+    if set(project.get("dynamic", [])) & set(NEEDED_FIELDS) or "version" not in project:
+        return None
+    return _pep621(project)
 
 
-def _from_setup_py(path: Path) -> ProjectInfo:
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
-        raise ConfigError(f"{path} is not valid Python ({exc.msg}, line {exc.lineno}): fix it first") from None
-    names: dict[str, Any] = {}
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            target = statement.targets[0]
-            if isinstance(target, ast.Name):
-                names[target.id] = _literal(statement.value, {})
-    keywords: dict[str, Any] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "setup":
-            keywords = {k.arg: _literal(k.value, names) for k in node.keywords if k.arg}
-    scripts = {}
-    entry_points = keywords.get("entry_points") or {}
-    if isinstance(entry_points, dict):
-        for line in entry_points.get("console_scripts", []) or []:
-            name, _, entry = str(line).partition("=")
-            scripts[name.strip()] = entry.strip()
-    warnings = []
-    if "install_requires" in keywords and not isinstance(keywords["install_requires"], list | tuple):
-        warnings.append("setup.py computes install_requires: list them in requirements/requirements.in")
-    author, mail = str(keywords.get("author") or ""), str(keywords.get("author_email") or "")
-    return ProjectInfo(
-        name=str(keywords.get("name") or ""),
-        version=str(keywords.get("version") or "0"),
-        summary=str(keywords.get("description") or ""),
-        homepage=str(keywords.get("url") or ""),
-        license=str(keywords.get("license") or ""),
-        authors=(email.utils.formataddr((author, mail)) if mail else author,) if author or mail else (),
-        scripts=dict(sorted(scripts.items())),
-        dependencies=tuple(str(d) for d in keywords.get("install_requires") or []),
-        source="setup.py",
-        warnings=tuple(warnings),
+def _merged(project: dict[str, Any], backend: ProjectInfo) -> ProjectInfo:
+    """The backend's metadata, with what ``[project]`` declares statically taking precedence.
+
+    A backend need not write ``entry_points.txt`` when preparing metadata (hatchling writes
+    only METADATA), so static ``[project.scripts]`` are taken from the table.
+    """
+    dynamic = set(project.get("dynamic", []))
+    static = _pep621(project)
+    return replace(
+        backend,
+        summary=static.summary or backend.summary,
+        homepage=static.homepage or backend.homepage,
+        license=static.license or backend.license,
+        authors=static.authors or backend.authors,
+        scripts=static.scripts if "scripts" not in dynamic and static.scripts else backend.scripts,
     )
 
 
-def read_project(root: Path) -> ProjectInfo:
-    """Read the project's name, version, console scripts and dependencies without running its code.
+def _console_scripts(entry_points: str) -> dict[str, str]:
+    """``[console_scripts]`` of an ``entry_points.txt`` (PyPA entry points specification, INI syntax)."""
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # script names keep their case
+    try:
+        parser.read_string(entry_points)
+    except configparser.Error as exc:
+        raise ConfigError(
+            f"the backend's entry_points.txt cannot be read ({exc}): check the project's scripts"
+        ) from None
+    if not parser.has_section("console_scripts"):
+        return {}
+    return dict(sorted((k.strip(), v.strip()) for k, v in parser["console_scripts"].items()))
+
+
+def project_from_metadata(metadata: bytes, entry_points: str) -> ProjectInfo:
+    """The project as its build backend prepared it: core metadata (PyPA core metadata spec) and entry_points.txt.
+
+    Raises:
+        ConfigError: the metadata cannot be read.
+    """
+    try:
+        meta = Metadata.from_email(metadata, validate=False)
+    except (InvalidMetadata, ValueError) as exc:
+        raise ConfigError(f"the build backend prepared unreadable metadata ({exc}): check the project") from None
+    authors: list[str] = []
+    for person, mail in ((meta.maintainer, meta.maintainer_email), (meta.author, meta.author_email)):
+        if mail:
+            authors.extend(part.strip() for part in str(mail).split(",") if part.strip())
+        elif person:
+            authors.append(str(person))
+    urls = meta.project_urls or {}
+    homepage = str(meta.home_page or "") or next(
+        (str(v) for k, v in urls.items() if k.lower() in ("homepage", "home", "source")), ""
+    )
+    return ProjectInfo(
+        name=str(meta.name),
+        version=str(meta.version),
+        summary=str(meta.summary or ""),
+        homepage=homepage,
+        license=str(meta.license_expression or meta.license or ""),
+        authors=tuple(authors),
+        scripts=_console_scripts(entry_points),
+        dependencies=tuple(
+            str(r) for r in meta.requires_dist or () if r.marker is None or "extra" not in str(r.marker)
+        ),
+        source="its build backend",
+    )
+
+
+def read_project(root: Path, backend: BackendMetadata | None = None) -> ProjectInfo:
+    """The project's name, version, console scripts and dependencies.
 
     Args:
         root: the project directory.
+        backend: asks the project's build backend (in the builder, offline) when the metadata
+            is not all static in ``[project]``.
 
     Returns:
-        ProjectInfo: from ``[project]`` (PEP 621) if present, else setup.cfg (setuptools
-        declarative config), else setup.py's literal ``setup()`` keywords.
+        ProjectInfo: from ``[project]`` (PEP 621) when static, else from the backend.
 
     Raises:
-        ConfigError: no project metadata found, invalid TOML or Python, no name, or a
-            dependency that is not a PEP 508 requirement.
+        ConfigError: no Python project here, invalid TOML, a dependency that is not a PEP 508
+            requirement, or a name that is not a Debian package name.
+        BuildError: the backend failed to prepare the metadata (its cause in the first line).
     """
     pyproject = root / "pyproject.toml"
     data: dict[str, Any] = {}
@@ -230,19 +238,27 @@ def read_project(root: Path) -> ProjectInfo:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{pyproject} is not valid TOML ({exc}): fix the file") from None
-    if "project" in data:
-        info = _from_pyproject(data)
-    elif (root / "setup.cfg").is_file() and _from_setup_cfg(root / "setup.cfg").name:
-        info = _from_setup_cfg(root / "setup.cfg")
-    elif (root / "setup.py").is_file():
-        info = _from_setup_py(root / "setup.py")
-    else:
-        raise ConfigError(
-            f"{root} has no [project] table in pyproject.toml, no setup.cfg and no setup.py: "
-            "run debwheels init in a Python project"
-        )
-    if not info.name:
-        raise ConfigError(f"the project in {root} has no literal name in {info.source}: declare one")
+    info = static_project(data)
+    if info is None:
+        if not (
+            "project" in data
+            or "build-system" in data
+            or (root / "setup.py").is_file()
+            or (root / "setup.cfg").is_file()
+        ):
+            raise ConfigError(
+                f"{root} has no [project] table in pyproject.toml, no setup.cfg and no setup.py: "
+                "run debwheels init in a Python project"
+            )
+        if backend is None:
+            raise ConfigError(
+                f"the metadata of the project in {root} is not static in [project] (its {', '.join(NEEDED_FIELDS)}): "
+                "its build backend must prepare it in the builder"
+            )
+        metadata, entry_points = backend()
+        info = project_from_metadata(metadata, entry_points)
+        if isinstance(data.get("project"), dict):
+            info = _merged(data["project"], info)
     for text in info.dependencies:
         try:
             Requirement(text)
@@ -251,33 +267,6 @@ def read_project(root: Path) -> ProjectInfo:
     if not PACKAGE_NAME.match(info.package):
         raise ConfigError(f"{info.package!r} is not a valid Debian package name: rename the project")
     return info
-
-
-def debian_version(version: str) -> str:
-    """Map a PEP 440 version to a Debian native version that sorts the same way.
-
-    Pre-releases and development releases sort before the release in both (``1.0rc1`` ->
-    ``1.0~rc1``, ``1.0.dev3`` -> ``1.0~dev3``); post-releases after (``1.0.post2`` ->
-    ``1.0+post2``); the epoch becomes the Debian epoch; a local version (``+local``) is kept
-    with ``+``.
-
-    Raises:
-        ConfigError: *version* is not a PEP 440 version.
-    """
-    try:
-        parsed = Version(version)
-    except InvalidVersion:
-        raise ConfigError(f"version {version!r} is not a PEP 440 version: fix it in the project metadata") from None
-    text = ".".join(str(part) for part in parsed.release)
-    if parsed.pre:
-        text += f"~{parsed.pre[0]}{parsed.pre[1]}"
-    if parsed.post is not None:
-        text += f"+post{parsed.post}"
-    if parsed.dev is not None:
-        text += f"~dev{parsed.dev}"
-    if parsed.local:
-        text += f"+{parsed.local}"
-    return f"{parsed.epoch}:{text}" if parsed.epoch else text
 
 
 DATA = Path(__file__).parent / "data"
@@ -346,7 +335,7 @@ def render_changelog(info: ProjectInfo, maintainer: str, suite: str, when: float
         distributions=suite,
         urgency="medium",
         author=maintainer,
-        date=email.utils.formatdate(when, usegmt=True).replace("GMT", "+0000"),
+        date=changelog_date(when),
     )
     changelog.add_change("")
     changelog.add_change(f"  * Packaged with debwheels ({info.name} {info.version}).")
@@ -391,6 +380,9 @@ def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
         "keys-dir": "keys",
         "index-url": "https://pypi.org/simple",
         "debian-suite": "bookworm",
+        "dockerfile": f"{BUILDER_DIR}/Dockerfile",
+        "builder-lock": f"{BUILDER_DIR}/builder-lock.json",
+        "min-release-age": "7 days",
         "install-test-commands": [f"{command} --help"] if command else [],
     }
 
@@ -456,6 +448,8 @@ def init_project(
     maintainer: str | None = None,
     environ: dict[str, str] | None = None,
     now: float | None = None,
+    version: str | None = None,
+    backend: BackendMetadata | None = None,
 ) -> InitResult:
     """Write debwheels' packaging into the project at *root* (see the module docstring).
 
@@ -467,16 +461,22 @@ def init_project(
             the environment or the project's authors (:func:`maintainer_of`).
         environ: environment variables to read DEBFULLNAME/DEBEMAIL from (default none).
         now: seconds since the epoch for debian/changelog and source-date-epoch (default now).
+        version: the version for debian/changelog instead of the project's (PEP 440).
+        backend: asks the project's build backend for its metadata (see :func:`read_project`).
 
     Returns:
         InitResult: relative paths written, and notes for the user.
 
     Raises:
         UsageError: files exist (without *force*; nothing is written), or no maintainer.
-        ConfigError: the project's metadata cannot be read (see :func:`read_project`).
+        ConfigError: the project's metadata cannot be read (see :func:`read_project`), or
+            its version has no Debian form (see :func:`debian_version`).
     """
     root = root.resolve()
-    info = read_project(root)
+    info = read_project(root, backend)
+    if version is not None:
+        info = replace(info, version=version)
+    debian_version(info.version)  # refuse a local or invalid version before anything is written
     maintainer = maintainer or maintainer_of(info, environ or {})
     when = time.time() if now is None else now
     builder_dir = DATA / "builder"
@@ -491,14 +491,17 @@ def init_project(
         "debian/source/format": "3.0 (native)\n",
         "debwheels.mk": _fill(_template("debwheels.mk"), {"PACKAGE": package}),
         "requirements/requirements.in": render_requirements_in(info),
-        "Dockerfile": (builder_dir / "Dockerfile").read_text(encoding="utf-8"),
-        "builder-lock.json": builder_lock,
+        BUILDER_DIR + "/Dockerfile": (builder_dir / "Dockerfile").read_text(encoding="utf-8"),
+        BUILDER_DIR + "/builder-lock.json": builder_lock,
     }
     if info.scripts:
         files[f"debian/{package}.links"] = render_links(info)
-    notes = list(info.warnings)
+    notes: list[str] = []
     if (root / "Makefile").exists() and not force:
-        notes.append("kept the existing Makefile: add 'include debwheels.mk' to it for the debwheels targets")
+        notes.append(
+            "kept the existing Makefile: run the targets with 'make -f debwheels.mk TARGET', "
+            "or add 'include debwheels.mk' to it"
+        )
     else:
         files["Makefile"] = _template("Makefile")
     if not info.scripts:

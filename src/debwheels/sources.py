@@ -10,29 +10,28 @@ filter, checked by hand for every tar and zip member (Debian bookworm's Python 3
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import posixpath
 import tarfile
 import tomllib
 import urllib.error
-import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
-from packaging.version import InvalidVersion
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
+from debwheels import simpleindex
 from debwheels.errors import FetchError, HashMismatchError, UnsafeArchiveError
 from debwheels.fsutil import fresh_dir, sha256_file
 from debwheels.requirements import Pin
+from debwheels.simpleindex import IndexFile
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
-_ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 
 @dataclass(frozen=True)
@@ -75,42 +74,25 @@ def _check_digest(path: Path, expected: tuple[str, ...], label: str) -> str:
     return actual
 
 
-def _index_files(index_url: str, name: str) -> list[dict[str, object]]:
-    url = f"{index_url}/{name}/"
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            data = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise FetchError(f"cannot read the index page {url} ({exc}): check index-url and the network") from None
-    files = data.get("files", [])
-    for entry in files:
-        entry["url"] = urllib.parse.urljoin(url, str(entry["url"]))
-    return list(files)
+def _sdist_entry(pin: Pin, index_url: str, cache: Path) -> IndexFile:
+    """The index's sdist of *pin*: one whose sha256 is pinned, else the first (whose download then fails the check).
 
-
-def _sdist_entry(pin: Pin, files: list[dict[str, object]]) -> dict[str, object]:
-    candidates = []
-    for entry in files:
-        filename = str(entry.get("filename", ""))
-        try:
-            name, version = parse_sdist_filename(filename)
-        except (InvalidSdistFilename, InvalidVersion):
-            continue
-        if canonicalize_name(name) == pin.name and str(version) == pin.version:
-            candidates.append(entry)
+    Raises:
+        FetchError: the index cannot be read or lists no sdist of that version.
+    """
+    page = simpleindex.client(index_url, cache).project(pin.name)
+    candidates = [f for f in page.files if f.kind == "sdist" and str(f.version) == pin.version]
     if not candidates:
         raise FetchError(
             f"{pin.name} {pin.version} has no sdist on the index: debwheels builds only from sdists; pick a version that has one"
         )
     for entry in candidates:
-        hashes = entry.get("hashes")
-        if isinstance(hashes, dict) and hashes.get("sha256") in pin.hashes:
+        if entry.sha256 in pin.hashes:
             return entry
-    return candidates[0]  # its download will fail the hash check with a clear message
+    return candidates[0]
 
 
-def find_sdist(name: str, version: str, index_url: str) -> tuple[str, str]:
+def find_sdist(name: str, version: str, index_url: str, cache: Path) -> tuple[str, str]:
     """Look up the sdist of *name* *version* on a PEP 691 index.
 
     Returns:
@@ -119,15 +101,12 @@ def find_sdist(name: str, version: str, index_url: str) -> tuple[str, str]:
     Raises:
         FetchError: the index cannot be read, or lists no sdist (or no sha256) for that version.
     """
-    pin = Pin(str(canonicalize_name(name)), version, ())
-    entry = _sdist_entry(pin, _index_files(index_url, pin.name))
-    hashes = entry.get("hashes")
-    digest = hashes.get("sha256") if isinstance(hashes, dict) else None
-    if not isinstance(digest, str) or len(digest) != 64:
+    entry = _sdist_entry(Pin(str(canonicalize_name(name)), version, ()), index_url, cache)
+    if entry.sha256 is None:
         raise FetchError(
-            f"the index lists no sha256 for {entry['filename']}: use an index that publishes sha256 (PEP 503/691)"
+            f"the index lists no sha256 for {entry.filename}: use an index that publishes sha256 (PEP 503/691)"
         )
-    return str(entry["filename"]), digest
+    return entry.filename, entry.sha256
 
 
 def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
@@ -151,8 +130,8 @@ def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
             for path in folder.iterdir():
                 if not path.name.startswith("."):
                     return Sdist(pin, path, _check_digest(path, (digest,), f"{pin.name} {pin.version} (cached)"))
-    entry = _sdist_entry(pin, _index_files(index_url, pin.name))
-    filename = str(entry["filename"])
+    entry = _sdist_entry(pin, index_url, cache)
+    filename = entry.filename
     if "/" in filename or filename.startswith("."):
         raise FetchError(f"index returned a bad file name {filename!r} for {pin.name}")
     staging = cache / "sdists" / ".partial"
@@ -160,7 +139,7 @@ def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
     tmp = staging / f"{filename}.{os.getpid()}"
     hasher = hashlib.sha256()
     try:
-        with urllib.request.urlopen(str(entry["url"]), timeout=300) as response, open(tmp, "wb") as out:
+        with urllib.request.urlopen(entry.url, timeout=300) as response, open(tmp, "wb") as out:
             while chunk := response.read(1 << 20):
                 hasher.update(chunk)
                 out.write(chunk)
@@ -264,22 +243,21 @@ def unpack(sdist: Path, destination: Path) -> Path:
     return tops[0]
 
 
-def read_build_system(tree: Path) -> BuildSystem:
-    """Read ``[build-system]`` from *tree*/pyproject.toml, with PEP 517's defaults.
+def parse_build_system(text: str | None, where: str) -> BuildSystem:
+    """The ``[build-system]`` table of a pyproject.toml text (None: no such file), with PEP 517's defaults.
 
     Without the file or the table: ``setuptools.build_meta:__legacy__`` requiring
     ``setuptools>=40.8.0`` (PEP 517 "source trees without pyproject.toml").
 
     Raises:
-        UnsafeArchiveError: pyproject.toml is not valid TOML.
+        UnsafeArchiveError: the text is not valid TOML.
     """
-    path = tree / "pyproject.toml"
     table: dict[str, Any] = {}
-    if path.is_file():
+    if text is not None:
         try:
-            table = tomllib.loads(path.read_text(encoding="utf-8")).get("build-system", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UnsafeArchiveError(f"{path} is not valid TOML ({exc})") from None
+            table = tomllib.loads(text).get("build-system", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise UnsafeArchiveError(f"{where} is not valid TOML ({exc})") from None
     if "build-backend" not in table:
         requires = table.get("requires", ["setuptools>=40.8.0"])
         return BuildSystem(tuple(str(r) for r in requires), "setuptools.build_meta:__legacy__")
@@ -288,3 +266,40 @@ def read_build_system(tree: Path) -> BuildSystem:
         str(table["build-backend"]),
         tuple(str(p) for p in table.get("backend-path", [])),
     )
+
+
+def read_build_system(tree: Path) -> BuildSystem:
+    """Read ``[build-system]`` from *tree*/pyproject.toml (see :func:`parse_build_system`).
+
+    Raises:
+        UnsafeArchiveError: pyproject.toml is not valid UTF-8 TOML.
+    """
+    path = tree / "pyproject.toml"
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else None
+    except UnicodeDecodeError as exc:
+        raise UnsafeArchiveError(f"{path} is not valid TOML ({exc})") from None
+    return parse_build_system(text, str(path))
+
+
+#: Build requirements and backends that compile Rust: their crates come from crates.io at build
+#: time (or rustup itself, puccinialin), which an offline build cannot reach.
+RUST_TOOLS = frozenset({"maturin", "setuptools-rust", "puccinialin"})
+
+
+def needs_rust(build_system: BuildSystem) -> str | None:
+    """Why a build needs Rust (its backend or a build requirement), or None.
+
+    Returns:
+        str | None: e.g. "its build backend is maturin (Rust)".
+    """
+    if build_system.backend.split(":")[0].split(".")[0] == "maturin":
+        return "its build backend is maturin (Rust)"
+    for text in build_system.requires:
+        try:
+            name = canonicalize_name(Requirement(text).name)
+        except InvalidRequirement:
+            continue
+        if name in RUST_TOOLS:
+            return f"its build requires {name} (Rust)"
+    return None

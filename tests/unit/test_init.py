@@ -10,8 +10,10 @@ from debian.changelog import Changelog
 from debian.deb822 import Deb822
 
 from conftest import ROOT, run_cli
+from debwheels.changelog import debian_version
+from debwheels.config import load_config
 from debwheels.errors import ConfigError
-from debwheels.scaffold import debian_version, read_project, render_rules
+from debwheels.scaffold import read_project, render_rules
 
 PYPROJECT = """\
 [build-system]
@@ -37,7 +39,7 @@ line-length = 100  # kept
 
 def project(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "proj"
-    root.mkdir()
+    root.mkdir(parents=True)
     for name, text in files.items():
         (root / name).write_text(text)
     return root
@@ -66,8 +68,8 @@ def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) ->
         "debwheels.mk",
         "Makefile",
         "requirements/requirements.in",
-        "Dockerfile",
-        "builder-lock.json",
+        "debian/debwheels/Dockerfile",
+        "debian/debwheels/builder-lock.json",
         "pyproject.toml",
         ".gitignore",
     ]:
@@ -88,8 +90,13 @@ def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) ->
     assert (root / "debian/rules").read_text() == render_rules("hello-tool", "3.11", "wheels-mirror")
     assert (root / "debian/rules").stat().st_mode & 0o111
     assert (root / "requirements/requirements.in").read_text().splitlines()[1:] == ["rich>=13", "click"]
-    assert (root / "Dockerfile").read_bytes() == (ROOT / "src/debwheels/data/builder/Dockerfile").read_bytes()
+    assert (root / "debian/debwheels/Dockerfile").read_bytes() == (
+        ROOT / "src/debwheels/data/builder/Dockerfile"
+    ).read_bytes()
     config = tomllib.loads((root / "pyproject.toml").read_text())
+    assert config["tool"]["debwheels"]["dockerfile"] == "debian/debwheels/Dockerfile"
+    assert config["tool"]["debwheels"]["builder-lock"] == "debian/debwheels/builder-lock.json"
+    assert load_config(root).builder_lock == root / "debian/debwheels/builder-lock.json"
     assert config["tool"]["debwheels"]["trusted-fingerprints"] == []
     assert config["tool"]["debwheels"]["install-test-commands"] == ["hello --help"]
     assert (
@@ -131,36 +138,34 @@ def test_init_keeps_an_existing_makefile_and_says_how_to_include(tmp_path: Path)
     assert "include debwheels.mk" in done.err
 
 
-def test_init_reads_setup_cfg_and_setup_py_without_running_them(tmp_path: Path) -> None:
-    cfg = project(
-        tmp_path,
-        {
-            "setup.cfg": "[metadata]\nname = oldtool\nversion = 2.0.post1\nauthor = B\nauthor_email = b@example.org\n"
-            "[options]\ninstall_requires =\n    requests>=2\n"
-            "[options.entry_points]\nconsole_scripts =\n    oldtool = oldtool:main\n",
-            "setup.py": "import setuptools\nsetuptools.setup()\n",
-        },
+def test_metadata_that_is_not_static_comes_from_the_backend(tmp_path: Path) -> None:
+    # [project] with a dynamic version: the backend's METADATA gives the version and the
+    # dependencies, the table's static scripts are kept (hatchling prepares no entry_points.txt).
+    dynamic = PYPROJECT.replace('version = "1.2.0rc1"', 'dynamic = ["version"]')
+    root = project(tmp_path, {"pyproject.toml": dynamic})
+    metadata = (
+        b"Metadata-Version: 2.4\nName: hello-tool\nVersion: 1.3.0.post1\nSummary: Says hello.\n"
+        b"Requires-Dist: rich>=13\nRequires-Dist: click\nRequires-Dist: pytest; extra == 'test'\n"
     )
-    info = read_project(cfg)
-    assert (info.name, info.version, info.scripts, info.dependencies) == (
-        "oldtool",
-        "2.0.post1",
-        {"oldtool": "oldtool:main"},
-        ("requests>=2",),
-    )
-    py = tmp_path / "py"
-    py.mkdir()
-    (py / "setup.py").write_text(
-        "raise SystemExit('must not run')\nfrom setuptools import setup\n"
-        "requirements = ['attrs']\n"
-        "setup(name='pytool', version='0.3', install_requires=requirements, author='C', author_email='c@example.org',\n"
-        "      entry_points={'console_scripts': ['pytool=pytool.main:run']})\n"
-    )
-    done = run_cli("-C", str(py), "init")
-    assert done.code == 0, done.err
-    assert (py / "debian/pytool.links").read_text() == "opt/venvs/pytool/bin/pytool usr/bin/pytool\n"
-    assert (py / "requirements/requirements.in").read_text().splitlines()[1:] == ["attrs"]
-    assert tomllib.loads((py / "pyproject.toml").read_text())["tool"]["debwheels"]["mirror"] == "wheels-mirror"
+    asked = []
+
+    def backend() -> tuple[bytes, str]:
+        asked.append(True)
+        return metadata, ""
+
+    info = read_project(root, backend)
+    assert asked and (info.name, info.version) == ("hello-tool", "1.3.0.post1")
+    assert info.dependencies == ("rich>=13", "click")
+    assert info.scripts == {"hello": "hello_tool.cli:main", "hello-admin": "hello_tool.admin:main"}
+    # setup.cfg only: everything from the backend, scripts from its entry_points.txt.
+    cfg = project(tmp_path / "cfg", {"setup.cfg": "[metadata]\nversion = attr: oldtool.__version__\n"})
+    info = read_project(cfg, lambda: (b"Name: oldtool\nVersion: 2.0\n", "[console_scripts]\nOldTool = oldtool:main\n"))
+    assert (info.name, info.version, info.scripts) == ("oldtool", "2.0", {"OldTool": "oldtool:main"})
+    # Static metadata never asks the backend.
+    static = project(tmp_path / "static", {"pyproject.toml": PYPROJECT})
+    assert read_project(static, lambda: pytest.fail("asked the backend")).version == "1.2.0rc1"  # type: ignore[arg-type,return-value]
+    with pytest.raises(ConfigError, match="is not static"):
+        read_project(root)
 
 
 def test_init_without_project_metadata_or_maintainer_is_a_one_line_error(tmp_path: Path) -> None:
@@ -182,15 +187,44 @@ def test_init_without_project_metadata_or_maintainer_is_a_one_line_error(tmp_pat
 
 @pytest.mark.parametrize(
     ("pep440", "debian"),
-    [("1.0", "1.0"), ("1.0rc1", "1.0~rc1"), ("1.0.dev3", "1.0~dev3"), ("1.0.post2", "1.0+post2"), ("2!1.0", "2:1.0")],
+    [
+        ("1.0", "1.0"),
+        ("1.0rc1", "1.0~rc1"),
+        ("1.0.dev3", "1.0~~dev3"),
+        ("1.0a1.dev2", "1.0~a1~dev2"),
+        ("1.0.post2", "1.0+post2"),
+        ("1.0.post1", "1.0+post1"),
+        ("2!1.0", "2:1.0"),
+    ],
 )
 def test_debian_version_sorts_like_pep440(pep440: str, debian: str) -> None:
     assert debian_version(pep440) == debian
 
 
-def test_debian_version_rejects_non_pep440() -> None:
+def test_debian_version_rejects_non_pep440_and_local_versions() -> None:
     with pytest.raises(ConfigError):
         debian_version("not a version")
+    with pytest.raises(ConfigError, match=r"local version .* tag a release .* --version"):
+        debian_version("0.1.dev3+g1a2b3c4")
+
+
+def test_debian_versions_sort_as_dpkg_sorts_the_pep440_ones() -> None:
+    from debian.debian_support import Version as DebianVersion
+    from packaging.version import Version
+
+    versions = ["1.0.dev1", "1.0a1.dev1", "1.0a1", "1.0b2", "1.0rc1", "1.0", "1.0.post1.dev1", "1.0.post1", "1.1"]
+    assert sorted(versions, key=Version) == versions
+    assert sorted(versions, key=lambda v: DebianVersion(debian_version(v))) == versions
+
+
+def test_init_version_option_overrides_and_bad_versions_write_nothing(tmp_path: Path) -> None:
+    root = project(tmp_path, {"pyproject.toml": PYPROJECT})
+    done = run_cli("-C", str(root), "init", "--version", "1.2.0+local", env={"DEBEMAIL": "ops@example.org"})
+    assert done.code == 3 and "local version" in done.err and len(done.err.strip().splitlines()) == 1
+    assert sorted(p.name for p in root.iterdir()) == ["pyproject.toml"]
+    done = run_cli("-C", str(root), "init", "--version", "1.2.0.post1", env={"DEBEMAIL": "ops@example.org"})
+    assert done.code == 0, done.err
+    assert str(Changelog((root / "debian/changelog").read_text()).version) == "1.2.0+post1"
 
 
 def test_init_that_cannot_write_one_file_writes_none(tmp_path: Path) -> None:

@@ -6,15 +6,20 @@ Input REQUEST (JSON written by debwheels.build): ``source`` (read-only unpacked 
 build environment, or null), ``wheels`` (directory of already built wheels), ``frontend`` (directory holding
 pyproject_hooks, from its pinned sdist), ``out``, ``config_settings``, ``patches`` (patch
 files applied with ``patch -p1`` in order), ``mode`` (``build``, or ``probe``: stop after
-reporting the dynamic build requirements).
+reporting the dynamic build requirements and, when none is missing, the core metadata the
+backend prepares).
 
 Steps: copy the source to the fixed build path; create a venv without pip; check the
 sha256 of every wheel of the build environment against the request, then install them into
 the venv with pypa/installer (Debian's python3-installer: a wheel installer without a
 resolver or an index; pip took about 1 s per build for the same); ask the backend for dynamic build requirements
 (``get_requires_for_build_wheel``, PEP 517) and refuse any the venv does not satisfy;
-build the wheel. Writes ``out/result.json`` (``wheel``, ``dynamic_requires``, ``missing``)
-or, when building and requirements are missing, ``out/error.json`` (``missing``) and exits 3.
+build the wheel (or, probing, ask for its metadata: ``prepare_metadata_for_build_wheel``,
+which pyproject_hooks answers by building a wheel when the backend lacks the hook). Writes
+``out/result.json`` (``wheel``, ``dynamic_requires``, ``missing``, and probing ``metadata``
+and ``entry_points``: the texts of the prepared ``.dist-info``'s METADATA and entry_points.txt,
+or null) or, when building and requirements are missing, ``out/error.json`` (``missing``)
+and exits 3.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -114,7 +120,14 @@ def main(request_path: str) -> int:
         if have is None or not req.specifier.contains(have, prereleases=True):
             missing.append(text)
     if request.get("mode") == "probe":
-        result = {"wheel": None, "dynamic_requires": dynamic, "missing": missing}
+        result = {"wheel": None, "dynamic_requires": dynamic, "missing": missing, "metadata": None, "entry_points": None}
+        if not missing:
+            step("preparing the core metadata")
+            prepared = Path(tempfile.mkdtemp(prefix="metadata-"))
+            dist_info = prepared / hooks.prepare_metadata_for_build_wheel(str(prepared), settings, _allow_fallback=True)
+            result["metadata"] = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
+            if (dist_info / "entry_points.txt").is_file():
+                result["entry_points"] = (dist_info / "entry_points.txt").read_text(encoding="utf-8", errors="replace")
         (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
         return 0
     if missing:
