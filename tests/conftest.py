@@ -17,6 +17,11 @@ SRC = ROOT / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
+#: Every resolution against the live index in the tests is cut off here, so an upstream release
+#: cannot change what the tests lock (``exclude-newer``; subprocesses inherit it).
+EXCLUDE_NEWER = "2026-11-01T00:00:00Z"
+os.environ["DEBWHEELS_EXCLUDE_NEWER"] = EXCLUDE_NEWER
+
 # Tests never read or write the user's record of accepted mirror serials (each test gets its own below).
 os.environ["DEBWHEELS_STATE"] = tempfile.mkdtemp(prefix="debwheels-test-state-")
 

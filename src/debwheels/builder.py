@@ -21,7 +21,7 @@ from debian.deb822 import Deb822
 
 from debwheels.config import Config, cache_dir
 from debwheels.container import ContainerRuntime
-from debwheels.errors import DriftError
+from debwheels.errors import ConfigError, DriftError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, sha256_file
 from debwheels.mmdebstrap import make_rootfs
 
@@ -104,6 +104,37 @@ def load_lock(path: Path) -> dict[str, RootfsLock]:
     }
 
 
+def locked_suite(path: Path) -> str | None:
+    """The Debian suite builder-lock.json at *path* was made for, or None when there is no lock."""
+    if not path.exists():
+        return None
+    suite = json.loads(path.read_text(encoding="utf-8")).get("suite")
+    return str(suite) if suite else None
+
+
+#: The suite of the builder debwheels ships (``data/builder/builder-lock.json``).
+SHIPPED_LOCK = Path(__file__).parent / "data" / "builder" / "builder-lock.json"
+
+
+def check_suite(cfg: Config) -> None:
+    """Refuse a ``debian-suite`` other than the one the builder lock was made for.
+
+    One project has one builder suite for now (several targets are a later feature); without a
+    builder lock the suite must be the shipped builder's.
+
+    Raises:
+        ConfigError: they differ (the message names both).
+    """
+    locked = locked_suite(cfg.builder_lock)
+    expected = locked or locked_suite(SHIPPED_LOCK) or "bookworm"
+    if cfg.debian_suite != expected:
+        where = cfg.builder_lock.name if locked else "the builder debwheels ships"
+        raise ConfigError(
+            f'debian-suite = "{cfg.debian_suite}" but {where} is for {expected}: one builder suite per project '
+            f'is supported for now; set debian-suite = "{expected}" in [tool.debwheels]'
+        )
+
+
 def write_lock(path: Path, cfg: Config, entries: dict[str, RootfsLock]) -> None:
     """Write builder-lock.json atomically, sorted and without timestamps."""
     data = {
@@ -183,8 +214,10 @@ def ensure_images(
 
     Raises:
         DriftError: a rootfs differs from the lock and *update_lock* is False.
+        ConfigError: ``debian-suite`` is not the builder lock's suite.
         ToolError: mmdebstrap or the container runtime failed.
     """
+    check_suite(cfg)
     lock = load_lock(cfg.builder_lock)
     dockerfile_sha = sha256_file(cfg.dockerfile)
     if (

@@ -48,12 +48,12 @@ from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 from debwheels.importers import ImportedLock, check_sdist, constraints, pin_applies
 from debwheels.lockgraph import LockedPackage, LockGraph, key_of
-from debwheels.metadata import CoreMetadata, MetadataProvider, same_requirements
+from debwheels.metadata import CoreMetadata, MetadataProvider, same_requirements, sdist_build_system
 from debwheels.releases import Cutoff, Skipped
 from debwheels.requirements import Pin, render_pins
 from debwheels.resolve import Catalog, Resolved, resolve
 from debwheels.reuse import Reuse
-from debwheels.sources import fetch, needs_rust, read_build_system, unpack
+from debwheels.sources import fetch, needs_rust, read_build_system
 
 MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
 MAX_RESOLUTIONS = 4  # resolutions before the backends' metadata must agree with the one used
@@ -250,8 +250,7 @@ class Locker:
         else:
             assert node.sdist is not None and node.sha256 is not None
             sdist = fetch(Pin(node.name, node.version, (node.sha256,)), self.cfg.index_url, cache_dir())
-            tree = unpack(sdist.path, self.cfg.state_dir / "lock-src" / key.replace("==", "-"))
-            build_system = read_build_system(tree)
+            build_system = sdist_build_system(sdist.path)  # read from the archive, nothing unpacked
         settings = self.cfg.settings(node.name)
         rust = needs_rust(build_system) if settings.build_requires is None else None
         if rust is not None and key != graph.project:

@@ -35,7 +35,7 @@ from debwheels.fsutil import atomic_write_text
 from debwheels.releases import Release
 from debwheels.requirements import Pin
 from debwheels.simpleindex import IndexFile, SimpleIndex
-from debwheels.sources import BuildSystem, Sdist, fetch, parse_build_system
+from debwheels.sources import BuildSystem, Sdist, download, parse_build_system
 from debwheels.wheelmeta import MAX_METADATA, parse_headers
 
 
@@ -324,8 +324,8 @@ class MetadataProvider:
         Raises:
             FetchError, HashMismatchError: it cannot be downloaded, or its sha256 is not the index's.
         """
-        return fetch(
-            Pin(release.name, str(release.version), (release.sdist.sha256 or "",)), self.index.index_url, self.cache
+        return download(
+            Pin(release.name, str(release.version), (release.sdist.sha256 or "",)), release.sdist, self.cache
         )
 
     def build_system(self, release: Release) -> BuildSystem:

@@ -244,6 +244,11 @@ class _Reporter(BaseReporter[Requirement, Candidate, str]):
     pass
 
 
+def _cause(reason: str) -> str:
+    """A skip reason without its upload time (``uploaded 2026-11-20 00:00, after exclude-newer ...`` -> ``after ...``)."""
+    return reason.split(", ", 1)[1] if reason.startswith("uploaded ") and ", " in reason else reason
+
+
 def explain(error: ResolutionImpossible[Requirement, Candidate], catalog: Catalog, what: str, cutoff: Cutoff) -> str:
     """One line saying why *what* cannot be resolved: each conflicting requirement and who asked for it."""
     causes: dict[str, list[str]] = {}
@@ -259,7 +264,7 @@ def explain(error: ResolutionImpossible[Requirement, Candidate], catalog: Catalo
             if not skipped:
                 detail = f"; {name} is not on the index"
             else:
-                reasons = sorted({s.reason.split(",")[0] for s in skipped})
+                reasons = sorted({_cause(s.reason) for s in skipped})
                 detail = f"; no version of {name} can be built from an sdist here ({'; '.join(reasons)[:300]})"
         parts.append(f"{' and '.join(sorted(set(asked)))}{detail}")
     hint = f" under {cutoff.describe()}" if cutoff.active else ""

@@ -13,6 +13,7 @@ import hashlib
 import os
 import posixpath
 import tarfile
+import tempfile
 import tomllib
 import urllib.error
 import urllib.request
@@ -124,22 +125,44 @@ def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
         HashMismatchError: the downloaded or cached file has another sha256; nothing is kept.
         FetchError: the index has no sdist for the pin or cannot be reached.
     """
+    return cached_sdist(pin, cache) or download(pin, _sdist_entry(pin, index_url, cache), cache)
+
+
+def cached_sdist(pin: Pin, cache: Path) -> Sdist | None:
+    """The cached sdist of *pin*, hash-checked, or None.
+
+    Raises:
+        HashMismatchError: the cached file has another sha256 than its folder says (it was altered).
+    """
     for digest in pin.hashes:
         folder = cache / "sdists" / digest
         if folder.is_dir():
             for path in folder.iterdir():
                 if not path.name.startswith("."):
                     return Sdist(pin, path, _check_digest(path, (digest,), f"{pin.name} {pin.version} (cached)"))
-    entry = _sdist_entry(pin, index_url, cache)
+    return None
+
+
+def download(pin: Pin, entry: IndexFile, cache: Path) -> Sdist:
+    """Download the index file *entry* of *pin* into the cache, checking its sha256 as it arrives (or take the cached copy).
+
+    Raises:
+        HashMismatchError: the file's sha256 is none of the pin's; nothing is kept.
+        FetchError: a bad file name, or the download failed.
+    """
+    found = cached_sdist(pin, cache)
+    if found is not None:
+        return found
     filename = entry.filename
     if "/" in filename or filename.startswith("."):
         raise FetchError(f"index returned a bad file name {filename!r} for {pin.name}")
     staging = cache / "sdists" / ".partial"
     staging.mkdir(parents=True, exist_ok=True)
-    tmp = staging / f"{filename}.{os.getpid()}"
+    handle, name = tempfile.mkstemp(prefix=f"{filename}.", dir=staging)  # unique: threads download at once
+    tmp = Path(name)
     hasher = hashlib.sha256()
     try:
-        with urllib.request.urlopen(entry.url, timeout=300) as response, open(tmp, "wb") as out:
+        with urllib.request.urlopen(entry.url, timeout=300) as response, os.fdopen(handle, "wb") as out:
             while chunk := response.read(1 << 20):
                 hasher.update(chunk)
                 out.write(chunk)
@@ -151,6 +174,7 @@ def fetch(pin: Pin, index_url: str, cache: Path) -> Sdist:
             )
         folder = cache / "sdists" / actual
         folder.mkdir(parents=True, exist_ok=True)
+        tmp.chmod(0o644)
         os.replace(tmp, folder / filename)
         return Sdist(pin, folder / filename, actual)
     except (urllib.error.URLError, OSError) as exc:

@@ -105,7 +105,8 @@ def test_lock_and_build_from_requirements_in_alone(tmp_path: Path, name: str) ->
 
 def test_lock_of_debwheels_itself_is_stable_and_solves_conflicts(fresh_clone) -> None:  # type: ignore[no-untyped-def]
     clone = fresh_clone("relock")
-    done = debwheels(["lock"], clone)
+    # debwheels' own pins were locked on 2026-12-01 (click 8.5.1 came out after the tests' usual cut-off).
+    done = debwheels(["lock"], clone, {"DEBWHEELS_EXCLUDE_NEWER": "2026-12-01T00:00:00Z"})
     assert done.returncode == 0, done.stderr[-3000:]
     diff = subprocess.run(
         ["git", "-C", str(clone), "status", "--porcelain", "requirements"], capture_output=True, text=True

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Key
+from conftest import EXCLUDE_NEWER, ROOT, Key
 from debwheels.config import cache_dir
 from debwheels.lockgraph import LockGraph
 from debwheels.sources import unpack
@@ -65,6 +65,7 @@ def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, ke
         GNUPGHOME=str(key.home),
         DEBWHEELS_SIGNING_KEY=key.fingerprint,
         DEBWHEELS_STATE=str(tmp_path / "state"),
+        DEBWHEELS_EXCLUDE_NEWER=EXCLUDE_NEWER,
     )
     init = run(["debwheels", "init"], app, env)
     assert "wrote debian/rules" in init.stdout and "wrote debian/cookiecutter.links" in init.stdout
