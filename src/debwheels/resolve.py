@@ -245,30 +245,49 @@ class _Reporter(BaseReporter[Requirement, Candidate, str]):
 
 
 def _cause(reason: str) -> str:
-    """A skip reason without its upload time (``uploaded 2026-11-20 00:00, after exclude-newer ...`` -> ``after ...``)."""
-    return reason.split(", ", 1)[1] if reason.startswith("uploaded ") and ", " in reason else reason
+    """A skip reason as a class: without upload times and yank reasons (they differ per version)."""
+    if reason.startswith("uploaded ") and ", " in reason:
+        return reason.split(", ", 1)[1]
+    if reason.startswith("its sdist is yanked"):
+        return "its sdist is yanked"
+    if reason.startswith("needs Python "):
+        return "needs another Python"
+    return reason
+
+
+def summarize(skipped: Sequence[Skipped]) -> str:
+    """Why versions were skipped, counted by cause: ``3 versions: no sdist (a wheel-only release); 1: its sdist is yanked``."""
+    counts: dict[str, int] = {}
+    for item in skipped:
+        cause = _cause(item.reason)
+        counts[cause] = counts.get(cause, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "; ".join(f"{n} version{'s' if n != 1 else ''}: {cause}" for cause, n in ordered)
 
 
 def explain(error: ResolutionImpossible[Requirement, Candidate], catalog: Catalog, what: str, cutoff: Cutoff) -> str:
-    """One line saying why *what* cannot be resolved: each conflicting requirement and who asked for it."""
+    """One line saying why *what* cannot be resolved: each conflicting requirement, who asked for it, and,
+    for a project none of whose releases is a candidate, why (counted by cause)."""
     causes: dict[str, list[str]] = {}
     for info in error.causes:
         req = info.requirement
         parent = f"{info.parent.name} {info.parent.version}" if info.parent is not None else what
         causes.setdefault(str(canonicalize_name(req.name)), []).append(f"{req} (from {parent})")
     parts = []
+    explained = False
     for name, asked in sorted(causes.items()):
         releases, skipped = catalog.releases(name)
         detail = ""
         if not releases:
-            if not skipped:
-                detail = f"; {name} is not on the index"
-            else:
-                reasons = sorted({_cause(s.reason) for s in skipped})
-                detail = f"; no version of {name} can be built from an sdist here ({'; '.join(reasons)[:300]})"
+            explained = True
+            detail = (
+                f": {name} is not on the index"
+                if not skipped
+                else f": no release of {name} can be used ({summarize(skipped)[:300]})"
+            )
         parts.append(f"{' and '.join(sorted(set(asked)))}{detail}")
-    hint = f" under {cutoff.describe()}" if cutoff.active else ""
-    return f"no versions satisfy {'; '.join(parts)}{hint}: relax the requirement in requirements.in or the settings"
+    hint = f" under {cutoff.describe()}" if cutoff.active and not explained else ""
+    return f"nothing satisfies {'; '.join(parts)}{hint}: relax the requirement in {what} or the settings"
 
 
 def resolve(

@@ -218,8 +218,8 @@ def test_no_buildable_release_is_a_one_line_error_saying_why(index: tuple[Index,
     served.add("wheels-only", "2.0", wheel_only=True)
     served.add("too-new", "1.0", uploaded="2026-11-20T00:00:00Z")
     for root, fragment in (
-        ("wheels-only", "no version of wheels-only can be built from an sdist here (no sdist (a wheel-only release))"),
-        ("too-new", "after exclude-newer 2026-11-01"),
+        ("wheels-only", "no release of wheels-only can be used (2 versions: no sdist (a wheel-only release))"),
+        ("too-new", "no release of too-new can be used (1 version: after exclude-newer 2026-11-01 00:00)"),
         ("not-on-the-index", "not-on-the-index is not on the index"),
     ):
         with pytest.raises(RequirementsError) as caught:
