@@ -820,7 +820,7 @@ def disk_check(group: Sequence[tuple[str, Path]], free: int) -> Check:
             setting=f"free space there (debwheels needs {DISK_FAIL_BYTES // GiB} GiB, {DISK_WARN_BYTES // GiB} GiB to "
             "work for a while): podman image prune, old rootfs tarballs in the cache, or DEBWHEELS_CACHE on a larger disk"
         )
-    name = "disk: " + ", ".join(role for role, _ in group)
+    name = f"disk ({', '.join(role for role, _ in group)})"
     return Check(name, status, True, MAIN_JOB, detail, fix)
 
 

@@ -143,7 +143,7 @@ def test_a_warning_disk_check_says_how_to_free_space_but_stays_ok(tmp_path: Path
 def test_places_on_one_filesystem_give_one_disk_check(tmp_path: Path) -> None:
     places = [("cache", tmp_path / "not" / "made" / "yet"), ("project state", tmp_path / ".debwheels")]
     (check,) = doctor.check_disks(places)
-    assert check.name == "disk: cache, project state"
+    assert check.name == "disk (cache, project state)"
     stats = os.statvfs(tmp_path)
     assert f"{stats.f_bavail * stats.f_frsize / GiB:.1f} GiB free" in check.detail
     assert doctor.existing_ancestor(tmp_path / "a" / "b") == tmp_path
@@ -224,7 +224,7 @@ REPORT = Report(
             Fix(("iptables",), "keep /usr/sbin on PATH (netavark runs iptables from PATH)"),
         ),
         Check(
-            "disk: cache", "warn", True, "lock, build, deb", "5.0 GiB free for /c (cache)", Fix(setting="free space")
+            "disk (cache)", "warn", True, "lock, build, deb", "5.0 GiB free for /c (cache)", Fix(setting="free space")
         ),
         Check("diffoscope", "fail", False, "debwheels repro", "diffoscope not installed", Fix(("diffoscope-minimal",))),
     )
@@ -237,7 +237,7 @@ def test_rendering_shows_each_check_and_the_fix_of_each_failure() -> None:
         "FAIL networked container: a networked container did not start (podman exit 127): "
         "Error: netavark: No such file or directory",
         "     fix: apt-get install iptables; keep /usr/sbin on PATH (netavark runs iptables from PATH)",
-        "warn disk: cache: 5.0 GiB free for /c (cache)",
+        "warn disk (cache): 5.0 GiB free for /c (cache)",
         "     fix: free space",
         "FAIL diffoscope (only for debwheels repro): diffoscope not installed",
         "     fix: apt-get install diffoscope-minimal",
