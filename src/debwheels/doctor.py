@@ -359,7 +359,7 @@ def _offline_check(runtime: ContainerRuntime, image: str, targets: list[str], na
     done = runtime.try_run(image, ["bash", "-c", _PROBE_SCRIPT, "probe", *targets], timeout=CONTAINER_TIMEOUT)
     result = parse_probe(done.output)
     if result.reached:
-        fix = Fix(setting=f"use podman ({runtime.name} ignores --network=none): --runtime podman or container-runtime")
+        fix = Fix(setting=f'{runtime.name} does not isolate --network=none: use podman (container-runtime = "podman")')
         return Check(name, "fail", True, used_by, f"a --network=none container reached {result.reached[0]}", fix)
     if done.ok and set(result.unreachable) == set(targets):
         return Check(
@@ -378,8 +378,18 @@ def _online_check(runtime: ContainerRuntime, image: str, targets: list[str], nam
         return Check(name, "ok", True, used_by, f"a networked container starts and reaches {', '.join(targets)}")
     if done.ok and result.unreachable:
         where, why = next(iter(result.unreachable.items()))
-        detail = f"a networked container starts but cannot reach {where}: {error_line(why) or 'no reason given'}"
-        return Check(name, "fail", True, used_by, detail, diagnose(why, runtime.name) or _unknown("the connection"))
+        # bash's first line says why (a DNS failure); the last is only "Invalid argument"
+        detail = f"a networked container starts but cannot reach {where}: {first_line(why) or 'no reason given'}"
+        host, _, port = where.rpartition(":")
+        from_host = connect_error(host, int(port))
+        if from_host:  # not the containers' fault
+            fix = Fix(
+                setting=f"the host cannot reach {where} either ({from_host}): check debian-mirror and index-url "
+                "in [tool.debwheels], and the host's network"
+            )
+        else:
+            fix = diagnose(why, runtime.name) or _unknown("the connection")
+        return Check(name, "fail", True, used_by, detail, fix)
     detail, fix = _start_failure(runtime, done, "a networked container")
     return Check(name, "fail", True, used_by, detail, fix)
 
@@ -408,6 +418,15 @@ def parse_probe(output: str) -> ProbeResult:
         elif line.strip():
             pending.append(line.strip())
     return ProbeResult(tuple(reached), unreachable)
+
+
+def connect_error(host: str, port: int, timeout: float = 10) -> str:
+    """'' when this host opens a TCP connection to *host*:*port* within *timeout* seconds, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return ""
+    except OSError as exc:
+        return str(exc.strerror or exc)
 
 
 def _ipv4(host: str) -> list[str]:

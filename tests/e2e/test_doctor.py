@@ -104,3 +104,18 @@ def test_without_podman_the_fix_is_to_install_it(tmp_path: Path) -> None:
         "FAIL podman: podman is not installed (not found on PATH)",
         "fix: apt-get install podman",
     ]
+
+
+def test_a_mirror_nobody_can_reach_is_blamed_on_the_setting_not_on_containers(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.debwheels]\ndebian-mirror = "http://no-such-host.invalid/debian"\n')
+    done = run_cli("-C", str(tmp_path), "doctor")
+    assert done.code == 16, done.out + done.err
+    found = lines_of(done.out)
+    network = found["networked container"]
+    assert network[0].startswith("FAIL networked container: a networked container starts but cannot reach ")
+    assert "no-such-host.invalid:80" in network[0]
+    assert (
+        network[1].startswith("fix: the host cannot reach no-such-host.invalid:80 either")
+        and "debian-mirror" in network[1]
+    )
+    assert found["offline container"][0].startswith("ok ")
