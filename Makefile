@@ -20,8 +20,10 @@ builder lock wheels verify deb install-test repro apt-repo: setup
 corpus: builder
 	-$(DEBWHEELS) -C tests/corpus repro --report report
 
-# The test suite: unit tests and the end-to-end tests (network, root, container).
+# The test suite: unit tests and the end-to-end tests (network, root, container). The doctor
+# first: a missing host tool fails here, once, naming its fix, not test by test.
 test: setup
+	$(DEBWHEELS) doctor --all
 	$(PYTHON) -m pytest
 
 unit-test: setup

@@ -48,3 +48,8 @@ if [ "$(cat "$venv/debwheels-stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$venv" && mv "$venv.tmp" "$venv"
   echo "setup-host: $venv holds debwheels' verified runtime wheels" >&2
 fi
+
+# Check the host for real (containers with and without network, the tools, disk space): one
+# line per check, and the Debian package or setting that fixes each failure. Fails when
+# something lock, build or deb need is broken ('make test' runs 'debwheels doctor --all').
+bin/debwheels doctor

@@ -53,6 +53,8 @@ from debwheels.errors import ConfigError
 from debwheels.releases import Cutoff, parse_duration, parse_timestamp
 
 DEFAULT_SOURCE_DATE_EPOCH = 1309379017
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "build-essential",
     "debhelper",
@@ -189,6 +191,25 @@ def state_home() -> Path:
     return Path(base) / "debwheels"
 
 
+def container_runtime(option: str | None, configured: str = "podman") -> str:
+    """The container runtime to use.
+
+    Args:
+        option: ``--runtime`` from the command line, or None.
+        configured: ``container-runtime`` of ``[tool.debwheels]`` (podman outside a project).
+
+    Returns:
+        str: *option*, else ``$DEBWHEELS_CONTAINER_RUNTIME``, else *configured*.
+
+    Raises:
+        ConfigError: the result is neither podman nor docker.
+    """
+    runtime = option or os.environ.get("DEBWHEELS_CONTAINER_RUNTIME") or configured
+    if runtime not in ("podman", "docker"):
+        raise ConfigError(f"container runtime {runtime!r} is not supported: use podman or docker")
+    return runtime
+
+
 def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     value = table.get(key, default)
     if not isinstance(value, kind):
@@ -305,11 +326,7 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
     sde = _get(table, "source-date-epoch", int, DEFAULT_SOURCE_DATE_EPOCH)
     if sde < 315532800:  # zip cannot store times before 1980
         raise ConfigError(f"source-date-epoch {sde} is before 1980-01-01, which zip cannot store: use a later time")
-    runtime = (
-        runtime or os.environ.get("DEBWHEELS_CONTAINER_RUNTIME") or _get(table, "container-runtime", str, "podman")
-    )
-    if runtime not in ("podman", "docker"):
-        raise ConfigError(f"container runtime {runtime!r} is not supported: use podman or docker")
+    runtime = container_runtime(runtime, _get(table, "container-runtime", str, "podman"))
     inputs = _get(table, "project-inputs", list, []) if "project-inputs" in table else None
     if inputs is not None:
         for entry in inputs:
@@ -350,9 +367,9 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         source_date_epoch=sde,
         trusted_fingerprints=fingerprints,
         keys_dir=root / _get(table, "keys-dir", str, "keys"),
-        index_url=_get(table, "index-url", str, "https://pypi.org/simple").rstrip("/"),
+        index_url=_get(table, "index-url", str, DEFAULT_INDEX_URL).rstrip("/"),
         debian_suite=_get(table, "debian-suite", str, "bookworm"),
-        debian_mirror=_get(table, "debian-mirror", str, "http://deb.debian.org/debian"),
+        debian_mirror=_get(table, "debian-mirror", str, DEFAULT_DEBIAN_MIRROR),
         builder_packages=tuple(sorted({str(p) for p in [*packages, *extra_packages]})),
         extra_builder_packages=tuple(str(p) for p in extra_packages),
         exclude_newer=_timestamp(exclude_newer),

@@ -11,10 +11,12 @@ else ``runc`` when installed (crun fails in some sandboxes: "cgroups in hybrid m
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from debwheels.errors import ToolError
 
 DATA = Path(__file__).parent / "data"
 BUILD_UID = 1000
+#: The Debian package of each runtime (Debian's Docker engine is ``docker.io``; ``docker`` is another program).
+RUNTIME_PACKAGES = {"podman": "podman", "docker": "docker.io"}
 
 
 # What a failed build's log says went wrong, most telling first: a Python exception line, a
@@ -51,6 +55,32 @@ def failure(what: str, log: Path, lines: int = 20) -> str:
     return f"{what} failed{cause}; log {log}; last lines:\n{tail}"
 
 
+def preferred_oci_runtime() -> str:
+    """The OCI runtime debwheels has podman use: ``$DEBWHEELS_OCI_RUNTIME``, else ``runc`` (when on PATH)."""
+    return os.environ.get("DEBWHEELS_OCI_RUNTIME") or "runc"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one runtime command did, for callers that judge a failure themselves (``debwheels doctor``).
+
+    Attributes:
+        code: the exit status (podman and docker give 125 for their own errors; a container's
+            status otherwise); 124 when the command did not finish in time.
+        output: standard output and standard error, interleaved.
+        seconds: how long it ran.
+    """
+
+    code: int
+    output: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited 0."""
+        return self.code == 0
+
+
 @dataclass(frozen=True)
 class Mount:
     """A bind mount: host *source* at container *target*."""
@@ -77,13 +107,16 @@ class ContainerRuntime:
     def __init__(self, name: str) -> None:
         self.name = name
         if shutil.which(name) is None:
-            raise ToolError(f"{name} is not installed: apt-get install {name} (or choose another with --runtime)")
+            raise ToolError(
+                f"{name} is not installed: apt-get install {RUNTIME_PACKAGES.get(name, name)} "
+                "(or choose another with --runtime)"
+            )
 
     def _command(self, *args: str) -> list[str]:
         command = [self.name]
         if self.name == "podman":
-            oci = os.environ.get("DEBWHEELS_OCI_RUNTIME") or ("runc" if shutil.which("runc") else "")
-            if oci:
+            oci = preferred_oci_runtime()
+            if oci != "runc" or shutil.which("runc"):
                 command += ["--runtime", oci]
         return command + list(args)
 
@@ -112,6 +145,50 @@ class ContainerRuntime:
         if code != 0:
             raise ToolError(f"{what} failed ({self.name} exit {code}): see {log}")
         return ""
+
+    def attempt(self, args: Sequence[str], timeout: float = 60) -> Outcome:
+        """Run the runtime with *args* and report what happened instead of raising.
+
+        Args:
+            args: arguments after ``podman``/``docker`` (and podman's ``--runtime``).
+            timeout: seconds before the command is killed (then the code is 124).
+
+        Returns:
+            Outcome: exit status, output (stdout and stderr interleaved) and duration in seconds.
+        """
+        start = time.monotonic()
+        try:
+            done = subprocess.run(
+                self._command(*args),
+                env=self._env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            partial = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
+            return Outcome(124, f"{partial}{self.name} did not finish in {timeout:.0f} s", time.monotonic() - start)
+        except OSError as exc:  # the executable vanished or is not executable
+            return Outcome(127, f"{self.name}: {exc.strerror}", time.monotonic() - start)
+        return Outcome(done.returncode, done.stdout, time.monotonic() - start)
+
+    def info(self, timeout: float = 60) -> Outcome:
+        """``podman info`` / ``docker info``: does the runtime answer?
+
+        Args:
+            timeout: seconds.
+
+        Returns:
+            Outcome: on success the output is ``VERSION STORAGE_ROOT`` (the runtime's version
+            and where it keeps images and containers, e.g. ``4.3.1 /var/lib/containers/storage``).
+        """
+        if self.name == "podman":
+            return self.attempt(["info", "--format", "{{.Version.Version}} {{.Store.GraphRoot}}"], timeout)
+        return self.attempt(["info", "--format", "{{.ServerVersion}} {{.DockerRootDir}}"], timeout)
 
     def image_exists(self, tag: str) -> bool:
         """True when an image *tag* is in local storage."""
@@ -169,12 +246,50 @@ class ContainerRuntime:
         Raises:
             ToolError: the command exited non-zero.
         """
-        args = ["run", "--rm", "--pull=never", "--user", user]
-        if not network:
-            args.append("--network=none")
-        args += list(extra)
-        for mount in mounts:
-            args += ["-v", mount.arg()]
-        for key, value in sorted((env or {}).items()):
-            args += ["-e", f"{key}={value}"]
-        self._call([*args, image, *command], what, log)
+        self._call(_run_args(image, command, mounts, env, network, user, extra), what, log)
+
+    def try_run(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        network: bool = False,
+        user: str = f"{BUILD_UID}:{BUILD_UID}",
+        timeout: float = 30,
+    ) -> Outcome:
+        """Run *command* in a fresh container of *image* like :meth:`run`, and report what happened.
+
+        Args:
+            image: image tag.
+            command: argv inside the container.
+            network: False gives ``--network=none``.
+            user: ``uid:gid``.
+            timeout: seconds the container may run (podman's ``--timeout`` stops it; the
+                client is killed 30 s later in any case).
+
+        Returns:
+            Outcome: the container's exit status (or the runtime's: 125 and up) and its output.
+        """
+        extra = [f"--timeout={math.ceil(timeout)}"] if self.name == "podman" else []
+        return self.attempt(_run_args(image, command, (), None, network, user, extra), timeout + 30)
+
+
+def _run_args(
+    image: str,
+    command: Sequence[str],
+    mounts: Sequence[Mount],
+    env: Mapping[str, str] | None,
+    network: bool,
+    user: str,
+    extra: Sequence[str],
+) -> list[str]:
+    """The ``run`` arguments of :meth:`ContainerRuntime.run` and :meth:`ContainerRuntime.try_run`."""
+    args = ["run", "--rm", "--pull=never", "--user", user]
+    if not network:
+        args.append("--network=none")
+    args += list(extra)
+    for mount in mounts:
+        args += ["-v", mount.arg()]
+    for key, value in sorted((env or {}).items()):
+        args += ["-e", f"{key}={value}"]
+    return [*args, image, *command]

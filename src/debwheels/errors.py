@@ -67,6 +67,10 @@ class KeyCheckError(DebwheelsError):
     """``debwheels keys check``: a trusted key is expired, revoked, not yet valid, or expires soon."""
 
 
+class HostError(DebwheelsError):
+    """``debwheels doctor``: this host lacks a tool or setting debwheels needs (each failure names its fix)."""
+
+
 #: Exit code for each error class; the most specific class in the MRO wins.
 EXIT_CODES: dict[type[DebwheelsError], int] = {
     DebwheelsError: 1,
@@ -84,6 +88,7 @@ EXIT_CODES: dict[type[DebwheelsError], int] = {
     InstallTestError: 13,
     BusyError: 14,
     KeyCheckError: 15,
+    HostError: 16,
 }
 
 
