@@ -793,7 +793,7 @@ PROJECTS: dict[str, Project] = {
     "weasyprint": p(
         runtime="library:libgobject-2.0.so.0 library:libpango-1.0.so.0 library:libpangoft2-1.0.so.0 "
         "library:libharfbuzz.so.0 library:libharfbuzz-subset.so.0 library:libfontconfig.so.1",
-        note="WeasyPrint 53 and later (cffi, ABI mode)",
+        note="WeasyPrint 53 and later load these with cffi (ABI mode); WeasyPrint 70 can do without harfbuzz-subset",
     ),
     "pyvips": p(runtime="library:libvips.so.42", note="cffi ABI mode when built without libvips-dev"),
     "pyusb": p(runtime="library:libusb-1.0.so.0"),
