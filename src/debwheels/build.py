@@ -50,6 +50,7 @@ from debwheels.requirements import Pin, read_pins
 from debwheels.reuse import Reuse
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
+from debwheels.syslibs import advice_for_log
 from debwheels.vary import Variation
 from debwheels.wheelmeta import read_metadata, requires_dist
 
@@ -454,7 +455,8 @@ class Builder:
                     f"building {item.stem} tried to reach the network ({sign.group(0)}): builds are offline; "
                     f"patch the sdist ([tool.debwheels.packages.{item.package.name}] patches) or build without it (log {log})"
                 ) from None
-            raise BuildError(failure(f"building {item.stem}", log)) from None
+            advice = advice_for_log(text, self.cfg.debian_suite)  # a missing Debian package, if the log says so
+            raise BuildError(failure(f"building {item.stem}", log, advice=advice)) from None
         if (out / "result.json").is_symlink():  # written by the driver; a link was planted by the build
             raise BuildError(f"building {item.stem}: out/result.json is a link, planted by the build: refusing it")
         result: dict[str, object] = json.loads((out / "result.json").read_text(encoding="utf-8"))

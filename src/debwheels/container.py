@@ -37,12 +37,13 @@ _CAUSES = (
 )
 
 
-def failure(what: str, log: Path, lines: int = 20) -> str:
+def failure(what: str, log: Path, lines: int = 20, advice: str = "") -> str:
     """Message for a failed step: *what* failed with its cause, the log path, and the log's last *lines* lines.
 
     The cause is the last line of the log that reads like an error (a Python exception line
     such as ``OSError: [Errno 30] Read-only file system``, or a compiler's ``error:``), so the
-    first line of the message says why, and the tail shows the context.
+    first line of the message says why, and the tail shows the context. *advice* (one line,
+    such as the Debian package to add) follows the cause in that first line.
     """
     text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
     tail = "\n".join(text.splitlines()[-lines:])
@@ -52,7 +53,8 @@ def failure(what: str, log: Path, lines: int = 20) -> str:
         if found:
             cause = f": {found[-1].strip()[:200]}"
             break
-    return f"{what} failed{cause}; log {log}; last lines:\n{tail}"
+    advice = f"; {advice}" if advice else ""
+    return f"{what} failed{cause}{advice}; log {log}; last lines:\n{tail}"
 
 
 def preferred_oci_runtime() -> str:
