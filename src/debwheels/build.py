@@ -43,7 +43,7 @@ from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, replace_dir, sha256_file
 from debwheels.index import build_index
 from debwheels.lockgraph import LockedPackage, LockGraph
-from debwheels.mirror import MANIFEST_NAME
+from debwheels.mirror import MANIFEST_NAME, VERIFIED_REQUIREMENTS
 from debwheels.progress import Progress
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
@@ -56,7 +56,6 @@ from debwheels.wheelmeta import read_metadata, requires_dist
 
 FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
-VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 MANIFEST = MANIFEST_NAME
 MANIFEST_FORMAT = 3
 # The build path and /tmp live in memory: a build writes thousands of small files (the source

@@ -783,6 +783,17 @@ def venvfix(stage: Path, venv: str) -> None:
     fix_venv(stage, venv)
 
 
+@cli.command("runtime-depends", hidden=True)
+@click.argument("mirror_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+def runtime_depends(state: State, mirror_dir: Path) -> None:
+    """(debian/rules) Print ${debwheels:Depends}: Debian packages the venv loads at run time, comma-separated."""
+    from debwheels.depends import runtime_depends as compute
+    from debwheels.mirror import VERIFIED_REQUIREMENTS
+
+    click.echo(", ".join(compute(state.config(), mirror_dir / VERIFIED_REQUIREMENTS)))
+
+
 @cli.command("sbom-check", hidden=True)
 @click.argument("sbom", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("venv", type=click.Path(exists=True, file_okay=False, path_type=Path))

@@ -16,6 +16,7 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     debian-mirror = "http://deb.debian.org/debian"
     builder-packages = [...]                        # Debian packages of the builder rootfs (replaces the default set)
     extra-builder-packages = ["libpq-dev"]          # added to the default set (system libraries and tools of builds)
+    extra-depends = ["libfoo1 (>= 1.2)"]            # added to the .deb's Depends (what no locked package declares)
     exclude-newer = "2026-11-01T00:00:00Z"          # resolve as if no file had been uploaded after this (RFC 3339 or a
                                                     # date); env DEBWHEELS_EXCLUDE_NEWER overrides it
     min-release-age = "7 days"                      # skip files uploaded more recently (minutes, hours, days, weeks);
@@ -76,6 +77,8 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
 )
 #: A Debian package name (Debian Policy 5.6.1), as extra-builder-packages lists them.
 DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+#: One Debian dependency (deb-control(5) relation without alternatives): ``name`` or ``name (op version)``.
+DEBIAN_RELATION = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?: \((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\))?$")
 #: A full OpenPGP v4 primary key fingerprint, as pinned (40 upper-case hex digits).
 FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
 
@@ -134,6 +137,7 @@ class Config:
     project_inputs: tuple[str, ...] | None = None
     install_test_commands: tuple[str, ...] = ()
     extra_builder_packages: tuple[str, ...] = ()
+    extra_depends: tuple[str, ...] = ()
     exclude_newer: datetime | None = None
     min_release_age: timedelta | None = None
 
@@ -347,6 +351,12 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
                 f"builder package {name!r} is not a Debian package name: list names such as \"libpq-dev\" "
                 "in extra-builder-packages"
             )
+    extra_depends = _get(table, "extra-depends", list, [])
+    for relation in extra_depends:
+        if not isinstance(relation, str) or not DEBIAN_RELATION.match(relation):
+            raise ConfigError(
+                f'extra-depends entry {relation!r} is not a Debian dependency: write "libfoo1" or "libfoo1 (>= 1.2)"'
+            )
     exclude_newer = os.environ.get("DEBWHEELS_EXCLUDE_NEWER") or table.get("exclude-newer")
     if exclude_newer is not None and not isinstance(exclude_newer, str | datetime):
         raise ConfigError(f'exclude-newer = {exclude_newer!r} must be a timestamp string such as "2026-11-01T00:00:00Z"')
@@ -372,6 +382,7 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         debian_mirror=_get(table, "debian-mirror", str, DEFAULT_DEBIAN_MIRROR),
         builder_packages=tuple(sorted({str(p) for p in [*packages, *extra_packages]})),
         extra_builder_packages=tuple(str(p) for p in extra_packages),
+        extra_depends=tuple(str(r) for r in extra_depends),
         exclude_newer=_timestamp(exclude_newer),
         min_release_age=parse_duration(age, "min-release-age") if age is not None else None,
         container_runtime=runtime,

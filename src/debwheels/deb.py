@@ -24,7 +24,6 @@ from debian.changelog import Changelog
 from packaging.utils import canonicalize_name
 
 import debwheels
-from debwheels.build import VERIFIED_REQUIREMENTS
 from debwheels.builder import Images
 from debwheels.changelog import check_version
 from debwheels.config import Config
@@ -32,6 +31,7 @@ from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.disorderfs import shuffled
 from debwheels.errors import BuildError, ConfigError, RequirementsError, ToolError
 from debwheels.fsutil import fresh_dir, fresh_file, sha256_file
+from debwheels.mirror import VERIFIED_REQUIREMENTS
 from debwheels.project import export_tar
 from debwheels.requirements import read_pins
 from debwheels.vary import Variation

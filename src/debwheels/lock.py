@@ -54,6 +54,7 @@ from debwheels.requirements import Pin, render_pins
 from debwheels.resolve import Catalog, Resolved, resolve
 from debwheels.reuse import Reuse
 from debwheels.sources import fetch, needs_rust, read_build_system
+from debwheels.syslibs import known_requirements
 
 MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
 MAX_RESOLUTIONS = 4  # resolutions before the backends' metadata must agree with the one used
@@ -294,6 +295,7 @@ class Locker:
         for attempt in range(1, MAX_RESOLUTIONS + 1):
             self.envs = {}
             graph = self._graph(roots, infile)
+            self._warn_system_packages(graph)
             result = self._discover_dynamic(graph)
             differing, project = self._confirm(graph, result)
             if not differing:
@@ -388,6 +390,18 @@ class Locker:
             check_sdist(pin, node.sdist, node.sha256)
             checked += 1
         self.say(f"kept {checked} pins of {imported.path.name} ({imported.format}); their sdist sha256 match it")
+
+    def _warn_system_packages(self, graph: LockGraph) -> None:
+        """Say, before anything is built, which locked packages need Debian build packages the builder lacks."""
+        have = set(self.cfg.builder_packages)
+        for node in sorted(graph.packages.values(), key=lambda p: p.key):
+            missing = sorted(set(known_requirements(node.name, self.cfg.debian_suite)[0]) - have)
+            if missing:
+                listed = ", ".join(f'"{m}"' for m in missing)
+                self.say(
+                    f"warning: {node.key} needs the Debian build packages {', '.join(missing)}, which the builder "
+                    f"lacks: add {listed} to extra-builder-packages in [tool.debwheels], then run 'debwheels builder'"
+                )
 
     def _discover_dynamic(self, graph: LockGraph) -> RunResult:
         """Ask every backend for its dynamic build requirements and its metadata (offline, in the builder).

@@ -33,6 +33,8 @@ from debwheels.signing import Keyring, SignatureCheck, sign_detached, trusted_ke
 from debwheels.sums import SIGNATURES_DIR, SUMS_NAME, compare, parse_sums, render_sums
 
 MANIFEST_NAME = "build-manifest.json"
+#: The application and its runtime closure pinned to wheel sha256 (what dh-virtualenv installs).
+VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 T = TypeVar("T")
 
 

@@ -50,7 +50,9 @@ from packaging.utils import canonicalize_name
 from debwheels.aptrepo import PACKAGE_NAME
 from debwheels.builder import builder_python_version
 from debwheels.changelog import changelog_date, debian_version
+from debwheels.config import DEFAULT_BUILDER_PACKAGES
 from debwheels.errors import ConfigError, UsageError
+from debwheels.syslibs import known_requirements, project_note
 
 #: Asks the project's build backend for (core metadata bytes, entry_points.txt text).
 BackendMetadata = Callable[[], tuple[bytes, str]]
@@ -368,9 +370,38 @@ def render_requirements_in(info: ProjectInfo) -> str:
     return "\n".join(lines) + "\n"
 
 
+def system_packages(info: ProjectInfo, suite: str = "bookworm") -> tuple[list[str], list[str], list[str]]:
+    """What the project's direct dependencies need from Debian, by debwheels' map of known projects.
+
+    Returns:
+        (build packages the default builder lacks, runtime packages, notes): one note per
+        dependency that needs something.
+    """
+    build: set[str] = set()
+    runtime: set[str] = set()
+    notes = []
+    for text in info.dependencies:
+        name = Requirement(text).name
+        needs_build, needs_runtime = known_requirements(name, suite)
+        missing = sorted(set(needs_build) - set(DEFAULT_BUILDER_PACKAGES))
+        build.update(missing)
+        runtime.update(needs_runtime)
+        said = []
+        if missing:
+            said.append(f"its build needs {', '.join(missing)} (added to extra-builder-packages)")
+        if needs_runtime:
+            said.append(f"it loads {', '.join(needs_runtime)} at run time (the .deb will depend on it)")
+        note = project_note(name)
+        if said or note:
+            notes.append(f"{name}: {'; '.join(said)}{'; ' if said and note else ''}{note}")
+    return sorted(build), sorted(runtime), notes
+
+
 def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
     """The ``[tool.debwheels]`` table ``init`` adds (keys as documented in :mod:`debwheels.config`)."""
     command = next(iter(info.scripts), None)
+    build_packages, _, _ = system_packages(info)
+    extra = {"extra-builder-packages": build_packages} if build_packages else {}
     return {
         "mirror": "wheels-mirror",
         "requirements": "requirements/requirements.txt",
@@ -383,6 +414,7 @@ def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
         "dockerfile": f"{BUILDER_DIR}/Dockerfile",
         "builder-lock": f"{BUILDER_DIR}/builder-lock.json",
         "min-release-age": "7 days",
+        **extra,
         "install-test-commands": [f"{command} --help"] if command else [],
     }
 
@@ -509,6 +541,7 @@ def init_project(
     existing = sorted(name for name in files if (root / name).exists())
     if existing and not force:
         raise UsageError(f"{', '.join(existing)} already exist in {root}: nothing written; pass --force to overwrite")
+    notes.extend(system_packages(info)[2])
     files["pyproject.toml"] = _pyproject_text(root, tool_table(info, int(when)), force)
     gitignore = _gitignore(root)
     if gitignore is not None:

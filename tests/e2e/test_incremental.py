@@ -55,7 +55,8 @@ def test_a_changed_build_tool_is_rebuilt_alone_and_its_unchanged_wheel_frees_its
     clone = fresh_clone("incremental")
     with open(clone / "pyproject.toml", "a") as handle:  # a setting that changes the build key, not the bytes
         handle.write('\n[tool.debwheels.packages.flit-core]\nenv = { DEBWHEELS_TEST_MARK = "1" }\n')
-    first = debwheels(["build", "--json"], clone)
+    cache = {"DEBWHEELS_BUILD_CACHE": str(tmp_path / "build-cache")}  # its own: the user's may hold these keys
+    first = debwheels(["build", "--json"], clone, cache)
     assert first.returncode == 0, first.stderr[-3000:]
     report = json.loads(first.stdout)
     assert set(report["built"]) == {"flit-core==3.12.0", "flit-core==4.2.0", "debwheels==0.1.0"}, report["built"]
@@ -68,7 +69,7 @@ def test_a_changed_build_tool_is_rebuilt_alone_and_its_unchanged_wheel_frees_its
     assert review["changed"] is False and review["unchanged"] == WHEELS
     assert sorted(review["rekeyed"]) == ["debwheels 0.1.0", "flit-core 3.12.0", "flit-core 4.2.0"]
     # The same build again: the three new keys come from the build cache, nothing is built.
-    again = json.loads(debwheels(["build", "--json"], clone).stdout)
+    again = json.loads(debwheels(["build", "--json"], clone, cache).stdout)
     assert again["built"] == {} and {k for k, v in again["reused"].items() if v == "cache"} == set(report["built"])
     # The recorded inputs changed, so the mirror must be signed again: without a key that is an error.
     empty = tmp_path / "gnupg"

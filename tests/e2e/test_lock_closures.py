@@ -51,7 +51,7 @@ def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def lock_and_build(root: Path) -> tuple[LockGraph, dict[str, object]]:
     locked = run(root, "lock")
     assert locked.returncode == 0, locked.stderr[-4000:]
-    built = run(root, "build")
+    built = run(root, "build", "--rebuild")  # every wheel built here (lock filled the shared build cache)
     assert built.returncode == 0, built.stderr[-4000:]
     graph = LockGraph.read(root / "requirements" / "lock.json")
     manifest = json.loads((root / ".debwheels" / "staged-mirror" / "build-manifest.json").read_text())

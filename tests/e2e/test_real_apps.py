@@ -15,10 +15,8 @@ build cache (a build tool is built once for all of them).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +26,10 @@ from debian.changelog import Changelog
 from conftest import EXCLUDE_NEWER, ROOT, Key
 from debwheels.config import cache_dir
 from debwheels.lockgraph import LockGraph
-from debwheels.sources import unpack
+from debwheels.requirements import Pin
+from debwheels.sources import fetch, unpack
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
-
-FILES = "https://files.pythonhosted.org/packages/source"
 
 
 @dataclass(frozen=True)
@@ -44,15 +41,6 @@ class App:
     sha256: str
     command: str
     output: str
-    filename: str = ""
-
-    @property
-    def sdist_name(self) -> str:
-        return self.filename or f"{self.name.replace('-', '_')}-{self.version}.tar.gz"
-
-    @property
-    def url(self) -> str:
-        return f"{FILES}/{self.name[0]}/{self.name}/{self.sdist_name}"
 
 
 APPS = [
@@ -110,16 +98,8 @@ APPS = [
 
 
 def fetch_sdist(app: App) -> Path:
-    """The application's sdist from PyPI, cached by sha256 and checked."""
-    path = cache_dir() / "test-apps" / app.sha256 / app.sdist_name
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(app.url, timeout=120) as response:
-            data = response.read()
-        path.with_suffix(".part").write_bytes(data)
-        path.with_suffix(".part").rename(path)
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == app.sha256
-    return path
+    """The application's sdist from PyPI, by its pinned sha256 (debwheels' own checked download, cached)."""
+    return fetch(Pin(app.name, app.version, (app.sha256,)), "https://pypi.org/simple", cache_dir()).path
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -160,6 +140,10 @@ def test_application_from_its_pypi_sdist_to_an_endpoint(app: App, tmp_path: Path
     run(["make", "deb"], project, env)
     debs = sorted((project / "dist").glob(f"{app.name}_{app.version}_*.deb"))
     assert len(debs) == 1
+    depends = run(["dpkg-deb", "-f", str(debs[0]), "Depends"], project, env).stdout
+    assert "python3.11" in depends
+    if app.name == "pgcli":  # psycopg loads libpq with ctypes: only debwheels' map knows it
+        assert "libpq5" in depends, depends
     done = run(["debwheels", "install-test", "--run", app.command], project, env)
     log = Path(done.stdout.strip().split("log ")[-1]).read_text()
     assert app.output in log, log[-2000:]

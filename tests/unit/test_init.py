@@ -235,3 +235,45 @@ def test_init_that_cannot_write_one_file_writes_none(tmp_path: Path) -> None:
     assert done.code == 3 and "nothing was written" in done.err and len(done.err.strip().splitlines()) == 1
     assert snapshot(root) == before
     assert sorted(p.name for p in root.iterdir()) == ["pyproject.toml", "requirements"]
+
+
+def test_init_adds_the_debian_build_packages_known_dependencies_need(tmp_path: Path) -> None:
+    pyproject = PYPROJECT.replace(
+        'dependencies = ["rich>=13", "click"]', 'dependencies = ["psycopg2", "lxml>=5", "psycopg"]'
+    )
+    root = project(tmp_path, {"pyproject.toml": pyproject})
+    done = run_cli("-C", str(root), "init", env={"DEBEMAIL": "ops@example.org"})
+    assert done.code == 0, done.err
+    table = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["debwheels"]
+    assert table["extra-builder-packages"] == ["libpq-dev", "libxml2-dev", "libxslt1-dev"]
+    assert "note: psycopg2: its build needs libpq-dev (added to extra-builder-packages)" in done.err
+    assert "psycopg: it loads libpq5 at run time" in done.err
+    assert {"libpq-dev", "libxml2-dev", "libxslt1-dev", "build-essential"} <= set(load_config(root).builder_packages)
+
+
+def test_runtime_depends_of_the_verified_set_and_extra_depends(tmp_path: Path) -> None:
+    from debwheels.depends import runtime_depends
+
+    root = project(
+        tmp_path, {"pyproject.toml": PYPROJECT + '\n[tool.debwheels]\nextra-depends = ["libfoo1 (>= 1.2)"]\n'}
+    )
+    verified = root / "verified-requirements.txt"
+    sha = "0" * 64
+    verified.write_text(f"# x\npsycopg==3.3.6 --hash=sha256:{sha}\nrich==14.0 --hash=sha256:{sha}\n")
+    assert runtime_depends(load_config(root), verified) == ["libfoo1 (>= 1.2)", "libpq5"]
+    bad = project(tmp_path / "bad", {"pyproject.toml": '[tool.debwheels]\nextra-depends = ["libfoo1 | libbar"]\n'})
+    with pytest.raises(ConfigError, match="is not a Debian dependency"):
+        load_config(bad)
+
+
+def test_debian_suite_must_be_the_builder_locks(tmp_path: Path) -> None:
+    from debwheels.builder import check_suite
+
+    root = project(
+        tmp_path,
+        {"pyproject.toml": '[project]\nname = "x"\nversion = "1"\n[tool.debwheels]\ndebian-suite = "trixie"\n'},
+    )
+    with pytest.raises(ConfigError, match='debian-suite = "trixie" but the builder debwheels ships is for bookworm'):
+        check_suite(load_config(root))
+    (root / "builder-lock.json").write_text('{"format": 1, "suite": "trixie", "rootfs": {}}')
+    check_suite(load_config(root))
