@@ -17,6 +17,19 @@ SRC = ROOT / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
+#: The PEP 508 marker environment of the bookworm builder's python3 (tests that resolve or evaluate markers).
+BOOKWORM_MARKERS = {
+    "implementation_name": "cpython",
+    "implementation_version": "3.11.2",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "platform_python_implementation": "CPython",
+    "platform_system": "Linux",
+    "python_full_version": "3.11.2",
+    "python_version": "3.11",
+    "sys_platform": "linux",
+}
+
 #: Every resolution against the live index in the tests is cut off here, so an upstream release
 #: cannot change what the tests lock (``exclude-newer``; subprocesses inherit it).
 EXCLUDE_NEWER = "2026-11-01T00:00:00Z"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, SRC
+from conftest import EXCLUDE_NEWER, ROOT, SRC, Key
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -66,6 +66,31 @@ def first_deb(fresh_clone: Callable[[str], Path]) -> Path:
     clone = fresh_clone("deb-a")
     sh(["make", "deb"], clone)
     return clone
+
+
+def app_env(tmp_path: Path, key: Key) -> dict[str, str]:
+    """The environment of a user adopting debwheels: bin/debwheels on PATH, a maintainer, a
+    throw-away signing key, private serial state, resolution cut off at EXCLUDE_NEWER; no
+    ambient PIP_* or DEBWHEELS_* setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_", "GNUPGHOME"))}
+    env.update(
+        PATH=f"{ROOT / 'bin'}:{env['PATH']}",
+        DEBFULLNAME="Packaging Team",
+        DEBEMAIL="packaging@example.org",
+        GNUPGHOME=str(key.home),
+        DEBWHEELS_SIGNING_KEY=key.fingerprint,
+        DEBWHEELS_STATE=str(tmp_path / "state"),
+        DEBWHEELS_EXCLUDE_NEWER=EXCLUDE_NEWER,
+    )
+    return env
+
+
+def run_ok(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run *command* with exactly *env*; on failure fail the test with its output's end."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+    return done
 
 
 def dep_file(manifest: dict[str, Any], key: str) -> str:

@@ -15,19 +15,19 @@ build cache (a build tool is built once for all of them).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from debian.changelog import Changelog
 
-from conftest import EXCLUDE_NEWER, ROOT, Key
+from conftest import Key
 from debwheels.config import cache_dir
 from debwheels.lockgraph import LockGraph
 from debwheels.requirements import Pin
 from debwheels.sources import fetch, unpack
+
+from .conftest import app_env, run_ok
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -92,7 +92,6 @@ APPS = [
         "5e2773233cedb5fa3d8120eb7f97bcc4974b5221b254d33ff16e2f1d413d90f0",
         "speedtest-cli --version",
         "speedtest-cli 2.1.3",
-        "speedtest-cli-2.1.3.tar.gz",
     ),
 ]
 
@@ -102,48 +101,27 @@ def fetch_sdist(app: App) -> Path:
     return fetch(Pin(app.name, app.version, (app.sha256,)), "https://pypi.org/simple", cache_dir()).path
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-    return done
-
-
-def app_env(tmp_path: Path, key: Key) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_", "GNUPGHOME"))}
-    env.update(
-        PATH=f"{ROOT / 'bin'}:{env['PATH']}",
-        DEBFULLNAME="Packaging Team",
-        DEBEMAIL="packaging@example.org",
-        GNUPGHOME=str(key.home),
-        DEBWHEELS_SIGNING_KEY=key.fingerprint,
-        DEBWHEELS_STATE=str(tmp_path / "state"),
-        DEBWHEELS_EXCLUDE_NEWER=EXCLUDE_NEWER,
-    )
-    return env
-
-
 @pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
 def test_application_from_its_pypi_sdist_to_an_endpoint(app: App, tmp_path: Path, keys: dict[str, Key]) -> None:
     project = unpack(fetch_sdist(app), tmp_path / "src")
     assert not (project / "debian").exists()
     env = app_env(tmp_path, keys["trusted"])
     (tmp_path / "maintainer.asc").write_bytes(keys["trusted"].public)
-    run(["debwheels", "init"], project, env)
+    run_ok(["debwheels", "init"], project, env)
     changelog = Changelog((project / "debian" / "changelog").read_text())
     assert str(changelog.version) == app.version, "the version the build backend reports, in Debian form"
-    run(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], project, env)
-    run(["make", "lock"], project, env)
+    run_ok(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], project, env)
+    run_ok(["make", "lock"], project, env)
     graph = LockGraph.read(project / "requirements" / "lock.json")
     assert graph.project == f"{app.name}=={app.version}"
-    run(["make", "wheels"], project, env)
-    run(["make", "deb"], project, env)
+    run_ok(["make", "wheels"], project, env)
+    run_ok(["make", "deb"], project, env)
     debs = sorted((project / "dist").glob(f"{app.name}_{app.version}_*.deb"))
     assert len(debs) == 1
-    depends = run(["dpkg-deb", "-f", str(debs[0]), "Depends"], project, env).stdout
+    depends = run_ok(["dpkg-deb", "-f", str(debs[0]), "Depends"], project, env).stdout
     assert "python3.11" in depends
     if app.name == "pgcli":  # psycopg loads libpq with ctypes: only debwheels' map knows it
         assert "libpq5" in depends, depends
-    done = run(["debwheels", "install-test", "--run", app.command], project, env)
+    done = run_ok(["debwheels", "install-test", "--run", app.command], project, env)
     log = Path(done.stdout.strip().split("log ")[-1]).read_text()
     assert app.output in log, log[-2000:]

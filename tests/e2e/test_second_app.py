@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import EXCLUDE_NEWER, ROOT, Key
+from conftest import Key
 from debwheels.config import cache_dir
 from debwheels.lockgraph import LockGraph
 from debwheels.sources import unpack
+
+from .conftest import app_env, run_ok
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -45,35 +45,19 @@ def sdist() -> Path:
     return path
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return done
-
-
 def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, keys: dict[str, Key]) -> None:
     app = unpack(sdist(), tmp_path / "src")  # debwheels' own checked unpacking (no links, no escapes)
     assert not (app / "debian").exists() and "[tool.debwheels]" not in (app / "pyproject.toml").read_text()
     key = keys["trusted"]
     (tmp_path / "maintainer.asc").write_bytes(key.public)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_", "GNUPGHOME"))}
-    env.update(
-        PATH=f"{ROOT / 'bin'}:{env['PATH']}",
-        DEBFULLNAME="Packaging Team",
-        DEBEMAIL="packaging@example.org",
-        GNUPGHOME=str(key.home),
-        DEBWHEELS_SIGNING_KEY=key.fingerprint,
-        DEBWHEELS_STATE=str(tmp_path / "state"),
-        DEBWHEELS_EXCLUDE_NEWER=EXCLUDE_NEWER,
-    )
-    init = run(["debwheels", "init"], app, env)
+    env = app_env(tmp_path, key)
+    init = run_ok(["debwheels", "init"], app, env)
     assert "wrote debian/rules" in init.stdout and "wrote debian/cookiecutter.links" in init.stdout
-    run(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], app, env)
-    run(["make", "lock"], app, env)
+    run_ok(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], app, env)
+    run_ok(["make", "lock"], app, env)
     graph = LockGraph.read(app / "requirements" / "lock.json")
     assert len(graph.packages) >= 20, sorted(graph.packages)
-    run(["make", "wheels"], app, env)
+    run_ok(["make", "wheels"], app, env)
     manifest = json.loads((app / "wheels-mirror" / "build-manifest.json").read_text())
     assert {e["name"] for e in manifest["wheels"].values()} >= {"cookiecutter", "jinja2", "arrow", "python-slugify"}
     sbom = json.loads((app / "wheels-mirror" / "sbom.cdx.json").read_text())
@@ -81,22 +65,22 @@ def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, ke
     assert {c["name"] for c in sbom["components"]} == runtime and len(runtime) >= 15
     assert sbom["metadata"]["component"]["name"] == "cookiecutter"
     assert all(len(list((app / "wheels-mirror" / "provenance").glob(f"{w}*"))) == 1 for w in manifest["wheels"])
-    run(["make", "verify"], app, env)
-    deb = run(["make", "deb"], app, env)
+    run_ok(["make", "verify"], app, env)
+    deb = run_ok(["make", "deb"], app, env)
     debs = sorted((app / "dist").glob("cookiecutter_2.7.1_*.deb"))
     assert len(debs) == 1, deb.stdout
-    contents = run(["dpkg-deb", "--contents", str(debs[0])], app, env).stdout
+    contents = run_ok(["dpkg-deb", "--contents", str(debs[0])], app, env).stdout
     assert "./usr/bin/cookiecutter -> /opt/venvs/cookiecutter/bin/cookiecutter" in contents
     assert "./usr/share/doc/cookiecutter/sbom.cdx.json" in contents
-    run(["make", "install-test"], app, env)
-    run(["make", "apt-repo"], app, env)
+    run_ok(["make", "install-test"], app, env)
+    run_ok(["make", "apt-repo"], app, env)
     repo = app / "apt-repo"
     assert (repo / "InRelease").is_file() or next(repo.glob("dists/*/InRelease"))
     template = tmp_path / "template"
     (template / "{{cookiecutter.name}}").mkdir(parents=True)
     (template / "cookiecutter.json").write_text('{"name": "hello"}\n')
     (template / "{{cookiecutter.name}}" / "README").write_text("{{ cookiecutter.name | upper }}\n")
-    done = run(
+    done = run_ok(
         [
             "debwheels",
             "install-test",

@@ -12,15 +12,15 @@ libxslt1.1, and the application reports the library versions it runs with.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 from debian.deb822 import PkgRelation
 
-from conftest import EXCLUDE_NEWER, ROOT, Key
+from conftest import Key
+
+from .conftest import app_env, run_ok
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -49,13 +49,6 @@ sysapp = "sysapp:main"
 """
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-    return done
-
-
 def test_psycopg2_and_lxml_build_with_their_debian_packages_and_run_on_an_endpoint(
     tmp_path: Path, keys: dict[str, Key]
 ) -> None:
@@ -65,32 +58,23 @@ def test_psycopg2_and_lxml_build_with_their_debian_packages_and_run_on_an_endpoi
     (project / "pyproject.toml").write_text(PYPROJECT)
     key = keys["trusted"]
     (tmp_path / "maintainer.asc").write_bytes(key.public)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "DEBWHEELS_", "GNUPGHOME"))}
-    env.update(
-        PATH=f"{ROOT / 'bin'}:{env['PATH']}",
-        DEBFULLNAME="Packaging Team",
-        DEBEMAIL="packaging@example.org",
-        GNUPGHOME=str(key.home),
-        DEBWHEELS_SIGNING_KEY=key.fingerprint,
-        DEBWHEELS_STATE=str(tmp_path / "state"),
-        DEBWHEELS_EXCLUDE_NEWER=EXCLUDE_NEWER,
-    )
-    init = run(["debwheels", "init"], project, env)
+    env = app_env(tmp_path, key)
+    init = run_ok(["debwheels", "init"], project, env)
     assert "psycopg2: its build needs libpq-dev" in init.stderr
     table = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["debwheels"]
     assert table["extra-builder-packages"] == ["libpq-dev", "libxml2-dev", "libxslt1-dev"]
-    run(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], project, env)
-    run(["make", "lock"], project, env)
+    run_ok(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], project, env)
+    run_ok(["make", "lock"], project, env)
     builder_lock = json.loads((project / "debian" / "debwheels" / "builder-lock.json").read_text())
     assert {"libpq-dev", "libxml2-dev", "libxslt1-dev"} <= set(builder_lock["rootfs"]["builder"]["include"])
     assert "libpq-dev" in builder_lock["rootfs"]["builder"]["packages"], "the lock pins the added packages"
-    run(["make", "wheels"], project, env)
-    run(["make", "deb"], project, env)
+    run_ok(["make", "wheels"], project, env)
+    run_ok(["make", "deb"], project, env)
     (deb,) = sorted((project / "dist").glob("sysapp_1.0_*.deb"))
-    depends = run(["dpkg-deb", "-f", str(deb), "Depends"], project, env).stdout
+    depends = run_ok(["dpkg-deb", "-f", str(deb), "Depends"], project, env).stdout
     names = {alternative["name"] for relation in PkgRelation.parse_relations(depends) for alternative in relation}
     assert {"libpq5", "libxml2", "libxslt1.1", "python3.11"} <= names, depends
-    done = run(["debwheels", "install-test", "--run", "sysapp"], project, env)
+    done = run_ok(["debwheels", "install-test", "--run", "sysapp"], project, env)
     log = Path(done.stdout.strip().split("log ")[-1]).read_text()
     assert "libpq 15" in log and "libxml2 2.9" in log and "libxslt 1.1" in log, log[-2000:]
     assert "Setting up libpq5" in log, "apt pulled the library on the fresh endpoint"

@@ -6,20 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BOOKWORM_MARKERS
 from debwheels.build import BuiltWheel, NotReady, env_closure
 from debwheels.errors import BuildError
 
-ENV = {
-    "implementation_name": "cpython",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-    "platform_python_implementation": "CPython",
-    "platform_system": "Linux",
-    "python_full_version": "3.11.2",
-    "python_version": "3.11",
-    "sys_platform": "linux",
-    "implementation_version": "3.11.2",
-}
+ENV = BOOKWORM_MARKERS
 
 
 def wheel(name: str, version: str, *requires: str) -> BuiltWheel:

@@ -19,23 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BOOKWORM_MARKERS
 from debwheels.errors import ConfigError, RequirementsError
 from debwheels.metadata import CoreMetadata, MetadataProvider, requires_txt, same_requirements
 from debwheels.releases import Cutoff, available, format_duration, parse_duration, parse_timestamp
 from debwheels.resolve import Catalog, Resolved, resolve
 from debwheels.simpleindex import SimpleIndex
 
-ENV = {
-    "implementation_name": "cpython",
-    "implementation_version": "3.11.2",
-    "os_name": "posix",
-    "platform_machine": "x86_64",
-    "platform_python_implementation": "CPython",
-    "platform_system": "Linux",
-    "python_full_version": "3.11.2",
-    "python_version": "3.11",
-    "sys_platform": "linux",
-}
+ENV = BOOKWORM_MARKERS
 OLD = "2026-01-01T00:00:00Z"
 CUT = datetime(2026, 11, 1, tzinfo=UTC)
 
