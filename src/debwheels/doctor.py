@@ -160,8 +160,9 @@ class Target:
 
     Attributes:
         runtime: ``podman`` or ``docker``.
-        endpoints: ``(host, port)`` pairs a networked container must reach: the Debian mirror
-            (install tests) and the package index (lock).
+        endpoints: ``(host, port)`` of the Debian mirror (a networked container must reach it:
+            install tests) and of the package index (the host must reach it: lock); an offline
+            container must reach neither.
         places: ``(role, path)`` of the directories debwheels writes (the cache, the project's state).
     """
 
@@ -233,6 +234,7 @@ def run_checks(target: Target) -> Report:
     if target.runtime == "podman":
         checks.append(check_oci_runtime())
     checks += check_containers(runtime, target)
+    checks.append(check_index(target))
     checks += [
         check_program("mmdebstrap", ["mmdebstrap", "--version"], "mmdebstrap", True, "builder"),
         *check_gpg(),
@@ -334,7 +336,7 @@ def check_containers(runtime: ContainerRuntime | None, target: Target) -> list[C
         target: the endpoints to reach.
     """
     offline = ("offline container", "build, deb (every build runs with --network=none)")
-    online = ("networked container", "lock (pip resolves in the builder), install-test")
+    online = ("networked container", "install-test (apt fetches Depends from the Debian mirror)")
     if runtime is None:
         why = f"not run: {target.runtime} does not work (see above)"
         return [Check(offline[0], "skip", True, offline[1], why), Check(online[0], "skip", True, online[1], why)]
@@ -351,8 +353,21 @@ def check_containers(runtime: ContainerRuntime | None, target: Target) -> list[C
     addresses = [f"{address}:{port}" for host, port in target.endpoints for address in _ipv4(host)[:1]]
     return [
         _offline_check(runtime, image, [*names, *addresses], *offline),
-        _online_check(runtime, image, names, *online),
+        _online_check(runtime, image, names[:1], *online),  # the Debian mirror: lock resolves on the host
     ]
+
+
+def check_index(target: Target) -> Check:
+    """The host reaches the package index (``lock`` and ``fetch`` read it from the host, not from a container)."""
+    used_by = "lock, fetch"
+    if len(target.endpoints) < 2:
+        return Check("index", "skip", True, used_by, "no index-url endpoint to check")
+    host, port = target.endpoints[1]
+    error = connect_error(host, port)
+    if error:
+        fix = Fix(setting=f"check index-url in [tool.debwheels], the host's network and https_proxy ({error})")
+        return Check("index", "fail", True, used_by, f"the host cannot reach {host}:{port}", fix)
+    return Check("index", "ok", True, used_by, f"the host reaches {host}:{port}")
 
 
 def _offline_check(runtime: ContainerRuntime, image: str, targets: list[str], name: str, used_by: str) -> Check:
