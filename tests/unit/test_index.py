@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -327,16 +326,15 @@ def test_bad_inputs(mirror: Mirror) -> None:
     assert build_index(mirror.path, good)
 
 
-def test_thousand_wheels_fast(tmp_path: Path) -> None:
+def test_thousand_wheels_are_all_indexed(tmp_path: Path) -> None:
+    # Its speed is measured by benchmarks/bench_index.py, side by side; a timed assertion here
+    # failed whenever the machine was loaded.
     wheels = {}
     for number in range(1000):
         filename, _ = make_wheel(tmp_path, f"pkg{number % 250}", f"1.{number // 250}")
         wheels[filename] = sha256((tmp_path / filename).read_bytes())
-    start = time.perf_counter()
     written = build_index(tmp_path, wheels)
-    elapsed = time.perf_counter() - start
     assert len(written) == 1000 + 2 * 250 + 2
-    assert elapsed < 1.0, f"indexing 1000 wheels took {elapsed:.2f} s"
 
 
 # --- content negotiation ---------------------------------------------------------------------------------------
