@@ -23,6 +23,8 @@ from debwheels.fsutil import sha256_file
 
 SUMS_NAME = "sha256sums.txt"
 SIGNATURES_DIR = "signatures"  # one detached signature of the list per signer, see debwheels.mirror
+#: Largest sha256sums.txt accepted (bytes).
+MAX_SUMS_BYTES = 64 * 1024 * 1024
 UNLISTED = frozenset({SUMS_NAME, SIGNATURES_DIR})
 _SEGMENT = r"[A-Za-z0-9_+][A-Za-z0-9._+-]*"
 _LINE = re.compile(rf"^([0-9a-f]{{64}})  ({_SEGMENT}(?:/{_SEGMENT})*)$")
