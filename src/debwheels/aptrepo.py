@@ -327,10 +327,16 @@ def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, hom
     keyring = work / keyring_name(cfg)
     try:
         with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as trusted:
-            check = trusted.check(release, dist / "Release.gpg")
+            check = trusted.check(
+                release_text.encode("utf-8"), (dist / "Release.gpg").read_bytes(), "Release.gpg", "Release"
+            )
             inline = trusted.gpg.decrypt((dist / "InRelease").read_bytes())
             inline_signer = str(getattr(inline, "pubkey_fingerprint", "") or "").upper()
-            if not inline.valid or inline_signer not in cfg.trusted_fingerprints or inline.data != release.read_bytes():
+            if (
+                not inline.valid
+                or inline_signer not in cfg.trusted_fingerprints
+                or inline.data != release_text.encode("utf-8")
+            ):
                 raise VerificationError(
                     f"InRelease does not verify as Release signed by a trusted key ({inline.status})"
                 )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -15,7 +17,18 @@ import click
 
 from debwheels import __version__
 from debwheels.config import Config, load_config
-from debwheels.errors import BuildError, DebwheelsError, SigningError, UsageError, VerificationError, exit_code_for
+from debwheels.errors import (
+    INTERRUPTED,
+    TERMINATED,
+    BuildError,
+    DebwheelsError,
+    SigningError,
+    Terminated,
+    UsageError,
+    VerificationError,
+    exit_code_for,
+)
+from debwheels.safetext import clip, escape
 
 if TYPE_CHECKING:
     from debwheels.builder import Images
@@ -54,10 +67,26 @@ def _json_failure(as_json: bool, context: dict[str, Any]) -> Iterator[None]:
     """With --json, a DebwheelsError is also printed as ``{"ok": false, "error", "exit-code"}``, then re-raised."""
     try:
         yield
-    except DebwheelsError as exc:
+    except Exception as exc:
         if as_json:
-            _emit_json({"ok": False, "error": str(exc), "exit-code": exit_code_for(exc), **context})
+            _emit_json({"ok": False, "error": _message(exc), "exit-code": exit_code_for(exc), **context})
+            if not isinstance(exc, DebwheelsError):
+                raise _Reported(exc) from exc
         raise
+
+
+class _Reported(Exception):
+    """An internal error already printed as JSON: main exits with its code and prints only the line."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _message(exc: BaseException) -> str:
+    """The one-line, escaped, bounded text of *exc* (an internal error names its type)."""
+    text = str(exc) if isinstance(exc, DebwheelsError) else f"internal error: {type(exc).__name__}: {exc}"
+    return clip(text)
 
 
 def color_enabled(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
@@ -396,26 +425,37 @@ def sign(state: State, key: str | None) -> None:
 @cli.command()
 @click.argument("mirror_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--min-serial", type=click.IntRange(min=1), default=None, help="Refuse a release serial below N.")
+@click.option(
+    "--snapshot",
+    "snapshot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Copy the verified files into DIR (replaced whole, only on success); use DIR, never MIRROR_DIR, afterwards.",
+)
 @_json_option
 @click.pass_obj
-def verify(state: State, mirror_dir: Path | None, min_serial: int | None, as_json: bool) -> None:
+def verify(
+    state: State, mirror_dir: Path | None, min_serial: int | None, snapshot_dir: Path | None, as_json: bool
+) -> None:
     """Verify MIRROR_DIR (default: the project's mirror) under the trust policy.
 
     Checks: every signature good and by a trusted, valid key; at least signature-threshold
     distinct trusted signers; exactly the listed files with their sha256; release.json of this
-    project with a serial not older than the last one accepted on this machine.
+    project with a serial not older than the last one accepted on this machine. The mirror is
+    read once: with --snapshot, the very bytes that were checked are what DIR holds.
     """
     from debwheels.mirror import verify_mirror
 
     cfg = state.config()
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
     with _json_failure(as_json, {"mirror": str(mirror)}):
-        result = verify_mirror(cfg, mirror, min_serial)
+        result = verify_mirror(cfg, mirror, min_serial, snapshot=snapshot_dir)
     if as_json:
         _emit_json(
             {
                 "ok": True,
                 "mirror": str(mirror),
+                "snapshot": str(result.snapshot) if result.snapshot else None,
                 "files": result.files,
                 "serial": result.release.serial,
                 "threshold": result.threshold,
@@ -591,23 +631,26 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
 
     cfg = state.config()
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
-    verified = verify_mirror(cfg, mirror)
-    try:
-        server = make_server(mirror, host, port, log=say)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}: choose another --port") from None
-    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
-    click.echo(
-        f"serving {mirror} (serial {verified.release.serial}, verified) at http://{bound_host}:{bound_port}/simple/ ; "
-        "Ctrl-C stops",
-        err=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    with tempfile.TemporaryDirectory(prefix="debwheels-serve-") as private:
+        # Served from a private snapshot of the verified bytes, each file re-checked when sent.
+        verified = verify_mirror(cfg, mirror, snapshot=Path(private) / "mirror")
+        assert verified.snapshot is not None
+        try:
+            server = make_server(verified.snapshot, host, port, log=say, served=verified.contents)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}: choose another --port") from None
+        bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+        click.echo(
+            f"serving a private snapshot of {escape(str(mirror))} (serial {verified.release.serial}, verified) "
+            f"at http://{bound_host}:{bound_port}/simple/ ; Ctrl-C stops",
+            err=True,
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
 
 
 @cli.command("apt-repo")
@@ -856,8 +899,21 @@ def install_test(
     click.echo(f"install test passed; log {log}")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM: ignore further ones (cleanup must finish), then unwind through every ``finally``."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI and exit with the code of :func:`debwheels.errors.exit_code_for`."""
+    """Run the CLI and exit with the code of :func:`debwheels.errors.exit_code_for`.
+
+    Every failure is one line on standard error (names from outside escaped, at most
+    :data:`debwheels.safetext.MAX_LINE_CHARS` characters): a DebwheelsError as
+    ``debwheels: error: ...``, anything else as an internal error (the traceback only with
+    ``DEBWHEELS_DEBUG=1``). SIGINT and SIGTERM unwind through every cleanup, then exit 130/143.
+    """
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = cli.main(args=argv, prog_name="debwheels", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -865,12 +921,23 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except (click.Abort, KeyboardInterrupt):
         click.echo("debwheels: interrupted", err=True)
-        sys.exit(130)
-    except DebwheelsError as exc:
+        sys.exit(INTERRUPTED)
+    except Terminated:
+        click.echo("debwheels: terminated (SIGTERM); temporary files removed", err=True)
+        sys.exit(TERMINATED)
+    except Exception as exc:
+        cause = exc.cause if isinstance(exc, _Reported) else exc
+        if os.environ.get("DEBWHEELS_DEBUG") and not isinstance(cause, DebwheelsError):
+            raise
         color = color_enabled(sys.stderr)
         prefix = click.style("debwheels: error:", fg="red", bold=True) if color else "debwheels: error:"
-        click.echo(f"{prefix} {exc}", err=True, color=color)
-        sys.exit(exit_code_for(exc))
+        hint = (
+            ""
+            if isinstance(cause, DebwheelsError)
+            else " (a bug in debwheels: please report it; DEBWHEELS_DEBUG=1 shows the traceback)"
+        )
+        click.echo(f"{prefix} {_message(cause)}{hint}", err=True, color=color)
+        sys.exit(exit_code_for(cause))
     sys.exit(code if isinstance(code, int) else 0)

@@ -22,6 +22,7 @@ from debwheels.container import ContainerRuntime, Mount, failure
 from debwheels.deb import source_identity
 from debwheels.errors import InstallTestError, ToolError, UsageError
 from debwheels.fsutil import fresh_dir, fresh_file
+from debwheels.mirror import verify_mirror
 
 _SCRIPT = """set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -73,7 +74,7 @@ def install_test(
 ) -> Path:
     """Install the project's newest .deb from dist/ in a fresh endpoint container and run it.
 
-    The container sees the .deb, a copy of the mirror at ``/stage/mirror`` and the project's
+    The container sees the .deb, a verified snapshot of the mirror at ``/stage/mirror`` and the project's
     pyproject.toml and keys at ``/stage/project``; it runs *commands* (default
     :func:`install_test_commands`) in order.
 
@@ -86,6 +87,7 @@ def install_test(
 
     Raises:
         InstallTestError: no .deb in dist/, or install or run failed.
+        VerificationError: the mirror does not verify (nothing is installed).
         UsageError: *files* has the name of something already staged (``mirror``, ``project``, the .deb).
     """
     name, version = source_identity(cfg.root)
@@ -95,7 +97,8 @@ def install_test(
         raise InstallTestError(f"no {name}_{upstream}_*.deb in {cfg.dist_dir}: run 'make deb' first")
     stage = fresh_dir(cfg.state_dir / "install-test")
     shutil.copy2(debs[-1], stage / debs[-1].name)
-    shutil.copytree(cfg.mirror_dir, stage / "mirror")
+    # The endpoint gets the verified bytes: a snapshot made by verification, not a copy of the mirror path.
+    verify_mirror(cfg, record=False, snapshot=stage / "mirror")
     (stage / "project").mkdir()
     shutil.copy2(cfg.root / "pyproject.toml", stage / "project" / "pyproject.toml")
     if cfg.keys_dir.is_dir():

@@ -92,16 +92,35 @@ EXIT_CODES: dict[type[DebwheelsError], int] = {
 }
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived. Raised in the main thread (a BaseException, like KeyboardInterrupt, so no
+    ``except Exception`` swallows it) so that every ``finally`` runs before the process exits:
+    temporary GNUPGHOMEs and their gpg-agents, staging directories, snapshots in progress."""
+
+
+#: Exit code of an unexpected exception (a bug in debwheels): EX_SOFTWARE of sysexits.h.
+INTERNAL_ERROR = 70
+#: Exit codes of SIGINT and SIGTERM, 128 + the signal number as shells report them.
+INTERRUPTED = 130
+TERMINATED = 143
+
+
 def exit_code_for(error: BaseException) -> int:
     """Return the process exit code for *error*.
 
     Args:
-        error: any exception; non-debwheels exceptions map to 1.
+        error: any exception.
 
     Returns:
-        int: the code of the most specific class of *error* in :data:`EXIT_CODES`.
+        int: the code of the most specific class of *error* in :data:`EXIT_CODES`;
+        :data:`TERMINATED` for :class:`Terminated`, :data:`INTERRUPTED` for KeyboardInterrupt,
+        :data:`INTERNAL_ERROR` for any other exception.
     """
+    if isinstance(error, Terminated):
+        return TERMINATED
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
             return EXIT_CODES[cls]
-    return 1
+    return INTERNAL_ERROR

@@ -16,12 +16,14 @@ mirror or the new one.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,13 +31,19 @@ from debwheels.config import FINGERPRINT, Config, state_home
 from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
 from debwheels.release import RELEASE_NAME, Release, SerialState, now_utc, parse_release
+from debwheels.safetext import bounded, escape
 from debwheels.signing import Keyring, SignatureCheck, sign_detached, trusted_keyring
-from debwheels.sums import SIGNATURES_DIR, SUMS_NAME, compare, parse_sums, render_sums
+from debwheels.snapshot import MAX_SIGNATURE_BYTES, MirrorTree, Snapshot, read_listed, snapshot_at
+from debwheels.sums import MAX_SUMS_BYTES, SIGNATURES_DIR, SUMS_NAME, parse_sums, render_sums
 
 MANIFEST_NAME = "build-manifest.json"
 #: The application and its runtime closure pinned to wheel sha256 (what dh-virtualenv installs).
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 T = TypeVar("T")
+
+
+#: How often verify starts again on a mirror that a publish replaced while it was being read.
+REREADS = 5
 
 
 @dataclass(frozen=True)
@@ -47,60 +55,69 @@ class Verified:
         threshold: how many distinct trusted signers were required.
         files: number of files in the signed list.
         release: its signed metadata.
+        sums_sha256: sha256 of the signed list's bytes that were checked.
+        contents: every file verified, ``{relative "/"-separated path: sha256}``: the listed
+            files, the list itself and its signatures (what the snapshot holds).
+        snapshot: the private verified copy (listed files, the list and its signatures), or None.
     """
 
     signers: tuple[SignatureCheck, ...]
     threshold: int
     files: int
     release: Release
+    sums_sha256: str
+    contents: dict[str, str] = field(default_factory=dict)
+    snapshot: Path | None = None
 
     @property
     def signer_text(self) -> str:
-        """``FPR (uid), FPR (uid)`` for messages."""
+        """``FPR (uid), FPR (uid)`` for messages (user ids escaped)."""
         return ", ".join(f"{s.fingerprint} ({s.username})" if s.username else s.fingerprint for s in self.signers)
 
 
-def _signatures(mirror: Path) -> list[Path]:
-    directory = mirror / SIGNATURES_DIR
-    if directory.is_symlink() or not directory.is_dir():
+def _signature_names(tree: MirrorTree) -> list[str]:
+    found = tree.signature_names()
+    wrong = [name for name in found if not (name.endswith(".asc") and FINGERPRINT.fullmatch(name[:-4]))]
+    if wrong:
         raise VerificationError(
-            f"{mirror} has no {SIGNATURES_DIR}/ directory: the mirror is unsigned; run 'debwheels sign'"
+            f"{SIGNATURES_DIR}/ holds {bounded(wrong)}, not named <40-hex primary fingerprint>.asc: remove them"
         )
-    found = sorted(directory.iterdir())
-    for path in found:
-        if not (path.suffix == ".asc" and FINGERPRINT.match(path.stem)):
-            raise VerificationError(
-                f"{SIGNATURES_DIR}/{path.name} is not named <40-hex primary fingerprint>.asc: remove it"
-            )
     if not found:
-        raise VerificationError(f"{mirror}/{SIGNATURES_DIR} is empty: the mirror is unsigned; run 'debwheels sign'")
+        raise VerificationError(
+            f"{escape(str(tree.path))}/{SIGNATURES_DIR} is empty: the mirror is unsigned; run 'debwheels sign'"
+        )
     return found
 
 
-def _check_signatures(keyring: Keyring, mirror: Path) -> list[SignatureCheck]:
-    checks = []
-    for path in _signatures(mirror):
-        check = keyring.check(mirror / SUMS_NAME, path)
-        if check.fingerprint != path.name.removesuffix(".asc"):
-            raise VerificationError(
-                f"{SIGNATURES_DIR}/{path.name} holds a signature by {check.fingerprint}: a file is named by its signer"
-            )
-        checks.append(check)
-    return checks
+def _check_signatures(keyring: Keyring, tree: MirrorTree, sums: bytes) -> dict[str, tuple[bytes, SignatureCheck]]:
+    """Every signature of the mirror, read once and checked over the list's bytes *sums*: name -> (bytes, check)."""
+    checked = {}
+    for name in _signature_names(tree):
+        where = f"{SIGNATURES_DIR}/{name}"
+        signature = tree.read(where, MAX_SIGNATURE_BYTES)
+        check = keyring.check(sums, signature, where, SUMS_NAME)
+        if check.fingerprint != name.removesuffix(".asc"):
+            raise VerificationError(f"{where} holds a signature by {check.fingerprint}: a file is named by its signer")
+        checked[name] = (signature, check)
+    return checked
 
 
-def _check_list(cfg: Config, mirror: Path) -> tuple[dict[str, str], Release]:
-    sums = mirror / SUMS_NAME
-    listed = parse_sums(sums.read_bytes(), str(sums))
-    diff = compare(mirror, listed)
-    if not diff.clean:
-        raise VerificationError(f"{mirror} does not match its signed list: {diff.summary()}")
+def _check_list(cfg: Config, tree: MirrorTree, sums: bytes, snap: Snapshot | None) -> tuple[dict[str, str], Release]:
+    """Parse the list's bytes *sums*, compare the files under *tree* with it (copying them into *snap*),
+    and parse release.json from the very bytes that were hashed."""
+    where = escape(str(tree.path))
+    listed = parse_sums(sums, f"{where}/{SUMS_NAME}")
     if RELEASE_NAME not in listed:
-        raise VerificationError(f"{sums} does not list {RELEASE_NAME}: the mirror predates signed metadata; sign again")
-    release = parse_release((mirror / RELEASE_NAME).read_bytes(), str(mirror / RELEASE_NAME))
+        raise VerificationError(
+            f"{where}/{SUMS_NAME} does not list {RELEASE_NAME}: the mirror predates signed metadata; sign again"
+        )
+    read = read_listed(tree, listed, snap, keep=frozenset({RELEASE_NAME}))
+    if not read.diff.clean:
+        raise VerificationError(f"{where} does not match its signed list: {read.diff.summary()}")
+    release = parse_release(read.kept[RELEASE_NAME], f"{where}/{RELEASE_NAME}")
     if release.origin != cfg.project_name:
         raise VerificationError(
-            f"{mirror} is the signed mirror of {release.origin!r}, not of {cfg.project_name!r}: use this project's mirror"
+            f"{where} is the signed mirror of {release.origin!r}, not of {cfg.project_name!r}: use this project's mirror"
         )
     return listed, release
 
@@ -113,48 +130,90 @@ def _remember(state: SerialState, release: Release, sums_sha256: str) -> None:
         print(f"debwheels: warning: cannot record serial {release.serial} in {state.path}: {exc}", file=sys.stderr)
 
 
-def verify_mirror(
-    cfg: Config, mirror: Path | None = None, min_serial: int | None = None, record: bool = True
+def _verify_tree(
+    cfg: Config, keyring: Keyring, tree: MirrorTree, snap: Snapshot | None, min_serial: int | None
 ) -> Verified:
-    """Verify *mirror* (default: the project's) against the trust policy of *cfg*.
+    """One pass of :func:`verify_mirror` over the open *tree*."""
+    sums = tree.read(SUMS_NAME, MAX_SUMS_BYTES)
+    checked = _check_signatures(keyring, tree, sums)
+    signers = sorted((check for _, check in checked.values()), key=lambda c: c.fingerprint)
+    if len(signers) < cfg.signature_threshold:
+        names = ", ".join(s.fingerprint for s in signers)
+        raise VerificationError(
+            f"{escape(str(tree.path))} is signed by {len(signers)} of the {cfg.signature_threshold} trusted keys "
+            f"required ({names}): another trusted maintainer must run 'debwheels sign'"
+        )
+    listed, release = _check_list(cfg, tree, sums, snap)
+    sums_sha256 = hashlib.sha256(sums).hexdigest()
+    SerialState(state_home()).check(release, sums_sha256, min_serial)
+    contents = {**listed, SUMS_NAME: sums_sha256}
+    for name, (signature, _) in checked.items():
+        contents[f"{SIGNATURES_DIR}/{name}"] = hashlib.sha256(signature).hexdigest()
+        if snap is not None:
+            snap.write(f"{SIGNATURES_DIR}/{name}", signature)
+    if snap is not None:
+        snap.write(SUMS_NAME, sums)
+    return Verified(tuple(signers), cfg.signature_threshold, len(listed), release, sums_sha256, contents)
 
-    Order: the signatures first (nothing in an unsigned list is believed), the threshold, then
-    the list's format, every file's presence and sha256 and no file beyond the list, then the
-    signed metadata and its serial.
+
+def verify_mirror(
+    cfg: Config,
+    mirror: Path | None = None,
+    min_serial: int | None = None,
+    record: bool = True,
+    snapshot: Path | None = None,
+) -> Verified:
+    """Verify *mirror* (default: the project's) against the trust policy of *cfg*, reading it once.
+
+    The mirror is opened as one directory handle; ``sha256sums.txt``, each signature and
+    ``release.json`` are read once into memory and judged from those bytes, and every listed
+    file is hashed as it is copied into *snapshot* (see :mod:`debwheels.snapshot`). Order: the
+    signatures first (nothing in an unsigned list is believed), the threshold, then the list's
+    format, every file's presence and sha256 and no file beyond the list, then the signed
+    metadata and its serial. A mirror that a publish swapped while it was read is read again
+    (up to :data:`REREADS` times), so a reader beside ``debwheels sign`` sees the old or the new
+    mirror and never reports the swap as tampering.
 
     Args:
         cfg: configuration (trusted fingerprints, keys directory, threshold, project name).
         mirror: the mirror directory.
         min_serial: refuse a release serial below this (CI pins it).
         record: remember the accepted serial in the state file (see :mod:`debwheels.release`).
+        snapshot: a directory outside the mirror to receive the private verified copy
+            (replaced whole, and only when everything verified); None to check only.
 
     Returns:
-        Verified: signers, threshold, file count and release metadata.
+        Verified: signers, threshold, file count, release metadata and the snapshot path.
 
     Raises:
         VerificationError: with a one-line reason.
+        UsageError: *snapshot* is inside the mirror.
     """
     mirror = mirror or cfg.mirror_dir
-    if not mirror.is_dir():
-        raise VerificationError(f"{mirror} is not a directory: build the mirror with 'make wheels'")
-    sums = mirror / SUMS_NAME
-    if sums.is_symlink() or not sums.is_file():
-        raise VerificationError(f"{sums} is missing: rebuild and sign the mirror with 'make wheels'")
     with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
-        signers = _check_signatures(keyring, mirror)
-    if len(signers) < cfg.signature_threshold:
-        names = ", ".join(s.fingerprint for s in signers)
-        raise VerificationError(
-            f"{mirror} is signed by {len(signers)} of the {cfg.signature_threshold} trusted keys required ({names}): "
-            "another trusted maintainer must run 'debwheels sign'"
-        )
-    listed, release = _check_list(cfg, mirror)
-    state = SerialState(state_home())
-    sums_sha256 = sha256_file(sums)
-    state.check(release, sums_sha256, min_serial)
+        for attempt in range(1, REREADS + 1):
+            with MirrorTree(mirror) as tree, snapshot_at(snapshot, mirror) as snap:
+                try:
+                    verified = _verify_tree(cfg, keyring, tree, snap, min_serial)
+                except (VerificationError, OSError) as exc:
+                    if not tree.replaced():
+                        if isinstance(exc, OSError):
+                            raise VerificationError(
+                                f"{escape(str(mirror))} cannot be read ({exc.strerror}): check its permissions"
+                            ) from None
+                        raise
+                    if attempt == REREADS:
+                        raise VerificationError(
+                            f"{escape(str(mirror))} was replaced {REREADS} times while it was read "
+                            "(a 'debwheels sign' is publishing): run verify again"
+                        ) from None
+                    continue
+                if snap is not None:
+                    verified = dataclasses.replace(verified, snapshot=snap.publish())
+                break
     if record:
-        _remember(state, release, sums_sha256)
-    return Verified(tuple(signers), cfg.signature_threshold, len(listed), release)
+        _remember(SerialState(state_home()), verified.release, verified.sums_sha256)
+    return verified
 
 
 @dataclass(frozen=True)
@@ -280,22 +339,25 @@ def _sign_in(
         # Co-signatures by keys that are no longer trusted are dropped: they count for nothing.
         trusted = {f"{fpr}.asc" for fpr in cfg.trusted_fingerprints}
         _copy_published(cfg, work, lambda name: name in trusted)
-    try:  # every file hashed once, before anything is signed
-        _check_list(cfg, work)
-    except VerificationError as exc:
-        raise SigningError(f"nothing was signed: {exc}; run 'debwheels build' again") from None
-    fresh = work / SIGNATURES_DIR / ".new.asc"
-    sign_detached(work / SUMS_NAME, fresh, key, home)
-    try:
-        with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
-            signer = keyring.check(work / SUMS_NAME, fresh)
-            fresh.rename(work / SIGNATURES_DIR / f"{signer.fingerprint}.asc")
-            signers = _check_signatures(keyring, work)
-    except VerificationError as exc:
-        raise SigningError(
-            f"signed with {key}, but the result does not verify under [tool.debwheels] trust ({exc}); "
-            "trust the key with 'debwheels keys add' (and retire the old one), then sign again"
-        ) from None
+    with MirrorTree(work) as tree:
+        sums = tree.read(SUMS_NAME, MAX_SUMS_BYTES)
+        try:  # every file hashed once, before anything is signed
+            _check_list(cfg, tree, sums, None)
+        except VerificationError as exc:
+            raise SigningError(f"nothing was signed: {exc}; run 'debwheels build' again") from None
+        fresh = work / SIGNATURES_DIR / ".new.asc"
+        sign_detached(work / SUMS_NAME, fresh, key, home)
+        try:
+            with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
+                signature = tree.read(f"{SIGNATURES_DIR}/.new.asc", MAX_SIGNATURE_BYTES)
+                signer = keyring.check(sums, signature, f"{SIGNATURES_DIR}/.new.asc", SUMS_NAME)
+                fresh.rename(work / SIGNATURES_DIR / f"{signer.fingerprint}.asc")
+                signers = [check for _, check in _check_signatures(keyring, tree, sums).values()]
+        except VerificationError as exc:
+            raise SigningError(
+                f"signed with {key}, but the result does not verify under [tool.debwheels] trust ({exc}); "
+                "trust the key with 'debwheels keys add' (and retire the old one), then sign again"
+            ) from None
     return release, signer, signers
 
 

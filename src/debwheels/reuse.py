@@ -1,7 +1,8 @@
 """Which wheels need not be built again: the verified published mirror and the build cache, by build key.
 
 The published mirror is believed only after :func:`debwheels.mirror.verify_mirror` accepts
-it (trusted signatures, every file's sha256, no rollback); its ``build-manifest.json`` maps
+it (trusted signatures, every file's sha256, no rollback), and only its private verified
+snapshot (``.debwheels/verified-mirror``) is read afterwards; its ``build-manifest.json`` maps
 each wheel to its build key and inputs (see :mod:`debwheels.buildkey`). The build cache
 holds what earlier runs built, including runs that were never signed or that failed
 half-way. A package whose key is in neither is built, and :meth:`Reuse.why` says which input
@@ -19,6 +20,8 @@ from debwheels.config import Config, build_cache_dir
 from debwheels.errors import VerificationError
 from debwheels.mirror import MANIFEST_NAME, verify_mirror
 
+#: The private verified copy of the published mirror under the state directory (see debwheels.snapshot).
+VERIFIED_SNAPSHOT = "verified-mirror"
 _LABELS = {
     "source": "its sdist (or project tree) changed",
     "build-env": "its build environment changed",
@@ -61,8 +64,10 @@ class Reuse:
             reuse.mirror_note = f"{cfg.mirror_dir.name} has no {MANIFEST_NAME} yet"
             return reuse
         try:
-            verify_mirror(cfg, record=False)
-            data = (cfg.mirror_dir / MANIFEST_NAME).read_bytes()
+            # Reused wheels come from the private snapshot of the bytes verification hashed.
+            verified = verify_mirror(cfg, record=False, snapshot=cfg.state_dir / VERIFIED_SNAPSHOT)
+            assert verified.snapshot is not None
+            data = (verified.snapshot / MANIFEST_NAME).read_bytes()
             manifest = json.loads(data)
         except (VerificationError, OSError, ValueError) as exc:
             reuse.mirror_note = f"the published mirror is not reused: {exc}"
@@ -73,7 +78,7 @@ class Reuse:
             if isinstance(inputs, dict):
                 reuse.previous[f"{entry['name']}=={entry['version']}"] = inputs
             if entry.get("build-key"):
-                reuse.mirror[entry["build-key"]] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")
+                reuse.mirror[entry["build-key"]] = CachedWheel(verified.snapshot / filename, entry, "mirror")
         return reuse
 
     def lookup(self, key: str) -> CachedWheel | None:

@@ -6,7 +6,7 @@ Anything debwheels prints that it did not write itself (a name read from a direc
 a verdict and an ANSI escape sequence cannot rewrite the terminal. Lists of such names are
 bounded with :func:`bounded` so that one error stays one readable line.
 
-Escapes follow Python's ``repr`` conventions: ``\\n``, ``\\r``, ``\\t``, ``\\\\`` and ``\\xNN``
+Escapes follow Python's ``repr`` conventions: ``\\n``, ``\\r``, ``\\t`` and ``\\xNN``
 for other C0/C1 control characters (Unicode category Cc), ``\\uNNNN`` for format characters
 (Cf: bidirectional overrides, zero-width joiners) and line/paragraph separators (Zl, Zp). Other
 printable characters, including non-ASCII letters, are kept.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 #: Default number of names shown by :func:`bounded`.
 SHOWN_NAMES = 10
 #: Default length bound of :func:`clip`, in characters.
@@ -32,8 +32,9 @@ def escape(text: str) -> str:
 
     Returns:
         str: the same text on one line, with no character a terminal interprets (see the
-        module docstring for the escapes). A backslash is doubled, so the escaping is
-        unambiguous. Raises nothing.
+        module docstring for the escapes). Backslashes are kept as they are, so escaping
+        is idempotent: a message built from escaped names can be escaped again whole
+        (``escape(escape(t)) == escape(t)``). Raises nothing.
     """
     out: list[str] = []
     for ch in text:

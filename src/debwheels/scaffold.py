@@ -61,7 +61,7 @@ NEEDED_FIELDS = ("version", "dependencies", "scripts")
 #: Where init puts the pinned builder (Dockerfile, builder-lock.json) in a project.
 BUILDER_DIR = "debian/debwheels"
 
-_GITIGNORE = (".debwheels/", "dist/", "apt-repo/")
+_GITIGNORE = (".debwheels/", "dist/", "apt-repo/", "debian/.debwheels-verified/")
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,21 @@ internet: it has no TLS, no authentication and no caching headers.
   Directories (no listings), symbolic links anywhere on the path, ``.`` / ``..`` segments and
   hidden names are ``404``.
 * Only ``GET`` and ``HEAD``; other methods get ``405``.
+
+Given *served* (``{relative path: sha256}``, what verification accepted), nothing else is
+served and each file is read into memory and its sha256 checked again before a byte is sent:
+a verified snapshot changed after the check gives ``500`` for that file, never other bytes.
+Request lines in the log are escaped (:func:`debwheels.safetext.escape`): a client cannot
+write control sequences to the operator's terminal.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from packaging.utils import canonicalize_name
 
 from debwheels.index import HTML_CONTENT_TYPE, INDEX_DIR, JSON_CONTENT_TYPE, METADATA_SUFFIX
+from debwheels.safetext import clip
 
 TEXT_HTML = "text/html"
 _LATEST = {
@@ -109,6 +117,7 @@ class _MirrorServer(ThreadingHTTPServer):
     daemon_threads = True
     mirror: Path
     request_log: Callable[[str], None] | None
+    served: Mapping[str, str] | None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,7 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         sink = cast(_MirrorServer, self.server).request_log
         if sink is not None:
             status = code.value if isinstance(code, HTTPStatus) else code
-            sink(f"{getattr(self, 'command', None) or '-'} {getattr(self, 'path', None) or '-'} {status}")
+            line = f"{getattr(self, 'command', None) or '-'} {getattr(self, 'path', None) or '-'} {status}"
+            sink(clip(line, 500))
 
     def do_GET(self) -> None:
         """Answer a GET request."""
@@ -184,6 +194,10 @@ class _Handler(BaseHTTPRequestHandler):
         return path if stat.S_ISREG(mode) else None
 
     def _send_file(self, path: Path, content_type: str, body: bool, vary: bool = False) -> None:
+        served = cast(_MirrorServer, self.server).served
+        if served is not None:
+            self._send_checked(path, served, content_type, body, vary)
+            return
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below, after the headers
         except OSError:
@@ -199,6 +213,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if body:
                 shutil.copyfileobj(handle, self.wfile)
+
+    def _send_checked(self, path: Path, served: Mapping[str, str], content_type: str, body: bool, vary: bool) -> None:
+        """Send *path* only when it is in *served* and its bytes, read once, still have that sha256."""
+        name = path.relative_to(self._mirror).as_posix()
+        expected = served.get(name)
+        if expected is None:
+            self._not_found(body)
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            self._not_found(body)
+            return
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read() if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        if hashlib.sha256(data).hexdigest() != expected:
+            self._plain(HTTPStatus.INTERNAL_SERVER_ERROR, "changed since it was verified; not served", body)
+            return
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if vary:
+            self.send_header("Vary", "Accept")
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
 
     def _answer(self, body: bool) -> None:
         split = urlsplit(self.path)
@@ -249,7 +289,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    mirror: Path, host: str = "127.0.0.1", port: int = 0, log: Callable[[str], None] | None = None
+    mirror: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log: Callable[[str], None] | None = None,
+    served: Mapping[str, str] | None = None,
 ) -> ThreadingHTTPServer:
     """Create (bind, not start) a read-only HTTP server for *mirror*.
 
@@ -261,7 +305,11 @@ def make_server(
             :func:`debwheels.index.build_index`); resolved once, here.
         host: address to bind; localhost by default.
         port: port to bind; 0 picks a free one.
-        log: called with one line per request, ``"GET /simple/ 200"``; None (default) is quiet.
+        log: called with one line per request, ``"GET /simple/ 200"`` (escaped, at most 500
+            characters); None (default) is quiet.
+        served: ``{path relative to mirror ("/"-separated): sha256 hex}``: serve only these,
+            each re-checked in memory before it is sent (a verified snapshot); None serves
+            every regular file (tests of the index).
 
     Returns:
         ThreadingHTTPServer: the bound server (daemon request threads).
@@ -276,4 +324,5 @@ def make_server(
     server = _MirrorServer((host, port), _Handler)
     server.mirror = root
     server.request_log = log
+    server.served = dict(served) if served is not None else None
     return server

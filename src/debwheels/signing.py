@@ -24,12 +24,28 @@ from typing import Any
 import gnupg
 
 from debwheels.errors import SigningError, ToolError, VerificationError
+from debwheels.safetext import escape
+from debwheels.snapshot import read_regular
 
 KEY_SUFFIXES = (".asc", ".pub", ".gpg")
 #: A signature or key created this many seconds after the local clock is refused as "in the future".
 CLOCK_SKEW = 300
 _DETACHED = b"-----BEGIN PGP SIGNATURE-----"
 _CLEARSIGNED = b"-----BEGIN PGP SIGNED MESSAGE-----"
+#: Largest public key file read from the keys directory (bytes).
+MAX_KEY_BYTES = 1 << 20
+#: OpenPGP hash algorithm ids (RFC 9580 section 9.5) accepted for signatures: SHA-256, -384, -512, SHA3-256, -512.
+STRONG_DIGESTS = frozenset({8, 9, 10, 12, 14})
+WEAK_DIGESTS = {1: "MD5", 2: "SHA-1", 3: "RIPEMD-160", 11: "SHA-224"}
+
+
+def _digest_algorithm(status: str) -> int | None:
+    """The hash algorithm id of the one good signature, from gpg's ``VALIDSIG`` status line (doc/DETAILS)."""
+    for line in status.splitlines():
+        fields = line.split()
+        if fields[:2] == ["[GNUPG:]", "VALIDSIG"] and len(fields) >= 10 and fields[9].isdigit():
+            return int(fields[9])
+    return None
 
 
 def day(timestamp: int) -> str:
@@ -151,8 +167,11 @@ def scan_key_file(path: Path) -> list[dict[str, Any]]:
     Returns:
         list of python-gnupg key dicts (``fingerprint``, ``date``, ``expires``, ``uids``, ``type``).
     """
+    data = read_regular(path, MAX_KEY_BYTES, str(path))
     with temporary_gpg() as gpg:
-        return list(gpg.scan_keys(str(path)))
+        copy = Path(gpg.gnupghome) / "scanned.key"
+        copy.write_bytes(data)
+        return list(gpg.scan_keys(str(copy)))
 
 
 class Keyring:
@@ -163,34 +182,43 @@ class Keyring:
         self.trusted = trusted
         self.keys = keys
 
-    def check(self, data: Path, signature: Path, now: float | None = None) -> SignatureCheck:
+    def check(
+        self, data: bytes, signature: bytes, name: str, data_name: str, now: float | None = None
+    ) -> SignatureCheck:
         """Check that *signature* is one good detached signature over *data* by a trusted, valid key.
 
+        Both are bytes the caller read once; the check is over exactly these bytes (gpg reads
+        *data* from a pipe and *signature* from a private copy in this keyring's GNUPGHOME).
+
         Args:
-            data: the signed file.
-            signature: an armored detached signature file holding exactly one signature.
+            data: the signed content.
+            signature: an armored detached signature holding exactly one signature.
+            name: how messages name the signature file (escaped here).
+            data_name: how messages name the signed file.
             now: the time to judge expiry at (seconds since the epoch); default the clock.
 
         Returns:
             SignatureCheck: the signer's primary fingerprint, user id and signing time.
 
         Raises:
-            VerificationError: missing, malformed, clearsigned, bad, untrusted, expired or
-                revoked; the message names the file, the key and what to do.
+            VerificationError: malformed, clearsigned, bad, untrusted, expired, revoked, or made
+                with a digest weaker than SHA-256; the message names the file, the key and what to do.
         """
         now = time.time() if now is None else now
-        name = f"{signature.parent.name}/{signature.name}"
-        if signature.is_symlink() or not signature.is_file():
-            raise VerificationError(f"{name} is not a regular file: remove it and sign again")
-        raw = signature.read_bytes()
-        if raw.lstrip().startswith(_CLEARSIGNED):
+        name = escape(name)
+        if signature.lstrip().startswith(_CLEARSIGNED):
             raise VerificationError(
-                f"{name} is a clearsigned message, not a detached signature of {data.name}: sign with 'debwheels sign'"
+                f"{name} is a clearsigned message, not a detached signature of {data_name}: sign with 'debwheels sign'"
             )
-        if not raw.lstrip().startswith(_DETACHED):
+        if not signature.lstrip().startswith(_DETACHED):
             raise VerificationError(f"{name} is not an armored detached OpenPGP signature: sign with 'debwheels sign'")
-        with open(signature, "rb") as handle:
-            result = self.gpg.verify_file(handle, data_filename=str(data))
+        fd, copy = tempfile.mkstemp(prefix="signature-", suffix=".asc", dir=self.gpg.gnupghome)
+        try:
+            os.write(fd, signature)
+            os.close(fd)
+            result = self.gpg.verify_data(copy, data)
+        finally:
+            os.unlink(copy)
         infos = list(getattr(result, "sig_info", {}).values())
         if len(infos) > 1:
             raise VerificationError(f"{name} holds {len(infos)} signatures: keep one signature per file")
@@ -203,7 +231,7 @@ class Keyring:
             )
         if result.status == "signature bad":
             raise VerificationError(
-                f"{name} is a BAD signature of {data.name}: the list was changed after signing, "
+                f"{name} is a BAD signature of {data_name}: the list was changed after signing, "
                 "or the signature is of another file; rebuild and sign"
             )
         if key is not None and (problem := key.problem(now)) is not None:
@@ -225,8 +253,16 @@ class Keyring:
             )
         if not result.valid or not primary:
             reason = result.status or "no valid OpenPGP signature found (truncated or damaged?)"
-            raise VerificationError(f"{name} does not verify {data.name}: {reason}; sign again")
-        return SignatureCheck(primary, result.username or "", created)
+            raise VerificationError(f"{name} does not verify {data_name}: {escape(reason)}; sign again")
+        digest = _digest_algorithm(str(result.stderr or ""))
+        if digest not in STRONG_DIGESTS:
+            label = (
+                WEAK_DIGESTS.get(digest, f"digest algorithm {digest}") if digest is not None else "no digest gpg names"
+            )
+            raise VerificationError(
+                f"{name} by {primary} uses {label}, weaker than SHA-256: sign again with 'debwheels sign' (SHA-512)"
+            )
+        return SignatureCheck(primary, escape(result.username or ""), created)
 
 
 @contextmanager
@@ -250,7 +286,7 @@ def trusted_keyring(keys_dir: Path, fingerprints: tuple[str, ...], now: float | 
     with temporary_gpg() as gpg:
         files = sorted(p for p in keys_dir.glob("*") if p.suffix in KEY_SUFFIXES) if keys_dir.is_dir() else []
         for path in files:
-            gpg.import_keys(path.read_bytes())
+            gpg.import_keys(read_regular(path, MAX_KEY_BYTES, f"{keys_dir.name}/{path.name}"))
         revoked = _revocations(gpg.gnupghome)
         keys: dict[str, KeyInfo] = {}
         for entry in gpg.list_keys():

@@ -251,7 +251,7 @@ CASES: dict[str, tuple[Callable[[Path, M], None], int, str]] = {
     "signature-over-another-file": (_over_another_file, 12, "BAD signature"),
     "two-signatures-in-one-file": (_two_in_one_file, 12, "holds 2 signatures"),
     "same-signer-counted-twice": (_duplicate_signer, 12, "holds a signature by"),
-    "stray-file-in-signatures": (_stray_signature_file, 12, "is not named <40-hex primary fingerprint>.asc"),
+    "stray-file-in-signatures": (_stray_signature_file, 12, "not named <40-hex primary fingerprint>.asc"),
     "no-signatures-directory": (_no_signatures, 12, "the mirror is unsigned"),
     "empty-signatures-directory": (_empty_signatures, 12, "the mirror is unsigned"),
     "signature-expired": (_expired_signature, 12, "expired on 2025-01-02"),

@@ -20,7 +20,10 @@ def test_exit_codes_are_distinct_and_in_one_table() -> None:
     codes = list(errors.EXIT_CODES.values())
     assert len(codes) == len(set(codes))
     assert errors.exit_code_for(errors.HashMismatchError("x")) == 6
-    assert errors.exit_code_for(ValueError("x")) == 1
+    assert errors.exit_code_for(ValueError("x")) == errors.INTERNAL_ERROR == 70
+    assert errors.exit_code_for(errors.Terminated()) == 143
+    assert errors.exit_code_for(KeyboardInterrupt()) == 130
+    assert not set(codes) & {errors.INTERNAL_ERROR, errors.INTERRUPTED, errors.TERMINATED}
 
 
 def test_dash_c_runs_in_the_project(tmp_path: Path) -> None:
