@@ -157,7 +157,12 @@ def _read_deb(path: Path) -> tuple[str, str, str, str, int | None]:
         changelog = deb.changelog()
     except Exception as exc:  # python-debian raises several types (DebError, ArError, KeyError, tarfile errors)
         raise UsageError(f"{path} is not a Debian binary package ({exc}): remove it from the directory") from None
-    if not PACKAGE_NAME.fullmatch(package) or not PACKAGE_NAME.fullmatch(source) or not version or not _ARCH.fullmatch(arch):
+    if (
+        not PACKAGE_NAME.fullmatch(package)
+        or not PACKAGE_NAME.fullmatch(source)
+        or not version
+        or not _ARCH.fullmatch(arch)
+    ):
         raise UsageError(
             f"{path} has a malformed control file (Package {package!r}, Version {version!r}, "
             f"Architecture {arch!r}): rebuild it"
