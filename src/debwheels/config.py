@@ -217,12 +217,15 @@ def container_runtime(option: str | None, configured: str = "podman") -> str:
     return runtime
 
 
+_KINDS: dict[type, str] = {int: "an integer", str: "a string", list: "a list", dict: "a table"}
+
+
 def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     """``table[key]`` (or *default*) when it is a *kind*; ``true``/``false`` are never integers here."""
     value = table.get(key, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        shown = clip(repr(value), 80)
-        raise ConfigError(f"[tool.debwheels] {key} must be a {kind.__name__}, got {shown}: fix pyproject.toml")
+        wanted = _KINDS.get(kind, f"a {kind.__name__}")
+        raise ConfigError(f"[tool.debwheels] {key} must be {wanted}, got {clip(repr(value), 80)}: fix pyproject.toml")
     return value
 
 
@@ -358,7 +361,7 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
     for name in [*packages, *extra_packages]:
         if not isinstance(name, str) or not DEBIAN_PACKAGE.fullmatch(name):
             raise ConfigError(
-                f"builder package {clip(repr(name), 80)} is not a Debian package name: list names such as \"libpq-dev\" "
+                f'builder package {clip(repr(name), 80)} is not a Debian package name: list names such as "libpq-dev" '
                 "in extra-builder-packages"
             )
     extra_depends = _get(table, "extra-depends", list, [])
@@ -369,7 +372,9 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
             )
     exclude_newer = os.environ.get("DEBWHEELS_EXCLUDE_NEWER") or table.get("exclude-newer")
     if exclude_newer is not None and not isinstance(exclude_newer, str | datetime):
-        raise ConfigError(f'exclude-newer = {exclude_newer!r} must be a timestamp string such as "2026-11-01T00:00:00Z"')
+        raise ConfigError(
+            f'exclude-newer = {exclude_newer!r} must be a timestamp string such as "2026-11-01T00:00:00Z"'
+        )
     age = os.environ.get("DEBWHEELS_MIN_RELEASE_AGE") or table.get("min-release-age")
     if age is not None and not isinstance(age, str):
         raise ConfigError(f'min-release-age = {age!r} must be a string such as "7 days"')
