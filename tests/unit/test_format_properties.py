@@ -25,6 +25,7 @@ from debwheels.sums import UNLISTED, parse_sums, render_sums
 
 PROPERTY = settings(
     derandomize=True,
+    database=None,  # no .hypothesis/ directory in the checkout: derandomized runs need no saved examples
     max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
