@@ -311,8 +311,8 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         if not missing_ok:
             raise ConfigError(f"no pyproject.toml in {root}: run debwheels in a project, or pass -C DIR") from None
         data = {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML ({exc}): fix the file") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits (int()'s limit)
+        raise ConfigError(f"{path} is not valid TOML ({clip(str(exc), 200)}): fix the file") from None
     project = data.get("project", {})
     table = data.get("tool", {}).get("debwheels", {})
     if not isinstance(table, dict):

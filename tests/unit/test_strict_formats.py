@@ -318,3 +318,8 @@ def test_a_fingerprint_with_a_trailing_newline_is_refused_by_keys() -> None:
     assert _fingerprint("A" * 40) == "A" * 40
     with pytest.raises(UsageError, match="not a full 40-hex-digit fingerprint"):
         _fingerprint("A" * 40 + "\n")
+
+
+def test_a_5000_digit_integer_in_pyproject_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(project(tmp_path, f"signature-threshold = {'9' * 5000}"))
