@@ -52,8 +52,8 @@ from debwheels.signing import clearsign, secret_primary, sign_detached, trusted_
 
 COMPONENT = "main"
 #: Debian package names (Debian Policy 5.6.1).
-PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-_ARCH = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+PACKAGE_NAME = re.compile(r"\A[a-z0-9][a-z0-9+.-]+\Z")  # anchored: even .match takes the whole text
+_ARCH = re.compile(r"\A[a-z0-9][a-z0-9-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,12 @@ def _read_deb(path: Path) -> tuple[str, str, str, str, int | None]:
         changelog = deb.changelog()
     except Exception as exc:  # python-debian raises several types (DebError, ArError, KeyError, tarfile errors)
         raise UsageError(f"{path} is not a Debian binary package ({exc}): remove it from the directory") from None
-    if not PACKAGE_NAME.match(package) or not PACKAGE_NAME.match(source) or not version or not _ARCH.match(arch):
+    if (
+        not PACKAGE_NAME.fullmatch(package)
+        or not PACKAGE_NAME.fullmatch(source)
+        or not version
+        or not _ARCH.fullmatch(arch)
+    ):
         raise UsageError(
             f"{path} has a malformed control file (Package {package!r}, Version {version!r}, "
             f"Architecture {arch!r}): rebuild it"

@@ -52,6 +52,7 @@ from packaging.utils import canonicalize_name
 
 from debwheels.errors import ConfigError
 from debwheels.releases import Cutoff, parse_duration, parse_timestamp
+from debwheels.safetext import clip
 
 DEFAULT_SOURCE_DATE_EPOCH = 1309379017
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
@@ -75,12 +76,14 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "python3-pip",
     "python3-venv",
 )
+# The patterns below validate input: anchored with \A...\Z (``$`` would also match before a final
+# newline), so even ``.match`` accepts only the whole text; use them with ``fullmatch``.
 #: A Debian package name (Debian Policy 5.6.1), as extra-builder-packages lists them.
-DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+DEBIAN_PACKAGE = re.compile(r"\A[a-z0-9][a-z0-9+.-]+\Z")
 #: One Debian dependency (deb-control(5) relation without alternatives): ``name`` or ``name (op version)``.
-DEBIAN_RELATION = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?: \((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\))?$")
+DEBIAN_RELATION = re.compile(r"\A[a-z0-9][a-z0-9+.-]+(?: \((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\))?\Z")
 #: A full OpenPGP v4 primary key fingerprint, as pinned (40 upper-case hex digits).
-FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
+FINGERPRINT = re.compile(r"\A[0-9A-F]{40}\Z")
 
 
 @dataclass(frozen=True)
@@ -214,10 +217,15 @@ def container_runtime(option: str | None, configured: str = "podman") -> str:
     return runtime
 
 
+_KINDS: dict[type, str] = {int: "an integer", str: "a string", list: "a list", dict: "a table"}
+
+
 def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    """``table[key]`` (or *default*) when it is a *kind*; ``true``/``false`` are never integers here."""
     value = table.get(key, default)
-    if not isinstance(value, kind):
-        raise ConfigError(f"[tool.debwheels] {key} must be a {kind.__name__}, got {value!r}: fix pyproject.toml")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        wanted = _KINDS.get(kind, f"a {kind.__name__}")
+        raise ConfigError(f"[tool.debwheels] {key} must be {wanted}, got {clip(repr(value), 80)}: fix pyproject.toml")
     return value
 
 
@@ -303,23 +311,28 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         if not missing_ok:
             raise ConfigError(f"no pyproject.toml in {root}: run debwheels in a project, or pass -C DIR") from None
         data = {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML ({exc}): fix the file") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits (int()'s limit)
+        raise ConfigError(f"{path} is not valid TOML ({clip(str(exc), 200)}): fix the file") from None
     project = data.get("project", {})
     table = data.get("tool", {}).get("debwheels", {})
     if not isinstance(table, dict):
         raise ConfigError("[tool.debwheels] must be a table: fix pyproject.toml")
     fingerprints = tuple(_get(table, "trusted-fingerprints", list, []))
     for fpr in fingerprints:
-        if not isinstance(fpr, str) or not FINGERPRINT.match(fpr):
+        if not isinstance(fpr, str) or not FINGERPRINT.fullmatch(fpr):
             raise ConfigError(
-                f"trusted fingerprint {fpr!r} is not 40 upper-case hex digits: "
+                f"trusted fingerprint {clip(repr(fpr), 80)} is not 40 upper-case hex digits: "
                 "pin full primary fingerprints, never short key ids"
             )
     if len(set(fingerprints)) != len(fingerprints):
         raise ConfigError("trusted-fingerprints lists a fingerprint twice: list each key once")
     threshold = _get(table, "signature-threshold", int, 1)
-    if not 1 <= threshold <= max(1, len(fingerprints)):
+    if threshold < 1:
+        raise ConfigError(
+            f"signature-threshold = {threshold} must be a positive integer (the distinct trusted signers a mirror needs): "
+            "fix pyproject.toml"
+        )
+    if threshold > max(1, len(fingerprints)):
         raise ConfigError(
             f"signature-threshold = {threshold} needs between 1 and {len(fingerprints)} trusted signers "
             "(the number of trusted-fingerprints): fix pyproject.toml"
@@ -346,20 +359,22 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
     packages = _get(table, "builder-packages", list, list(DEFAULT_BUILDER_PACKAGES))
     extra_packages = _get(table, "extra-builder-packages", list, [])
     for name in [*packages, *extra_packages]:
-        if not isinstance(name, str) or not DEBIAN_PACKAGE.match(name):
+        if not isinstance(name, str) or not DEBIAN_PACKAGE.fullmatch(name):
             raise ConfigError(
-                f"builder package {name!r} is not a Debian package name: list names such as \"libpq-dev\" "
+                f'builder package {clip(repr(name), 80)} is not a Debian package name: list names such as "libpq-dev" '
                 "in extra-builder-packages"
             )
     extra_depends = _get(table, "extra-depends", list, [])
     for relation in extra_depends:
-        if not isinstance(relation, str) or not DEBIAN_RELATION.match(relation):
+        if not isinstance(relation, str) or not DEBIAN_RELATION.fullmatch(relation):
             raise ConfigError(
-                f'extra-depends entry {relation!r} is not a Debian dependency: write "libfoo1" or "libfoo1 (>= 1.2)"'
+                f'extra-depends entry {clip(repr(relation), 80)} is not a Debian dependency: write "libfoo1" or "libfoo1 (>= 1.2)"'
             )
     exclude_newer = os.environ.get("DEBWHEELS_EXCLUDE_NEWER") or table.get("exclude-newer")
     if exclude_newer is not None and not isinstance(exclude_newer, str | datetime):
-        raise ConfigError(f'exclude-newer = {exclude_newer!r} must be a timestamp string such as "2026-11-01T00:00:00Z"')
+        raise ConfigError(
+            f'exclude-newer = {exclude_newer!r} must be a timestamp string such as "2026-11-01T00:00:00Z"'
+        )
     age = os.environ.get("DEBWHEELS_MIN_RELEASE_AGE") or table.get("min-release-age")
     if age is not None and not isinstance(age, str):
         raise ConfigError(f'min-release-age = {age!r} must be a string such as "7 days"')

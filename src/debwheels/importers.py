@@ -49,8 +49,8 @@ from debwheels.requirements import logical_lines, parse_pins
 #: The formats :func:`read_lock` understands.
 FORMATS = ("requirements", "poetry", "uv", "pylock")
 
-_PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PYLOCK_NAME = re.compile(r"pylock\.([^.]+\.)?toml")  # with fullmatch
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # with fullmatch
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2")
 # Option lines pip-compile may write at the top; the index comes from our own configuration.
 _IGNORED_OPTIONS = frozenset(
@@ -149,7 +149,7 @@ def detect_format(path: Path) -> str:
         return "poetry"
     if name == "uv.lock":
         return "uv"
-    if _PYLOCK_NAME.match(name):
+    if _PYLOCK_NAME.fullmatch(name):
         return "pylock"
     if name.endswith(".txt"):
         return "requirements"
@@ -339,7 +339,7 @@ def _sha256(value: object, where: str, lock_format: str) -> str | None:
 
 def _hex(digest: str, where: str, lock_format: str) -> str:
     digest = digest.lower()
-    if not _SHA256.match(digest):
+    if not _SHA256.fullmatch(digest):
         raise _malformed(where, f"sha256 {digest!r} is not 64 hex digits", lock_format)
     return digest
 

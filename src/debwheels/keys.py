@@ -17,6 +17,7 @@ from debwheels.config import FINGERPRINT, Config
 from debwheels.errors import ConfigError, KeyCheckError, UsageError, VerificationError
 from debwheels.fsutil import atomic_write_bytes, atomic_write_text
 from debwheels.mirror import drop_signature
+from debwheels.safetext import clip
 from debwheels.signing import KEY_SUFFIXES, KeyInfo, day, gpg_for, scan_key_file, temporary_gpg, trusted_keyring
 
 DAY = 86400  # seconds
@@ -24,9 +25,9 @@ DAY = 86400  # seconds
 
 def _fingerprint(text: str) -> str:
     fpr = text.upper().removeprefix("0X").replace(" ", "")
-    if not FINGERPRINT.match(fpr):
+    if not FINGERPRINT.fullmatch(fpr):
         raise UsageError(
-            f"{text!r} is not a full 40-hex-digit fingerprint (short key ids are never trusted): "
+            f"{clip(repr(text), 80)} is not a full 40-hex-digit fingerprint (short key ids are never trusted): "
             "see gpg --fingerprint, or pass a public key file"
         )
     return fpr

@@ -266,7 +266,7 @@ def read_project(root: Path, backend: BackendMetadata | None = None) -> ProjectI
             Requirement(text)
         except InvalidRequirement as exc:
             raise ConfigError(f"{info.source}: dependency {text!r} is not a PEP 508 requirement ({exc})") from None
-    if not PACKAGE_NAME.match(info.package):
+    if not PACKAGE_NAME.fullmatch(info.package):
         raise ConfigError(f"{info.package!r} is not a valid Debian package name: rename the project")
     return info
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from debwheels.errors import VerificationError
 from debwheels.fsutil import sha256_file
+from debwheels.safetext import bounded, clip, escape
 
 SUMS_NAME = "sha256sums.txt"
 SIGNATURES_DIR = "signatures"  # one detached signature of the list per signer, see debwheels.mirror
@@ -27,7 +28,8 @@ SIGNATURES_DIR = "signatures"  # one detached signature of the list per signer, 
 MAX_SUMS_BYTES = 64 * 1024 * 1024
 UNLISTED = frozenset({SUMS_NAME, SIGNATURES_DIR})
 _SEGMENT = r"[A-Za-z0-9_+][A-Za-z0-9._+-]*"
-_LINE = re.compile(rf"^([0-9a-f]{{64}})  ({_SEGMENT}(?:/{_SEGMENT})*)$")
+_LINE = re.compile(rf"([0-9a-f]{{64}})  ({_SEGMENT}(?:/{_SEGMENT})*)")  # with re.fullmatch
+_SHOWN = 80  # characters of a refused line shown in a message
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,11 @@ class MirrorDiff:
         return not (self.missing or self.extra or self.changed)
 
     def summary(self) -> str:
-        """One line naming what differs."""
+        """One line naming what differs: per category the first ten names, escaped, then "and N more"."""
         parts = []
         for label, names in (("changed", self.changed), ("missing", self.missing), ("extra", self.extra)):
             if names:
-                parts.append(f"{label}: {', '.join(names)}")
+                parts.append(f"{label}: {bounded(names)}")
         return "; ".join(parts)
 
 
@@ -61,42 +63,49 @@ def parse_sums(data: bytes, source: str) -> dict[str, str]:
     """Parse sha256sums.txt bytes strictly.
 
     Args:
-        data: file content.
-        source: path for messages.
+        data: file content (any bytes).
+        source: path for messages (escaped).
 
     Returns:
         dict[str, str]: file name -> sha256 hex.
 
     Raises:
-        VerificationError: on any deviation from the format above.
+        VerificationError: one line, on any deviation from the format above or more than
+            :data:`MAX_SUMS_BYTES`; nothing else is raised, whatever the bytes.
     """
+    where = escape(source)
+    if len(data) > MAX_SUMS_BYTES:
+        raise VerificationError(
+            f"{where} is {len(data)} bytes, more than the {MAX_SUMS_BYTES} allowed: regenerate it with debwheels build"
+        )
     if data.startswith(b"\xef\xbb\xbf"):
-        raise VerificationError(f"{source} starts with a byte-order mark: regenerate it with debwheels build")
+        raise VerificationError(f"{where} starts with a byte-order mark: regenerate it with debwheels build")
     if b"\r" in data:
-        raise VerificationError(f"{source} has CR line ends: regenerate it with debwheels build")
+        raise VerificationError(f"{where} has CR line ends: regenerate it with debwheels build")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
-        raise VerificationError(f"{source} is not ASCII: regenerate it with debwheels build") from None
+        raise VerificationError(f"{where} is not ASCII: regenerate it with debwheels build") from None
     if text and not text.endswith("\n"):
-        raise VerificationError(f"{source} does not end with a newline: regenerate it with debwheels build")
+        raise VerificationError(f"{where} does not end with a newline: regenerate it with debwheels build")
     entries: dict[str, str] = {}
     previous = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _LINE.match(line)
+    # split("\n"), not splitlines(): a form feed or other separator inside a line is not a line end.
+    for number, line in enumerate(text[:-1].split("\n") if text else [], start=1):
+        match = _LINE.fullmatch(line)
         if not match:
-            raise VerificationError(f"{source}:{number}: not '<sha256>  <file name>': {line[:80]!r}")
+            raise VerificationError(f"{where}:{number}: not '<sha256>  <file name>': '{clip(line, _SHOWN)}'")
         digest, name = match.groups()
         if name.split("/")[0] in UNLISTED:
-            raise VerificationError(f"{source}:{number}: lists {name}, which cannot be in its own list")
+            raise VerificationError(f"{where}:{number}: lists {escape(name)}, which cannot be in its own list")
         if name in entries:
-            raise VerificationError(f"{source}:{number}: {name} is listed twice")
+            raise VerificationError(f"{where}:{number}: {escape(name)} is listed twice")
         if name < previous:
-            raise VerificationError(f"{source}:{number}: lines are not sorted by file name")
+            raise VerificationError(f"{where}:{number}: lines are not sorted by file name")
         previous = name
         entries[name] = digest
     if not entries:
-        raise VerificationError(f"{source} lists no files")
+        raise VerificationError(f"{where} lists no files")
     return entries
 
 
