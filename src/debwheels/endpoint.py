@@ -197,7 +197,7 @@ def apt_install_test(
         )
     if not keyring.is_file():
         raise UsageError(f"{keyring} is not a keyring file: pass the repository's <project>-archive-keyring.gpg")
-    if not PACKAGE_NAME.match(package):
+    if not PACKAGE_NAME.fullmatch(package):
         raise UsageError(f"{package!r} is not a Debian package name")
     if not commands:
         raise UsageError("no command to run after installing: pass one, e.g. --run 'PROGRAM --version'")

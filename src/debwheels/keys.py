@@ -18,7 +18,17 @@ from debwheels.errors import ConfigError, KeyCheckError, UsageError, Verificatio
 from debwheels.fsutil import atomic_write_bytes, atomic_write_text
 from debwheels.mirror import drop_signature
 from debwheels.safetext import clip
-from debwheels.signing import KEY_SUFFIXES, KeyInfo, day, gpg_for, scan_key_file, temporary_gpg, trusted_keyring
+from debwheels.signing import (
+    KEY_SUFFIXES,
+    KeyInfo,
+    day,
+    gpg_for,
+    read_key_file,
+    scan_key_file,
+    scan_keys,
+    temporary_gpg,
+    trusted_keyring,
+)
 
 DAY = 86400  # seconds
 
@@ -52,7 +62,8 @@ def _armored_public_key(source: str, home: str | None) -> tuple[str, bytes]:
     """(primary fingerprint, armored public key) from a key file or from $GNUPGHOME by fingerprint."""
     path = Path(source)
     if path.is_file():
-        found = scan_key_file(path)
+        data = read_key_file(path)  # read once: the key scanned is the key imported
+        found = scan_keys(data)
         primaries = [k for k in found if k.get("type") in ("pub", "sec")]
         if any(k.get("type") == "sec" for k in primaries):
             raise UsageError(f"{path} holds a secret key: export the public half (gpg --armor --export FPR)")
@@ -60,7 +71,7 @@ def _armored_public_key(source: str, home: str | None) -> tuple[str, bytes]:
             raise UsageError(f"{path} holds {len(primaries)} keys: pass a file with exactly one public key")
         fpr = str(primaries[0]["fingerprint"]).upper()
         with temporary_gpg() as gpg:
-            gpg.import_keys(path.read_bytes())
+            gpg.import_keys(data)
             armored = str(gpg.export_keys(fpr)).encode("ascii")
     else:
         if "/" in source or source.endswith(KEY_SUFFIXES):

@@ -30,10 +30,10 @@ from typing import TypeVar
 from debwheels.config import FINGERPRINT, Config, state_home
 from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
-from debwheels.release import RELEASE_NAME, Release, SerialState, now_utc, parse_release
+from debwheels.release import MAX_RELEASE_BYTES, RELEASE_NAME, Release, SerialState, now_utc, parse_release
 from debwheels.safetext import bounded, escape
 from debwheels.signing import Keyring, SignatureCheck, sign_detached, trusted_keyring
-from debwheels.snapshot import MAX_SIGNATURE_BYTES, MirrorTree, Snapshot, read_listed, snapshot_at
+from debwheels.snapshot import MAX_SIGNATURE_BYTES, MirrorTree, Snapshot, read_listed, read_regular, snapshot_at
 from debwheels.sums import MAX_SUMS_BYTES, SIGNATURES_DIR, SUMS_NAME, parse_sums, render_sums
 
 MANIFEST_NAME = "build-manifest.json"
@@ -245,8 +245,10 @@ def _current(cfg: Config) -> tuple[dict[str, str], Release | None]:
     """The current mirror's list and release, as far as they can be read (damage means none)."""
     sums = cfg.mirror_dir / SUMS_NAME
     try:
-        listed = parse_sums(sums.read_bytes(), str(sums))
-        release = parse_release((cfg.mirror_dir / RELEASE_NAME).read_bytes(), RELEASE_NAME)
+        listed = parse_sums(read_regular(sums, MAX_SUMS_BYTES, str(sums)), str(sums))
+        release = parse_release(
+            read_regular(cfg.mirror_dir / RELEASE_NAME, MAX_RELEASE_BYTES, RELEASE_NAME), RELEASE_NAME
+        )
     except (OSError, VerificationError):
         return {}, None
     return listed, release
@@ -270,7 +272,9 @@ def _link_files(source: Path, target: Path, keep: Callable[[str], bool], recurse
 def _staged_content(staged: Path) -> dict[str, str]:
     """The staged build's list (its files are hashed once, when the assembled mirror is checked)."""
     try:
-        listed = parse_sums((staged / SUMS_NAME).read_bytes(), str(staged / SUMS_NAME))
+        listed = parse_sums(
+            read_regular(staged / SUMS_NAME, MAX_SUMS_BYTES, str(staged / SUMS_NAME)), str(staged / SUMS_NAME)
+        )
     except (OSError, VerificationError) as exc:
         raise SigningError(f"the staged mirror has no readable list ({exc}): run 'debwheels build' again") from None
     if RELEASE_NAME in listed:

@@ -158,20 +158,33 @@ def _revocations(home: str) -> dict[str, int]:
     return result
 
 
-def scan_key_file(path: Path) -> list[dict[str, Any]]:
-    """List the keys in a key file without importing it (``gpg --show-keys``).
+def read_key_file(path: Path) -> bytes:
+    """The bytes of key file *path*, read once (regular files only, at most :data:`MAX_KEY_BYTES`).
+
+    Raises:
+        VerificationError: missing, a link, FIFO, device or directory, or too large.
+    """
+    return read_regular(path, MAX_KEY_BYTES, str(path))
+
+
+def scan_keys(data: bytes) -> list[dict[str, Any]]:
+    """List the keys in OpenPGP key material without importing it (``gpg --show-keys``).
 
     Args:
-        path: armored or binary OpenPGP key file.
+        data: an armored or binary OpenPGP key file's bytes (see :func:`read_key_file`).
 
     Returns:
         list of python-gnupg key dicts (``fingerprint``, ``date``, ``expires``, ``uids``, ``type``).
     """
-    data = read_regular(path, MAX_KEY_BYTES, str(path))
     with temporary_gpg() as gpg:
         copy = Path(gpg.gnupghome) / "scanned.key"
         copy.write_bytes(data)
         return list(gpg.scan_keys(str(copy)))
+
+
+def scan_key_file(path: Path) -> list[dict[str, Any]]:
+    """:func:`scan_keys` of the key file *path*, read with :func:`read_key_file`."""
+    return scan_keys(read_key_file(path))
 
 
 class Keyring:

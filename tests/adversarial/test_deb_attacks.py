@@ -8,8 +8,10 @@ dpkg-buildpackage by hand would, with a mirror damaged after signing.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,3 +74,60 @@ def test_debian_rules_refuses_a_mirror_damaged_after_the_check(case: str, tmp_pa
     assert "dh_virtualenv --builtin-venv" not in log.split("debwheels: error: ")[1], "nothing installed after it"
     assert not (clone / "dist").exists()
     assert snapshot(clone / "wheels-mirror", clone / "debian", clone / "requirements") == before
+
+
+def _evil_click(genuine: Path, target: Path) -> tuple[bytes, str]:
+    """A copy of the click wheel whose click/__init__.py carries a marker; returns (genuine member, evil sha256)."""
+    with zipfile.ZipFile(genuine) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "click/__init__.py":
+                member = data
+                data += b"\nEVIL = 'installed from the mirror after the check'\n"
+            out.writestr(info, data)
+    return member, hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+def test_debian_rules_installs_the_verified_snapshot_when_the_mirror_changes_after_the_check(tmp_path: Path) -> None:
+    """debian/rules is changed so that, right after 'debwheels verify', a wheel and
+    verified-requirements.txt in the mirror are replaced by an attacker's pair (whose hashes agree
+    with each other). The .deb must hold the verified bytes: everything after the check reads the
+    snapshot."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    mirror = clone / "wheels-mirror"
+    wheel = next(mirror.glob("click-*-py3-none-any.whl"))
+    evil_dir = clone / "debian" / "evil"
+    evil_dir.mkdir()
+    genuine_member, evil_sha = _evil_click(wheel, evil_dir / wheel.name)
+    requirements = (mirror / "verified-requirements.txt").read_text()
+    line = next(x for x in requirements.splitlines() if x.startswith("click=="))
+    (evil_dir / "verified-requirements.txt").write_text(
+        requirements.replace(line, line.split("--hash=sha256:")[0] + f"--hash=sha256:{evil_sha}")
+    )
+    rules = clone / "debian" / "rules"
+    text = rules.read_text()
+    check = "\t$(DEBWHEELS) verify $(MIRROR) --snapshot $(VERIFIED)\n"
+    assert check in text
+    rules.write_text(
+        text.replace(
+            check,
+            check
+            + f"\tcp debian/evil/{wheel.name} debian/evil/verified-requirements.txt $(MIRROR)/\n"
+            + f"\tcmp debian/evil/{wheel.name} $(MIRROR)/{wheel.name}\n",
+        )
+    )
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "attack"], check=True)
+    cfg = load_config(clone)
+    runtime = ContainerRuntime(cfg.container_runtime)
+    images = ensure_images(cfg, runtime, say=lambda message: None)
+    result = build_deb(cfg, runtime, images)
+    log = (clone / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
+    assert f"cmp debian/evil/{wheel.name}" in log  # the swap did happen inside the build
+    unpacked = tmp_path / "unpacked"
+    subprocess.run(["dpkg-deb", "-x", str(result.deb), str(unpacked)], check=True)
+    installed = list(unpacked.glob("opt/venvs/*/lib/python3*/site-packages/click/__init__.py"))
+    assert len(installed) == 1, installed
+    assert installed[0].read_bytes() == genuine_member
