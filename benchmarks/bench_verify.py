@@ -10,7 +10,11 @@ What it measures
 
     * ``debwheels verify`` as a subprocess: the whole CLI, interpreter start, gpg signature check,
       the walk and the sha256 of every listed file (on every core);
+    * ``debwheels verify --snapshot DIR`` (what debian/rules runs): the same, and every listed
+      file copied into a private snapshot while it is hashed;
     * ``sha256sum -c --quiet sha256sums.txt`` in the mirror (one core, no signature);
+    * info only: ``cp -r`` of the mirror then ``sha256sum -c`` in the copy (the copy-then-check
+      peer of ``--snapshot``);
     * info only: ``openssl dgst -sha256`` over the same files (one core), ``sha256sum`` over them
       with ``xargs -P <cores>`` (the machine's multi-core hashing ceiling), and
       ``debwheels --version`` (interpreter and CLI start-up).
@@ -91,8 +95,8 @@ def stage_files(staged: Path, files: int, total: int) -> None:
     (staged / SUMS_NAME).write_text(render_sums(hash_directory(staged)), encoding="ascii")
 
 
-def verify_phases(root: Path, state: Path) -> dict[str, float]:
-    """Time verify's phases in-process once (warm cache): keyring, signatures, list parse, walk + hash.
+def verify_phases(root: Path, state: Path, snapshot: Path) -> dict[str, float]:
+    """Time verify's phases in-process once (warm cache): keyring, signatures, list parse, hash, snapshot copy.
 
     Uses debwheels' internal helpers, as :func:`debwheels.mirror.verify_mirror` calls them.
     """
@@ -100,28 +104,37 @@ def verify_phases(root: Path, state: Path) -> dict[str, float]:
     from debwheels.config import load_config
     from debwheels.mirror import _check_signatures
     from debwheels.signing import trusted_keyring
-    from debwheels.sums import compare
+    from debwheels.snapshot import MirrorTree, Snapshot, read_listed
+    from debwheels.sums import MAX_SUMS_BYTES
 
     cfg = load_config(root, None)
-    mirror = cfg.mirror_dir
     phases: dict[str, float] = {}
     start = time.perf_counter()
-    with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
-        phases["keyring (gpg import, list keys)"] = time.perf_counter() - start
+    with MirrorTree(cfg.mirror_dir) as tree:
+        with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as keyring:
+            phases["keyring (gpg import, list keys)"] = time.perf_counter() - start
+            mark = time.perf_counter()
+            sums = tree.read(SUMS_NAME, MAX_SUMS_BYTES)
+            _check_signatures(keyring, tree, sums)
+            phases["read list once + signature check (gpg --verify)"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+        phases["keyring clean-up"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        _check_signatures(keyring, mirror)
-        phases["signature check (gpg --verify)"] = time.perf_counter() - mark
+        listed = parse_sums(sums, SUMS_NAME)
+        phases["parse sha256sums.txt"] = time.perf_counter() - mark
         mark = time.perf_counter()
-    phases["keyring clean-up"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    listed = parse_sums((mirror / SUMS_NAME).read_bytes(), SUMS_NAME)
-    phases["parse sha256sums.txt"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    diff = compare(mirror, listed)
-    phases["walk + sha256 of every file (threads)"] = time.perf_counter() - mark
-    if not diff.clean:
+        diff = read_listed(tree, listed, None).diff
+        phases["walk + sha256 of every file (threads)"] = time.perf_counter() - mark
+        phases["total in-process"] = time.perf_counter() - start
+        mark = time.perf_counter()
+        snap = Snapshot(snapshot)
+        try:
+            copied = read_listed(tree, listed, snap).diff
+        finally:
+            snap.discard()
+        phases["walk + sha256 + copy into a snapshot (threads)"] = time.perf_counter() - mark
+    if not (diff.clean and copied.clean):
         raise RuntimeError(f"in-process compare found differences: {diff.summary()}")
-    phases["total in-process"] = time.perf_counter() - start
     return phases
 
 
@@ -183,9 +196,19 @@ def main(argv: list[str] | None = None) -> int:
             DEBWHEELS_SIGNING_KEY=None,
         )
         names = sorted(listed)
-        contenders = {"debwheels verify": benchlib.timed_command([*debwheels, "verify"], env=env)}
-        contenders["sha256sum -c"] = benchlib.timed_command(["sha256sum", "-c", "--quiet", SUMS_NAME], cwd=mirror)
         info = {"debwheels --version"}
+        contenders = {"debwheels verify": benchlib.timed_command([*debwheels, "verify"], env=env)}
+        # What debian/rules runs: the private verified snapshot the build then installs from.
+        snapshot = work / "verified-snapshot"
+        contenders["debwheels verify --snapshot"] = benchlib.timed_command(
+            [*debwheels, "verify", "--snapshot", str(snapshot)], env=env
+        )
+        contenders["cp -r + sha256sum -c"] = benchlib.timed_command(
+            ["sh", "-c", f"rm -rf {work}/cp && cp -r . {work}/cp && cd {work}/cp && sha256sum -c --quiet {SUMS_NAME}"],
+            cwd=mirror,
+        )
+        info.add("cp -r + sha256sum -c")
+        contenders["sha256sum -c"] = benchlib.timed_command(["sha256sum", "-c", "--quiet", SUMS_NAME], cwd=mirror)
         if shutil.which("openssl"):
             contenders["openssl dgst -sha256 (1 core)"] = benchlib.timed_command(
                 ["openssl", "dgst", "-sha256", *names], cwd=mirror
@@ -203,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"timing {len(contenders)} contenders, 1 warm-up round + {args.runs} interleaved rounds")
         times = benchlib.alternate(contenders, args.runs)
-        phases = verify_phases(project, state)
+        phases = verify_phases(project, state, work / "phase-snapshot")
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
         if args.keep:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from debwheels.errors import (
     VerificationError,
     exit_code_for,
 )
+from debwheels.fsutil import private_tempdir
 from debwheels.safetext import clip, escape
 
 if TYPE_CHECKING:
@@ -631,9 +631,9 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
 
     cfg = state.config()
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
-    with tempfile.TemporaryDirectory(prefix="debwheels-serve-") as private:
+    with private_tempdir("debwheels-serve-") as private:
         # Served from a private snapshot of the verified bytes, each file re-checked when sent.
-        verified = verify_mirror(cfg, mirror, snapshot=Path(private) / "mirror")
+        verified = verify_mirror(cfg, mirror, snapshot=private / "mirror")
         assert verified.snapshot is not None
         try:
             server = make_server(verified.snapshot, host, port, log=say, served=verified.contents)

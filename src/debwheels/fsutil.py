@@ -13,7 +13,12 @@ import errno
 import hashlib
 import os
 import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 _CHUNK = 1 << 20  # bytes read per hashing step
 
@@ -125,3 +130,62 @@ def link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+#: Signals that unwind debwheels (see debwheels.cli.main): held while a temporary directory is created.
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def cleaned_up(create: Callable[[], T], cleanup: Callable[[T], None]) -> Iterator[T]:
+    """``create()``, yield its result, and always ``cleanup(result)`` on exit, even on SIGINT or SIGTERM.
+
+    The signals are held (``pthread_sigmask(2)``) while *create* runs and released only inside
+    the ``try`` whose ``finally`` calls *cleanup*: a signal lands either before anything was
+    created or where the cleanup is certain to run, never in between.
+
+    Args:
+        create: makes the resource (a directory, a staging area).
+        cleanup: removes it; runs exactly once when *create* succeeded.
+
+    Yields:
+        T: what *create* returned.
+    """
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        made = create()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a pending signal is raised here, inside the try
+        yield made
+    finally:
+        cleanup(made)
+
+
+@contextmanager
+def private_tempdir(prefix: str, before_removal: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """A new mode-0700 directory under ``$TMPDIR``, removed on exit whatever happens (see :func:`cleaned_up`).
+
+    Args:
+        prefix: the directory name's prefix (``debwheels-gpg-``).
+        before_removal: called with the path before it is removed (e.g. stop a gpg-agent
+            whose socket lives there); its errors do not prevent the removal.
+
+    Yields:
+        Path: the directory.
+    """
+
+    def remove(path: Path) -> None:
+        try:
+            if before_removal is not None:
+                before_removal(path)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    with cleaned_up(lambda: Path(tempfile.mkdtemp(prefix=prefix)), remove) as path:
+        yield path

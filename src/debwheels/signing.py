@@ -24,6 +24,7 @@ from typing import Any
 import gnupg
 
 from debwheels.errors import SigningError, ToolError, VerificationError
+from debwheels.fsutil import private_tempdir
 from debwheels.safetext import escape
 from debwheels.snapshot import read_regular
 
@@ -120,13 +121,13 @@ def gpg_for(home: str | None) -> gnupg.GPG:
 @contextmanager
 def temporary_gpg() -> Iterator[gnupg.GPG]:
     """Yield a python-gnupg handle on a new, empty GNUPGHOME, deleted afterwards."""
-    home = tempfile.mkdtemp(prefix="debwheels-gpg-")
-    try:
-        yield gpg_for(home)
-    finally:
-        # gpg may have started an agent for this home: stop it before its socket directory goes
-        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True, check=False)
-        shutil.rmtree(home, ignore_errors=True)
+    with private_tempdir("debwheels-gpg-", before_removal=_stop_agent) as home:
+        yield gpg_for(str(home))
+
+
+def _stop_agent(home: Path) -> None:
+    """gpg may have started an agent for *home*: stop it before its socket directory goes."""
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
 
 
 def _int(value: Any) -> int | None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from debwheels.errors import UsageError, VerificationError
+from debwheels.fsutil import cleaned_up, replace_dir
 from debwheels.safetext import escape
 from debwheels.sums import SIGNATURES_DIR, UNLISTED, MirrorDiff
 
@@ -291,8 +292,6 @@ class Snapshot:
 
     def publish(self) -> Path:
         """Rename the complete staging directory to :attr:`target` (replacing it) and return *target*."""
-        from debwheels.fsutil import replace_dir
-
         replace_dir(self.staging, self.target)
         return self.target
 
@@ -314,11 +313,8 @@ def snapshot_at(target: Path | None, mirror: Path) -> Iterator[Snapshot | None]:
     resolved, root = target.resolve(), mirror.resolve()
     if resolved == root or root in resolved.parents:
         raise UsageError(f"--snapshot {escape(str(target))} is inside the mirror: give a directory outside it")
-    snap = Snapshot(target)
-    try:
+    with cleaned_up(lambda: Snapshot(target), Snapshot.discard) as snap:
         yield snap
-    finally:
-        snap.discard()
 
 
 def _copy_and_hash(tree: MirrorTree, name: str, snap: Snapshot | None, keep: bool) -> tuple[str | None, bytes | None]:

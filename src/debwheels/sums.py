@@ -161,19 +161,3 @@ def hash_directory(directory: Path) -> dict[str, str]:
         if path.is_symlink() or not path.is_file():
             raise VerificationError(f"{path} is not a regular file; a mirror holds only regular files: remove it")
     return dict(zip(names, _hash_all([directory / n for n in names]), strict=True))
-
-
-def compare(directory: Path, listed: dict[str, str]) -> MirrorDiff:
-    """Compare the files of *directory* with *listed* (relative path -> sha256).
-
-    A listed path that is a link or not a regular file counts as changed; an unlisted
-    subdirectory as one extra entry.
-    """
-    present, odd = _walk(directory, listed)
-    missing = sorted(set(listed) - set(present))
-    extra = sorted((set(present) - set(listed)) | set(odd))
-    both = sorted(set(listed) & set(present))
-    regular = [n for n in both if not (directory / n).is_symlink() and (directory / n).is_file()]
-    digests = dict(zip(regular, _hash_all([directory / n for n in regular]), strict=True))
-    changed = [n for n in both if digests.get(n) != listed[n]]
-    return MirrorDiff(tuple(missing), tuple(extra), tuple(changed))

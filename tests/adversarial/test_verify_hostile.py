@@ -165,7 +165,16 @@ def test_a_state_file_of_the_wrong_shape_is_an_error(signed: Path, entry: str) -
     assert state.read_bytes() == before
 
 
-def test_sigterm_during_verify_leaves_no_gnupghome_or_agent(signed: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [
+        (signal.SIGTERM, 143, "debwheels: terminated (SIGTERM); temporary files removed"),
+        (signal.SIGINT, 130, "debwheels: interrupted"),
+    ],
+)
+def test_a_signal_during_verify_leaves_no_gnupghome_or_agent(
+    signed: Path, tmp_path: Path, signum: int, code: int, said: str
+) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "PYTHONPATH": str(SRC), "TMPDIR": str(scratch)}
@@ -181,11 +190,11 @@ def test_sigterm_during_verify_leaves_no_gnupghome_or_agent(signed: Path, tmp_pa
         deadline = time.monotonic() + 30
         while not any(scratch.glob("debwheels-gpg-*")) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.001)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         _out, err = process.communicate(timeout=60)
-        if process.returncode == 143:
+        if process.returncode == code:
             terminated += 1
-            assert err.strip().splitlines() == ["debwheels: terminated (SIGTERM); temporary files removed"], err
+            assert err.strip().splitlines() == [said], err
         else:
             assert process.returncode == 0, err  # finished before the signal
         assert not list(scratch.iterdir()), list(scratch.iterdir())

@@ -6,7 +6,14 @@ import pytest
 
 from debwheels.errors import VerificationError
 from debwheels.fsutil import sha256_file
-from debwheels.sums import compare, hash_directory, parse_sums, render_sums
+from debwheels.snapshot import MirrorTree, read_listed
+from debwheels.sums import MirrorDiff, hash_directory, parse_sums, render_sums
+
+
+def compare(directory: Path, listed: dict[str, str]) -> MirrorDiff:
+    """The mirror under *directory* against *listed*, as verify reads it (no snapshot)."""
+    with MirrorTree(directory) as tree:
+        return read_listed(tree, listed, None).diff
 
 H = "0" * 64
 
