@@ -48,6 +48,7 @@ from debwheels.progress import Progress
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
 from debwheels.reuse import Reuse
+from debwheels.snapshot import copy_verified
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
 from debwheels.syslibs import advice_for_log
@@ -511,9 +512,10 @@ class Builder:
     def _adopt(self, hit: CachedWheel) -> BuiltWheel:
         """Put a reused wheel into this run's wheel set (for the builds that need it)."""
         target = self.wheels_dir / hit.path.name
-        if not target.exists():
-            link_or_copy(hit.path, target)
         entry = hit.entry
+        if not target.exists():
+            # A private copy whose bytes are checked against the verified manifest as they are copied.
+            copy_verified(hit.path, target, str(entry["sha256"]), f"{hit.source} wheel {hit.path.name}")
         return BuiltWheel(
             str(entry["name"]), str(entry["version"]), target, str(entry["sha256"]), requires_dist(target)
         )

@@ -59,6 +59,7 @@ class Verified:
         contents: every file verified, ``{relative "/"-separated path: sha256}``: the listed
             files, the list itself and its signatures (what the snapshot holds).
         snapshot: the private verified copy (listed files, the list and its signatures), or None.
+        kept: the verified bytes of the listed files asked for with ``keep``, by name.
     """
 
     signers: tuple[SignatureCheck, ...]
@@ -68,6 +69,7 @@ class Verified:
     sums_sha256: str
     contents: dict[str, str] = field(default_factory=dict)
     snapshot: Path | None = None
+    kept: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def signer_text(self) -> str:
@@ -102,16 +104,18 @@ def _check_signatures(keyring: Keyring, tree: MirrorTree, sums: bytes) -> dict[s
     return checked
 
 
-def _check_list(cfg: Config, tree: MirrorTree, sums: bytes, snap: Snapshot | None) -> tuple[dict[str, str], Release]:
+def _check_list(
+    cfg: Config, tree: MirrorTree, sums: bytes, snap: Snapshot | None, keep: frozenset[str] = frozenset()
+) -> tuple[dict[str, str], Release, dict[str, bytes]]:
     """Parse the list's bytes *sums*, compare the files under *tree* with it (copying them into *snap*),
-    and parse release.json from the very bytes that were hashed."""
+    and parse release.json from the very bytes that were hashed; also return the bytes of *keep*."""
     where = escape(str(tree.path))
     listed = parse_sums(sums, f"{where}/{SUMS_NAME}")
     if RELEASE_NAME not in listed:
         raise VerificationError(
             f"{where}/{SUMS_NAME} does not list {RELEASE_NAME}: the mirror predates signed metadata; sign again"
         )
-    read = read_listed(tree, listed, snap, keep=frozenset({RELEASE_NAME}))
+    read = read_listed(tree, listed, snap, keep=keep | {RELEASE_NAME})
     if not read.diff.clean:
         raise VerificationError(f"{where} does not match its signed list: {read.diff.summary()}")
     release = parse_release(read.kept[RELEASE_NAME], f"{where}/{RELEASE_NAME}")
@@ -119,7 +123,7 @@ def _check_list(cfg: Config, tree: MirrorTree, sums: bytes, snap: Snapshot | Non
         raise VerificationError(
             f"{where} is the signed mirror of {release.origin!r}, not of {cfg.project_name!r}: use this project's mirror"
         )
-    return listed, release
+    return listed, release, {name: data for name, data in read.kept.items() if name in keep}
 
 
 def _remember(state: SerialState, release: Release, sums_sha256: str) -> None:
@@ -131,7 +135,12 @@ def _remember(state: SerialState, release: Release, sums_sha256: str) -> None:
 
 
 def _verify_tree(
-    cfg: Config, keyring: Keyring, tree: MirrorTree, snap: Snapshot | None, min_serial: int | None
+    cfg: Config,
+    keyring: Keyring,
+    tree: MirrorTree,
+    snap: Snapshot | None,
+    min_serial: int | None,
+    keep: frozenset[str] = frozenset(),
 ) -> Verified:
     """One pass of :func:`verify_mirror` over the open *tree*."""
     sums = tree.read(SUMS_NAME, MAX_SUMS_BYTES)
@@ -143,7 +152,10 @@ def _verify_tree(
             f"{escape(str(tree.path))} is signed by {len(signers)} of the {cfg.signature_threshold} trusted keys "
             f"required ({names}): another trusted maintainer must run 'debwheels sign'"
         )
-    listed, release = _check_list(cfg, tree, sums, snap)
+    listed, release, kept = _check_list(cfg, tree, sums, snap, keep)
+    missing = sorted(keep - set(kept))
+    if missing:
+        raise VerificationError(f"{escape(str(tree.path))}/{SUMS_NAME} does not list {bounded(missing)}: sign again")
     sums_sha256 = hashlib.sha256(sums).hexdigest()
     SerialState(state_home()).check(release, sums_sha256, min_serial)
     contents = {**listed, SUMS_NAME: sums_sha256}
@@ -153,7 +165,7 @@ def _verify_tree(
             snap.write(f"{SIGNATURES_DIR}/{name}", signature)
     if snap is not None:
         snap.write(SUMS_NAME, sums)
-    return Verified(tuple(signers), cfg.signature_threshold, len(listed), release, sums_sha256, contents)
+    return Verified(tuple(signers), cfg.signature_threshold, len(listed), release, sums_sha256, contents, kept=kept)
 
 
 def verify_mirror(
@@ -162,6 +174,7 @@ def verify_mirror(
     min_serial: int | None = None,
     record: bool = True,
     snapshot: Path | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> Verified:
     """Verify *mirror* (default: the project's) against the trust policy of *cfg*, reading it once.
 
@@ -181,6 +194,8 @@ def verify_mirror(
         record: remember the accepted serial in the state file (see :mod:`debwheels.release`).
         snapshot: a directory outside the mirror to receive the private verified copy
             (replaced whole, and only when everything verified); None to check only.
+        keep: listed files whose verified bytes to return in :attr:`Verified.kept` (small
+            files such as the build manifest; each must be listed).
 
     Returns:
         Verified: signers, threshold, file count, release metadata and the snapshot path.
@@ -194,7 +209,7 @@ def verify_mirror(
         for attempt in range(1, REREADS + 1):
             with MirrorTree(mirror) as tree, snapshot_at(snapshot, mirror) as snap:
                 try:
-                    verified = _verify_tree(cfg, keyring, tree, snap, min_serial)
+                    verified = _verify_tree(cfg, keyring, tree, snap, min_serial, keep)
                 except (VerificationError, OSError) as exc:
                     if not tree.replaced():
                         if isinstance(exc, OSError):

@@ -1,8 +1,9 @@
 """Which wheels need not be built again: the verified published mirror and the build cache, by build key.
 
 The published mirror is believed only after :func:`debwheels.mirror.verify_mirror` accepts
-it (trusted signatures, every file's sha256, no rollback), and only its private verified
-snapshot (``.debwheels/verified-mirror``) is read afterwards; its ``build-manifest.json`` maps
+it (trusted signatures, every file's sha256, no rollback); its manifest is taken from the
+bytes verification hashed, and a reused wheel is copied and re-checked against the sha256
+recorded there as it is copied (:func:`debwheels.snapshot.copy_verified`); its ``build-manifest.json`` maps
 each wheel to its build key and inputs (see :mod:`debwheels.buildkey`). The build cache
 holds what earlier runs built, including runs that were never signed or that failed
 half-way. A package whose key is in neither is built, and :meth:`Reuse.why` says which input
@@ -20,8 +21,6 @@ from debwheels.config import Config, build_cache_dir
 from debwheels.errors import VerificationError
 from debwheels.mirror import MANIFEST_NAME, verify_mirror
 
-#: The private verified copy of the published mirror under the state directory (see debwheels.snapshot).
-VERIFIED_SNAPSHOT = "verified-mirror"
 _LABELS = {
     "source": "its sdist (or project tree) changed",
     "build-env": "its build environment changed",
@@ -64,10 +63,10 @@ class Reuse:
             reuse.mirror_note = f"{cfg.mirror_dir.name} has no {MANIFEST_NAME} yet"
             return reuse
         try:
-            # Reused wheels come from the private snapshot of the bytes verification hashed.
-            verified = verify_mirror(cfg, record=False, snapshot=cfg.state_dir / VERIFIED_SNAPSHOT)
-            assert verified.snapshot is not None
-            data = (verified.snapshot / MANIFEST_NAME).read_bytes()
+            # The manifest is the very bytes verification hashed; a reused wheel is copied and
+            # checked against the sha256 recorded there (snapshot.copy_verified), never linked.
+            verified = verify_mirror(cfg, record=False, keep=frozenset({MANIFEST_NAME}))
+            data = verified.kept[MANIFEST_NAME]
             manifest = json.loads(data)
         except (VerificationError, OSError, ValueError) as exc:
             reuse.mirror_note = f"the published mirror is not reused: {exc}"
@@ -78,7 +77,7 @@ class Reuse:
             if isinstance(inputs, dict):
                 reuse.previous[f"{entry['name']}=={entry['version']}"] = inputs
             if entry.get("build-key"):
-                reuse.mirror[entry["build-key"]] = CachedWheel(verified.snapshot / filename, entry, "mirror")
+                reuse.mirror[entry["build-key"]] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")
         return reuse
 
     def lookup(self, key: str) -> CachedWheel | None:

@@ -114,6 +114,56 @@ def _read_fd(fd: int, limit: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
+def copy_verified(source: Path, target: Path, sha256: str, what: str) -> None:
+    """Copy the regular file *source* to the new file *target*, keeping it only if its bytes have *sha256*.
+
+    The sha256 is computed over the very bytes written to *target*, so *target* is a private
+    verified copy even if *source* changes during or after the copy (a hard link would share
+    later changes; this never links).
+
+    Args:
+        source: the file to copy (a final symbolic link is not followed; FIFOs and devices refused).
+        target: the copy to create (must not exist).
+        sha256: the expected hex digest, from a verified list.
+        what: how messages name the file (escaped here).
+
+    Raises:
+        VerificationError: *source* is missing, not a regular file, larger than
+            :data:`MAX_FILE_BYTES`, or its bytes differ from *sha256* (*target* is removed).
+    """
+    try:
+        if not stat.S_ISREG(os.lstat(source).st_mode):
+            raise VerificationError(f"{escape(what)} is not a regular file any more: verify the mirror again")
+        fd = os.open(source, _FILE_FLAGS)
+    except FileNotFoundError:
+        raise VerificationError(f"{escape(what)} disappeared after it was verified: run again") from None
+    except OSError as exc:
+        raise VerificationError(f"{escape(what)} cannot be read ({exc.strerror})") from None
+    try:
+        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            while chunk := os.read(fd, _CHUNK):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    break
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view) :]
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES or digest.hexdigest() != sha256:
+        target.unlink()
+        raise VerificationError(
+            f"{escape(what)} changed after it was verified (its sha256 is not the signed one): "
+            "something is writing to the mirror; check it and run again"
+        )
+
+
 class MirrorTree:
     """An open handle on a mirror directory; every read is relative to it.
 
