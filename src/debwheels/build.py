@@ -24,8 +24,8 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,7 @@ from debwheels.progress import Progress
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
 from debwheels.reuse import Reuse
+from debwheels.schedule import Ready, Scheduler, Task
 from debwheels.snapshot import copy_verified
 from debwheels.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
 from debwheels.sums import SUMS_NAME, render_sums
@@ -520,17 +521,6 @@ class Builder:
             str(entry["name"]), str(entry["version"]), target, str(entry["sha256"]), requires_dist(target)
         )
 
-    def _task(
-        self, item: SourceItem | Future[SourceItem], env_wheels: list[BuiltWheel], probe: bool, frontend: Path
-    ) -> _Done:
-        """One build, in a worker thread: wait for its source (fetched and unpacked ahead), then run the container."""
-        if isinstance(item, Future):
-            item = item.result()
-        log = fresh_file(self.logs / f"{item.stem}.log")
-        started = time.monotonic()
-        outcome = self._run_one(item, env_wheels, frontend, probe, log)
-        return _Done(item, outcome, log, time.monotonic() - started)
-
     def run(
         self,
         graph: LockGraph,
@@ -540,15 +530,15 @@ class Builder:
     ) -> RunResult:
         """Build the graph's packages, up to ``jobs`` at once, each as soon as its build environment exists.
 
-        There are no rounds: a finished build immediately frees its dependents. Among the
-        packages ready to build, those that most other packages wait on start first. A package
-        whose build key *reuse* knows is not built: its wheel is taken (and said so). Packages
-        missing from *items* (prepared sources) are fetched and unpacked when they are about to
-        be built, in the worker. Keys in *probe* only ask their backend for dynamic
-        requirements; a package whose backend asks for requirements its environment lacks is
-        recorded in ``missing`` when probing, and what needs it is skipped; without probing it is
-        an error. On an error the running builds finish, nothing new starts, and the first error
-        is raised (with ``keep_going`` it is recorded and its dependents are skipped).
+        The order is :class:`debwheels.schedule.Scheduler`'s (no rounds; what most packages
+        wait on starts first); this driver decides each package. A package whose build key
+        *reuse* knows is not built: its wheel is taken (and said so). Packages missing from
+        *items* (prepared sources) are fetched and unpacked ahead, while other builds run. Keys
+        in *probe* only ask their backend for dynamic requirements; a package whose backend
+        asks for requirements its environment lacks is recorded in ``missing`` when probing,
+        and what needs it is skipped; without probing it is an error. On an error the running
+        builds finish, nothing new starts, and the first error is raised (with ``keep_going``
+        it is recorded and its dependents are skipped).
 
         Args:
             graph: the lock graph.
@@ -563,123 +553,25 @@ class Builder:
             BuildError: a build failed, a cycle, or (not probing) missing dynamic requirements.
             FetchError, HashMismatchError, UnsafeArchiveError: preparing a source failed.
         """
-        probe_keys = set(probe)
-        probing = bool(probe_keys)
-        sorter = topological_order(graph)
-        sources = dict(items or {})
-        result = RunResult()
-        rank = _waiting_on(graph)
-        waiting: dict[str, tuple[list[BuiltWheel], KeyInputs]] = {}
-        running: dict[Future[_Done], tuple[str, KeyInputs]] = {}
-        failure: Exception | None = None
-        frontend: Path | None = None
-        total = len(graph.packages)
-        ahead: dict[str, Future[SourceItem]] = {}  # sources fetched and unpacked while other builds run
+        topological_order(graph)  # a cycle is refused here, with the setting that breaks it
+        scheduler: Scheduler[BuiltWheel, _Done] = Scheduler(
+            {key: package.build_env for key, package in graph.packages.items()}, self.jobs, self.keep_going
+        )
         with (
-            Progress(total) as progress,
-            ThreadPoolExecutor(max_workers=self.jobs) as pool,
-            ThreadPoolExecutor(max_workers=1) as preparer,
+            Progress(len(graph.packages)) as progress,
+            ThreadPoolExecutor(max_workers=1) as preparer,  # sources fetched and unpacked while builds run
         ):
-            while True:
-                ready = sorted(sorter.get_ready()) if failure is None else []
-                while ready:
-                    for key in ready:
-                        package = graph.packages[key]
-                        unbuilt = [dep for dep in sorted(package.build_env) if dep not in result.built]
-                        if unbuilt:  # only when skipping: a build requirement failed
-                            if self.keep_going:
-                                result.failed[key] = f"not built: its build requirement {unbuilt[0]} failed"
-                            progress.finish(key, f"skipped {key}: its build requirement {unbuilt[0]} was not built")
-                            sorter.done(key)
-                            continue
-                        env_wheels = [result.built[dep] for dep in sorted(package.build_env)]
-                        inputs = self.key_inputs(
-                            graph, package, {w_key: result.built[w_key].sha256 for w_key in package.build_env}
-                        )
-                        hit = reuse.lookup(inputs.key) if reuse is not None and key not in probe_keys else None
-                        if hit is not None:
-                            wheel = self._adopt(hit)
-                            result.built[key] = wheel
-                            result.metadata[key] = read_metadata(wheel.path)
-                            result.entries[key] = {k: v for k, v in hit.entry.items() if k != "file"}
-                            result.reused[key] = hit.source
-                            progress.finish(
-                                key, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})"
-                            )
-                            sorter.done(key)
-                            continue
-                        if reuse is not None and key not in probe_keys:
-                            result.reasons[key] = reuse.why(key, inputs.record())
-                        waiting[key] = (env_wheels, inputs)
-                        if key not in sources:
-                            ahead[key] = preparer.submit(self.prepare_one, graph, package)
-                    ready = sorted(sorter.get_ready())
-                while waiting and len(running) < self.jobs and failure is None:
-                    key = max(waiting, key=lambda k: (rank[k], k))
-                    env_wheels, inputs = waiting.pop(key)
-                    if frontend is None:
-                        for hooks in graph.frontend:  # one tree: the frontend may also be a package to build
-                            if hooks in ahead:
-                                sources[hooks] = ahead.pop(hooks).result()
-                            elif hooks not in sources:
-                                sources[hooks] = self.prepare_one(graph, graph.packages[hooks])
-                        frontend = self.frontend(graph, sources)
-                    action = "probing" if key in probe_keys else "building"
-                    why = f": {result.reasons[key]}" if result.reasons.get(key) else ""
-                    progress.start(key, f"{action} {key} ({len(env_wheels)} build requirements){why}")
-                    future = pool.submit(
-                        self._task, sources.get(key) or ahead[key], env_wheels, key in probe_keys, frontend
-                    )
-                    running[future] = (key, inputs)
-                progress.set_queued(total - progress.done - len(running))
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: running[f][0]):
-                    key, inputs = running.pop(future)
-                    try:
-                        done = future.result()
-                        self._record(graph, key, inputs, done, result, probing or key in probe_keys, reuse)
-                    except BuildError as exc:
-                        progress.finish(key, f"FAILED {key}: {str(exc).splitlines()[0].removesuffix('; last lines:')}")
-                        if self.keep_going:
-                            result.failed[key] = str(exc)
-                            sorter.done(key)
-                            continue
-                        failure = failure or exc
-                        if running:
-                            progress.note(f"waiting for {len(running)} running build(s) to finish, then stopping")
-                        continue
-                    except Exception as exc:
-                        progress.finish(
-                            key, f"FAILED {key}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                        )
-                        failure = failure or exc
-                        continue
-                    made = result.built.get(key)
-                    if made is not None:
-                        progress.finish(
-                            key,
-                            f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}...",
-                        )
-                    else:
-                        progress.finish(key, f"probed {key} in {done.seconds:.1f}s")
-                    sorter.done(key)
-        if failure is not None:
-            raise failure
-        if sorter.is_active():  # cannot happen: every node is done, skipped or failed
-            raise BuildError("the build stopped with packages left unbuilt: report this as a debwheels bug")
+            driver = _BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer)
+            outcome = scheduler.run(driver, progress)
+        result = driver.result
+        if self.keep_going:
+            result.failed.update(outcome.failed)
+            for key, dep in outcome.skipped.items():
+                result.failed[key] = f"not built: its build requirement {dep} failed"
         return result
 
     def _record(
-        self,
-        graph: LockGraph,
-        key: str,
-        inputs: KeyInputs,
-        done: _Done,
-        result: RunResult,
-        probing: bool,
-        reuse: Reuse | None,
+        self, key: str, inputs: KeyInputs, done: _Done, result: RunResult, probing: bool, reuse: Reuse | None
     ) -> None:
         """Take in one finished build (main thread)."""
         outcome = done.outcome
@@ -777,24 +669,88 @@ class _Done:
     seconds: float
 
 
-def _waiting_on(graph: LockGraph) -> dict[str, int]:
-    """Key -> how many packages need it, directly or not, in their build environments (scheduling priority)."""
-    users: dict[str, set[str]] = {key: set() for key in graph.packages}
-    for key, package in graph.packages.items():
-        for dep in package.build_env:
-            users.setdefault(dep, set()).add(key)
-    memo: dict[str, set[str]] = {}
+class _BuildDriver:
+    """How :meth:`Builder.run` plans, starts and takes in each package (a :class:`debwheels.schedule.Driver`)."""
 
-    def closure(key: str) -> set[str]:
-        if key not in memo:
-            memo[key] = set()
-            found: set[str] = set()
-            for user in users.get(key, ()):
-                found |= {user, *closure(user)}
-            memo[key] = found
-        return memo[key]
+    def __init__(
+        self,
+        builder: Builder,
+        graph: LockGraph,
+        sources: dict[str, SourceItem],
+        probe: set[str],
+        reuse: Reuse | None,
+        preparer: ThreadPoolExecutor,
+    ) -> None:
+        self.builder = builder
+        self.graph = graph
+        self.sources = sources
+        self.probe = probe
+        self.reuse = reuse
+        self.preparer = preparer
+        self.result = RunResult()
+        self.ahead: dict[str, Future[SourceItem]] = {}  # sources being fetched and unpacked
+        self.inputs: dict[str, KeyInputs] = {}
+        self.frontend: Path | None = None
 
-    return {key: len(closure(key)) for key in graph.packages}
+    def plan(self, key: str, needs: Mapping[str, BuiltWheel]) -> Ready[BuiltWheel] | Task[_Done]:
+        """Reuse *key*'s wheel when its build key is known, else a build (or probe) task."""
+        package = self.graph.packages[key]
+        env_wheels = [needs[dep] for dep in sorted(package.build_env)]
+        inputs = self.builder.key_inputs(self.graph, package, {dep: needs[dep].sha256 for dep in package.build_env})
+        reuse = self.reuse if key not in self.probe else None
+        hit = reuse.lookup(inputs.key) if reuse is not None else None
+        if hit is not None:
+            wheel = self.builder._adopt(hit)
+            self.result.built[key] = wheel
+            self.result.metadata[key] = read_metadata(wheel.path)
+            self.result.entries[key] = {k: v for k, v in hit.entry.items() if k != "file"}
+            self.result.reused[key] = hit.source
+            return Ready(wheel, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})")
+        if reuse is not None:
+            self.result.reasons[key] = reuse.why(key, inputs.record())
+        self.inputs[key] = inputs
+        if key not in self.sources:
+            self.ahead[key] = self.preparer.submit(self.builder.prepare_one, self.graph, package)
+        action = "probing" if key in self.probe else "building"
+        why = f": {self.result.reasons[key]}" if self.result.reasons.get(key) else ""
+        return Task(
+            lambda: self._build(key, env_wheels),
+            f"{action} {key} ({len(env_wheels)} build requirements){why}",
+        )
+
+    def starting(self, key: str) -> None:
+        """Before the first build: the frontend's source (it may itself be a package to build)."""
+        if self.frontend is None:
+            for hooks in self.graph.frontend:
+                self._source(hooks)
+            self.frontend = self.builder.frontend(self.graph, self.sources)
+
+    def _source(self, key: str) -> SourceItem:
+        """*key*'s prepared source, waiting for it when it is being prepared ahead."""
+        if key in self.ahead:
+            self.sources[key] = self.ahead.pop(key).result()
+        elif key not in self.sources:
+            self.sources[key] = self.builder.prepare_one(self.graph, self.graph.packages[key])
+        return self.sources[key]
+
+    def _build(self, key: str, env_wheels: list[BuiltWheel]) -> _Done:
+        """One build, in a worker thread: wait for its source, then run the container."""
+        future = self.ahead.get(key)
+        item = future.result() if future is not None else self.sources[key]
+        assert self.frontend is not None  # set by starting(), before any task is submitted
+        log = fresh_file(self.builder.logs / f"{item.stem}.log")
+        started = time.monotonic()
+        outcome = self.builder._run_one(item, env_wheels, self.frontend, key in self.probe, log)
+        return _Done(item, outcome, log, time.monotonic() - started)
+
+    def record(self, key: str, done: _Done) -> tuple[BuiltWheel | None, str]:
+        """Take in a finished build or probe: its wheel (None when probed) and the line to print."""
+        probing = bool(self.probe)
+        self.builder._record(key, self.inputs[key], done, self.result, probing, self.reuse)
+        made = self.result.built.get(key)
+        if made is None:
+            return None, f"probed {key} in {done.seconds:.1f}s"
+        return made, f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}..."
 
 
 def render_verified(graph: LockGraph, entries: dict[str, dict[str, Any]]) -> str:

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from debwheels.build import _waiting_on, render_manifest
+from debwheels.build import render_manifest
 from debwheels.buildkey import BuildCache, KeyInputs, tree_sha256
 from debwheels.config import load_config
 from debwheels.fsutil import sha256_file
@@ -162,22 +162,6 @@ def graph_of(edges: dict[str, list[str]]) -> LockGraph:
         graph.packages[key] = LockedPackage(name, version, "0" * 64, None, runtime=False)
         graph.packages[key].build_env = env
     return graph
-
-
-def test_packages_that_many_builds_wait_on_start_first() -> None:
-    graph = graph_of(
-        {
-            "flit-core==1": [],
-            "setuptools==1": [],
-            "a==1": ["flit-core==1"],
-            "b==1": ["flit-core==1"],
-            "c==1": ["setuptools==1", "a==1"],
-            "app==1": ["flit-core==1"],
-        }
-    )
-    rank = _waiting_on(graph)
-    assert rank["flit-core==1"] == 4  # a, b, c (through a) and app
-    assert rank["setuptools==1"] == 1 and rank["a==1"] == 1 and rank["c==1"] == 0
 
 
 def test_progress_lines_carry_the_counts_and_a_live_status_is_redrawn() -> None:
