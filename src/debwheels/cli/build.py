@@ -1,0 +1,202 @@
+"""Commands of the build stage: fetch, build, wheels, repro."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from debwheels.config import Config
+from debwheels.errors import (
+    BuildError,
+    SigningError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from debwheels.refresh import Refreshed
+    from debwheels.repro import Outcome
+
+from debwheels.cli.app import State, cli, container_images, jobs_option, json_option, locked, say
+
+
+@cli.command()
+@click.pass_obj
+def fetch(state: State) -> None:
+    """Download every locked sdist into the cache, checking its sha256 first."""
+    from debwheels.config import cache_dir
+    from debwheels.lockgraph import LockGraph
+    from debwheels.requirements import Pin
+    from debwheels.sources import fetch as fetch_one
+
+    cfg = state.config()
+    nodes = [p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256]
+    for number, node in enumerate(sorted(nodes, key=lambda p: p.key), start=1):
+        sdist = fetch_one(Pin(node.name, node.version, (node.sha256 or "",)), cfg.index_url, cache_dir())
+        say(f"[{number}/{len(nodes)}] {sdist.path.name} sha256 ok")
+    click.echo(f"{len(nodes)} sdists verified in {cache_dir() / 'sdists'}")
+
+
+def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool) -> tuple[Config, Refreshed]:
+    """Run debwheels.refresh and print its review diff (text on stderr, or nothing when --json)."""
+    from debwheels.refresh import refresh
+
+    cfg = state.config()
+    done = refresh(cfg, lambda: container_images(cfg), say, jobs=jobs, rebuild=rebuild)
+    if not as_json:
+        if done.staged is not None:
+            say(
+                f"built {len(done.built)}, reused {len(done.reused)} of {done.packages} packages "
+                f"in {done.seconds:.0f}s; staged in {done.staged}"
+            )
+        click.echo(done.review.render())
+    return cfg, done
+
+
+@cli.command()
+@click.option("--explain", metavar="NAME", default=None, help="Show the effective build settings of NAME and exit.")
+@jobs_option
+@click.option("--rebuild", is_flag=True, help="Build every wheel again; reuse nothing from the mirror or the cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was built and reused, and the review diff, as JSON.")
+@click.pass_obj
+def build(state: State, explain: str | None, jobs: int, rebuild: bool, as_json: bool) -> None:
+    """Build what changed in the lock into wheels, in the builder, and stage the mirror.
+
+    Each wheel is keyed by its inputs (sdist sha256, build environment wheels, builder, settings,
+    SOURCE_DATE_EPOCH); a key the verified mirror or the build cache holds is reused. Ends with
+    the review diff against the published mirror. The staged mirror (.debwheels/staged-mirror)
+    is published by 'debwheels sign'.
+    """
+    if explain is not None:
+        import json
+
+        from debwheels.build import Builder
+        from debwheels.lockgraph import LockGraph
+
+        cfg = state.config()
+        runtime, images = container_images(cfg)
+        lock_graph = LockGraph.read(cfg.lock_file)
+        if not lock_graph.by_name(explain):
+            raise UsageError(f"{explain} is not in {cfg.lock_file.name}: see 'debwheels graph'")
+        builder = Builder(cfg, runtime, images, say, work=cfg.state_dir / "explain")
+        items = builder.prepare(lock_graph, only={p.key for p in lock_graph.by_name(explain)})
+        click.echo(json.dumps([builder.explain(item) for _, item in sorted(items.items())], indent=2))
+        return
+    cfg, done = _refresh(state, jobs, rebuild, as_json)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(done.to_json(), indent=2, sort_keys=True))
+    elif done.staged is None:
+        click.echo(f"{cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build")
+    else:
+        click.echo("publish with 'debwheels sign'")
+
+
+@cli.command()
+@jobs_option
+@click.option("--rebuild", is_flag=True, help="Build every wheel again; reuse nothing from the mirror or the cache.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print what was built, reused and signed, and the review diff, as JSON."
+)
+@click.option(
+    "--key",
+    envvar="DEBWHEELS_SIGNING_KEY",
+    default=None,
+    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY); needed only when the mirror changes.",
+)
+@click.pass_obj
+def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | None) -> None:
+    """Refresh the signed mirror: build what changed, show the review diff, sign when the mirror changes.
+
+    On an up-to-date mirror it writes nothing and needs no signing key (what 'make wheels' runs).
+    """
+    from debwheels.mirror import discard, sign_and_publish, staged_changes_mirror
+
+    cfg, done = _refresh(state, jobs, rebuild, as_json)
+    report = done.to_json()
+    if done.staged is None:
+        message = f"{cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build or sign"
+    elif not staged_changes_mirror(cfg):
+        with locked(cfg, "debwheels wheels"):
+            discard(done.staged)
+        report["staged"] = None
+        message = f"{cfg.mirror_dir.name} already holds exactly these files: nothing to sign"
+    else:
+        if not key:
+            raise SigningError(
+                f"the mirror changed and the build is staged in {done.staged}: set DEBWHEELS_SIGNING_KEY to the "
+                "fingerprint of a trusted secret key in $GNUPGHOME and run 'debwheels sign'"
+            )
+        with locked(cfg, "debwheels sign"):
+            signed = sign_and_publish(cfg, key)
+        report["signed"] = {"serial": signed.release.serial, "by": signed.signer.fingerprint}
+        message = (
+            f"signed {signed.mirror} (new release, serial {signed.release.serial}) as {signed.signer.fingerprint}; "
+            f"{len(signed.signers)} of {signed.threshold} required signatures"
+        )
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        click.echo(message)
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--deb", "with_deb", is_flag=True, help="Also build the .deb twice and compare.")
+@click.option("--vary", default="+all", show_default=True, help="Variations, in reprotest's syntax (+all,-time).")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Report directory (default .debwheels/repro-report).",
+)
+@json_option
+@click.pass_obj
+def repro(
+    state: State, names: tuple[str, ...], with_deb: bool, vary: str, report_dir: Path | None, as_json: bool
+) -> None:
+    """Rebuild NAMES (default: every locked wheel) under varied conditions and compare.
+
+    Exits 0 only when every build is identical to its normal build; writes report.json and
+    index.html, and a diffoscope report for each difference.
+    """
+    from packaging.utils import canonicalize_name
+
+    from debwheels.repro import Repro
+    from debwheels.vary import Variation, parse_vary
+
+    cfg = state.config()
+    runtime, images = container_images(cfg)
+    target = (report_dir or cfg.state_dir / "repro-report").resolve()
+    runner = Repro(cfg, runtime, images, Variation(parse_vary(vary)), target, say)
+    runner.prepare_report_dir()
+    wanted = {str(canonicalize_name(n)) for n in names} or None
+    outcomes = runner.wheels(wanted)
+    if with_deb:
+        outcomes.append(runner.deb())
+    report, ok = runner.write(outcomes)
+    if as_json:
+        click.echo(report.read_text(encoding="utf-8"), nl=False)
+    else:
+        _print_outcomes(outcomes)
+    built = [o for o in outcomes if o.reproducible is not None]
+    click.echo(
+        err=as_json,
+        message=f"{sum(1 for o in built if o.reproducible)}/{len(built)} reproducible, {len(outcomes) - len(built)} not built; report {report}",
+    )
+    if not ok:
+        raise BuildError(f"not every build was reproducible or built: see {target / 'index.html'}")
+
+
+def _print_outcomes(outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        state_text = "reproducible" if o.reproducible else "ERROR" if o.reproducible is None else "DIFFERS"
+        extra = f" broken by {','.join(o.broken_by)}" if o.broken_by else ""
+        extra += f" ({o.diffoscope})" if o.diffoscope else ""
+        extra += f": {(o.error or '').splitlines()[0][:120]}" if o.error else ""
+        click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")

@@ -1,0 +1,246 @@
+"""Commands of the Debian stage: builder images, init, changelog, deb, install-test, apt-repo, and the helpers debian/rules runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from debwheels.cli.app import State, cli, container_images, emit_json, jobs_option, json_option, locked, say
+from debwheels.config import load_config
+from debwheels.errors import (
+    VerificationError,
+)
+
+
+@cli.command()
+@click.option("--update-lock", is_flag=True, help="Accept a changed rootfs and rewrite builder-lock.json.")
+@click.option("--check", is_flag=True, help="Make the rootfs anew from the Debian archive and compare with the lock.")
+@click.pass_obj
+def builder(state: State, update_lock: bool, check: bool) -> None:
+    """Build or check the pinned builder and endpoint images (mmdebstrap rootfs + Dockerfile)."""
+    cfg = state.config()
+    _, images = container_images(cfg, update_lock, check)
+    if check:
+        click.echo(f"no drift: both rootfs match {cfg.builder_lock.name}")
+    click.echo(f"builder image {images.builder}\nendpoint image {images.endpoint}")
+
+
+@cli.command()
+@click.pass_obj
+def deb(state: State) -> None:
+    """Verify the mirror, then build the .deb with dpkg-buildpackage in the builder (into dist/)."""
+    from debwheels.deb import build_deb
+    from debwheels.mirror import verify_mirror
+
+    cfg = state.config()
+    verified = verify_mirror(cfg)
+    say(f"mirror verified: {verified.files} files, serial {verified.release.serial}, signed by {verified.signer_text}")
+    runtime, images = container_images(cfg)
+    with locked(cfg, "debwheels deb"):
+        result = build_deb(cfg, runtime, images)
+    for path in result.files:
+        click.echo(str(path))
+    click.echo(f"sha256 {result.sha256}  {result.deb.name}")
+
+
+@cli.command("apt-repo")
+@click.argument("dist_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "repo_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="REPO_DIR: the repository to write (new, or replacing one made before).",
+)
+@click.option(
+    "--key",
+    envvar="DEBWHEELS_SIGNING_KEY",
+    default=None,
+    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a trusted secret key in $GNUPGHOME.",
+)
+@click.option("--uri", default=None, help="URIs: of the .sources example (default: file:REPO_DIR).")
+@json_option
+@click.pass_obj
+def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri: str | None, as_json: bool) -> None:
+    """Publish every .deb in DIST_DIR as a signed apt repository in REPO_DIR (apt-ftparchive).
+
+    Writes dists/<suite>/{Release,InRelease,Release.gpg}, the Packages indexes, pool/, the
+    keyring for Signed-By (<project>-archive-keyring.gpg) and a <project>.sources example. The
+    key must be one of trusted-fingerprints; Release and Packages are reproducible.
+    """
+    from debwheels.aptrepo import build_apt_repo
+
+    cfg = state.config()
+    with locked(cfg, "debwheels apt-repo"):
+        repo = build_apt_repo(cfg, dist_dir, repo_dir, key, uri)
+    if as_json:
+        emit_json(repo.to_json())
+    else:
+        for package in repo.packages:
+            click.echo(f"{package.filename} sha256 {package.sha256}")
+        click.echo(
+            f"apt repository {repo.repo} ({repo.suite}, {' '.join(repo.architectures)}) signed by {repo.signer}; "
+            f"Release sha256 {repo.release_sha256}; keyring {repo.keyring.name}, example {repo.sources.name}"
+        )
+
+
+@cli.command()
+@click.option(
+    "--force", is_flag=True, help="Overwrite existing files; an existing [tool.debwheels] keeps its settings."
+)
+@click.option(
+    "--maintainer", default=None, help="'Name <email>' for debian/ (default: DEBFULLNAME/DEBEMAIL, the authors)."
+)
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="VERSION",
+    help="The PEP 440 version for debian/changelog (default: what the project's build backend reports).",
+)
+@jobs_option
+@click.pass_obj
+def init(state: State, force: bool, maintainer: str | None, version: str | None, jobs: int) -> None:
+    """Add debwheels' Debian packaging to this Python project (debian/, debwheels.mk, requirements.in, config).
+
+    The name, version, scripts and dependencies are read from a static [project] table, or
+    else prepared by the project's own build backend in the builder, offline (dynamic
+    versions, setup.cfg, setup.py). Never overwrites a file without --force. Then:
+    debwheels keys add, make lock, make wheels, make deb, make install-test.
+    """
+    from dataclasses import replace
+
+    from debwheels.lock import Locker
+    from debwheels.scaffold import DATA, init_project
+
+    root = Path.cwd()
+
+    def backend() -> tuple[bytes, str]:
+        say("the project's metadata is not all static: asking its build backend in the builder (offline)")
+        cfg = load_config(root, state.runtime, missing_ok=True)
+        cfg = replace(  # the builder init is about to copy into the project
+            cfg, dockerfile=DATA / "builder" / "Dockerfile", builder_lock=DATA / "builder" / "builder-lock.json"
+        )
+        runtime, images = container_images(cfg)
+        return Locker(cfg, runtime, images, say, jobs=jobs).project_metadata()
+
+    result = init_project(
+        root, force=force, maintainer=maintainer, environ=dict(os.environ), version=version, backend=backend
+    )
+    for name in result.written:
+        click.echo(f"wrote {name}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(
+        "next: debwheels keys add KEYFILE; make lock; make wheels (DEBWHEELS_SIGNING_KEY); make deb; make install-test",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="VERSION",
+    help="The PEP 440 version of the new entry (default: the project's version in the lock).",
+)
+@click.option("-m", "--message", default=None, help="The change line (default: 'New upstream version VERSION.').")
+@click.option("--distribution", default=None, help="The entry's distribution (default: the previous entry's).")
+@click.pass_obj
+def changelog(state: State, version: str | None, message: str | None, distribution: str | None) -> None:
+    """Add a debian/changelog entry for the project's new version (python-debian), as dch -v would.
+
+    The author is DEBFULLNAME/DEBEMAIL, else the previous entry's; the date is now.
+    """
+    from debwheels.changelog import add_entry
+
+    cfg = state.config()
+    entry = add_entry(cfg, version, message, distribution, dict(os.environ))
+    click.echo(f"debian/changelog: {entry.package} {entry.debian_version} ({entry.version}) by {entry.author}")
+
+
+@cli.command(hidden=True)
+@click.argument("stage", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("venv")
+def venvfix(stage: Path, venv: str) -> None:
+    """(debian/rules) Make the venv staged under STAGE independent of its build path; VENV is its installed path."""
+    from debwheels.venvfix import fix_venv
+
+    fix_venv(stage, venv)
+
+
+@cli.command("runtime-depends", hidden=True)
+@click.argument("mirror_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+def runtime_depends(state: State, mirror_dir: Path) -> None:
+    """(debian/rules) Print ${debwheels:Depends}: Debian packages the venv loads at run time, comma-separated."""
+    from debwheels.depends import runtime_depends as compute
+    from debwheels.mirror import VERIFIED_REQUIREMENTS
+
+    click.echo(", ".join(compute(state.config(), mirror_dir / VERIFIED_REQUIREMENTS)))
+
+
+@cli.command("sbom-check", hidden=True)
+@click.argument("sbom", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("venv", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def sbom_check(sbom: Path, venv: Path) -> None:
+    """(debian/rules) Check that the SBOM lists exactly the packages installed in VENV."""
+    from debwheels.sbom import check_sbom_against_venv
+
+    sites = sorted(venv.glob("lib/python3*/site-packages"))
+    if len(sites) != 1:
+        raise VerificationError(f"{venv} has {len(sites)} lib/python3*/site-packages directories, expected 1")
+    problems = check_sbom_against_venv(sbom, sites[0])
+    if problems:
+        raise VerificationError(f"{sbom} does not describe {venv}: {'; '.join(problems)}")
+    click.echo(f"{sbom.name} lists exactly the packages in {venv}")
+
+
+@cli.command("install-test")
+@click.option(
+    "--apt-repo",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Install with apt-get from this signed repository ('debwheels apt-repo'), not from dist/.",
+)
+@click.option(
+    "--keyring",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The keyring apt trusts for --apt-repo (default: its <project>-archive-keyring.gpg).",
+)
+@click.option("--run", "commands", multiple=True, help="Shell command to run after installing (repeatable).")
+@click.option(
+    "--stage",
+    "files",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A directory the commands may use, at /stage/<its name>.",
+)
+@click.pass_obj
+def install_test(
+    state: State, apt_repo: Path | None, keyring: Path | None, commands: tuple[str, ...], files: Path | None
+) -> None:
+    """Install the .deb on a fresh endpoint container (from dist/, or with apt from --apt-repo) and run it.
+
+    The commands are --run, else install-test-commands of [tool.debwheels], else '<name> --version'.
+    """
+    from debwheels.aptrepo import keyring_name
+    from debwheels.deb import source_identity
+    from debwheels.endpoint import apt_install_test, install_test_commands
+    from debwheels.endpoint import install_test as run_install_test
+
+    cfg = state.config()
+    runtime, images = container_images(cfg)
+    steps = list(commands) or install_test_commands(cfg)
+    if apt_repo is None:
+        log = run_install_test(cfg, runtime, images, steps, files.resolve() if files else None)
+    else:
+        package, _ = source_identity(cfg.root)
+        ring = keyring or apt_repo / keyring_name(cfg)
+        log = apt_install_test(cfg, runtime, images, apt_repo, ring, package, steps, files.resolve() if files else None)
+    click.echo(f"install test passed; log {log}")

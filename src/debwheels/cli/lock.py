@@ -1,0 +1,108 @@
+"""Commands of the lock stage: lock, graph, why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from debwheels.cli.app import State, cli, container_images, jobs_option, locked, say
+
+
+@cli.command()
+@click.argument("requirements_in", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--upgrade", is_flag=True, help="Ignore every existing pin.")
+@click.option(
+    "--upgrade-package", "upgrade_packages", multiple=True, metavar="NAME", help="Ignore the existing pin of NAME."
+)
+@click.option(
+    "--from",
+    "import_from",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Keep the pins of this lock file (requirements.txt with hashes, poetry.lock, uv.lock, pylock.toml) "
+    "and check its sdist hashes.",
+)
+@click.option(
+    "--from-format",
+    type=click.Choice(["requirements", "poetry", "uv", "pylock"]),
+    default=None,
+    help="Format of --from (default: from its file name).",
+)
+@click.option(
+    "--exclude-newer",
+    metavar="TIMESTAMP",
+    default=None,
+    help="Use no file uploaded after TIMESTAMP (RFC 3339 or a date; default: exclude-newer in [tool.debwheels]).",
+)
+@click.option(
+    "--min-release-age",
+    metavar="DURATION",
+    default=None,
+    help='Skip files uploaded less than DURATION ago ("7 days"; default: min-release-age in [tool.debwheels]).',
+)
+@jobs_option
+@click.pass_obj
+def lock(
+    state: State,
+    requirements_in: Path | None,
+    upgrade: bool,
+    upgrade_packages: tuple[str, ...],
+    import_from: Path | None,
+    from_format: str | None,
+    exclude_newer: str | None,
+    min_release_age: str | None,
+    jobs: int,
+) -> None:
+    """Resolve REQUIREMENTS_IN (default requirements/requirements.in) and pin every sdist, build requirements included.
+
+    Only releases with an sdist are candidates (newer ones without are reported). Every
+    package's backend confirms its metadata in the builder, offline. Writes requirements.txt,
+    build-requirements.txt and the lock graph (lock.json). With --from, the versions another
+    tool locked are kept and its hashes checked against the sdists.
+    """
+    from dataclasses import replace
+
+    from debwheels.builder import marker_environment
+    from debwheels.importers import read_lock
+    from debwheels.lock import Locker
+    from debwheels.releases import parse_duration, parse_timestamp
+
+    cfg = state.config()
+    cutoff = cfg.cutoff
+    if exclude_newer is not None:
+        cutoff = replace(cutoff, exclude_newer=parse_timestamp(exclude_newer, "--exclude-newer"))
+    if min_release_age is not None:
+        cutoff = replace(cutoff, min_release_age=parse_duration(min_release_age, "--min-release-age"))
+    imported = read_lock(import_from.resolve(), marker_environment(cfg), from_format) if import_from else None
+    runtime, images = container_images(cfg)
+    infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
+    with locked(cfg, "debwheels lock"):
+        locker = Locker(cfg, runtime, images, say, upgrade, upgrade_packages, imported, cutoff=cutoff, jobs=jobs)
+        graph = locker.lock(infile)
+    runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)
+    build_count = sum(1 for p in graph.packages.values() if not p.runtime)
+    click.echo(
+        f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
+        f"{graph.python}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
+    )
+
+
+@cli.command()
+@click.pass_obj
+def graph(state: State) -> None:
+    """Print the lock graph (JSON): every package, its sdist, runtime and build-time edges."""
+    from debwheels.lockgraph import LockGraph
+
+    click.echo(LockGraph.read(state.config().lock_file).to_text(), nl=False)
+
+
+@cli.command()
+@click.argument("name")
+@click.pass_obj
+def why(state: State, name: str) -> None:
+    """Explain why NAME is in the closure: each path from the application, at run or build time."""
+    from debwheels.lockgraph import LockGraph
+
+    for line in LockGraph.read(state.config().lock_file).why(name):
+        click.echo(line)
