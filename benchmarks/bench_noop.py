@@ -81,7 +81,7 @@ if not current:
         while sorter.is_active() and reason is None:
             for key in sorter.get_ready():
                 package = graph.packages[key]
-                inputs = keys.inputs(package, {d: str(entries[d]["sha256"]) for d in package.build_env})
+                inputs = keys.inputs(package, {d: entries[d].sha256 for d in package.build_env})
                 hit = reuse.mirror.get(inputs.key)
                 if hit is None:
                     reason = f"{key} would be rebuilt: {reuse.why(key, inputs.record())}"

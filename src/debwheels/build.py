@@ -43,7 +43,8 @@ from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, replace_dir, sha256_file
 from debwheels.index import build_index
 from debwheels.lockgraph import LockedPackage, LockGraph
-from debwheels.mirror import MANIFEST_NAME, VERIFIED_REQUIREMENTS
+from debwheels.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.mirror import VERIFIED_REQUIREMENTS
 from debwheels.progress import Progress
 from debwheels.project import export_tree
 from debwheels.requirements import Pin, read_pins
@@ -58,8 +59,6 @@ from debwheels.wheelmeta import read_metadata, requires_dist
 
 FRONTEND = "pyproject-hooks"
 DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
-MANIFEST = MANIFEST_NAME
-MANIFEST_FORMAT = 3
 # The build path and /tmp live in memory: a build writes thousands of small files (the source
 # copy, the venv, the backend's temporary tree), and the container's overlay made that a second
 # or more per package.
@@ -111,7 +110,7 @@ class RunResult:
 
     Attributes:
         built: wheels built or reused in this run.
-        entries: their manifest entries (see :func:`render_manifest`).
+        entries: their manifest entries.
         reused: where a reused wheel came from (``mirror`` or ``cache``).
         reasons: why a package was built rather than reused (changed inputs).
         dynamic: dynamic build requirements the backend reported.
@@ -123,7 +122,7 @@ class RunResult:
     """
 
     built: dict[str, BuiltWheel] = field(default_factory=dict)
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    entries: dict[str, WheelEntry] = field(default_factory=dict)
     reused: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     dynamic: dict[str, list[str]] = field(default_factory=dict)
@@ -495,20 +494,20 @@ class Builder:
             self._keys = KeyMaker(self.cfg, graph, DRIVER)
         return self._keys.inputs(package, build_env)
 
-    def _entry(self, item: SourceItem, wheel: BuiltWheel, inputs: KeyInputs) -> dict[str, Any]:
+    def _entry(self, item: SourceItem, wheel: BuiltWheel, inputs: KeyInputs) -> WheelEntry:
         """The manifest entry of a wheel built in this run."""
-        return {
-            "name": wheel.name,
-            "version": wheel.version,
-            "sha256": wheel.sha256,
-            "sdist": item.sdist.path.name if item.sdist else None,
-            "sdist-sha256": item.sdist.sha256 if item.sdist else None,
-            "build-requires": effective_requires(item.build_system, item.settings),
-            "build-env": dict(sorted(inputs.build_env.items())),
-            "patches": {p.name: sha256_file(p) for p in item.settings.patch_files()},
-            "build-key": inputs.key,
-            "build-inputs": inputs.record(),
-        }
+        return WheelEntry(
+            name=wheel.name,
+            version=wheel.version,
+            sha256=wheel.sha256,
+            sdist=item.sdist.path.name if item.sdist else None,
+            sdist_sha256=item.sdist.sha256 if item.sdist else None,
+            build_requires=tuple(effective_requires(item.build_system, item.settings)),
+            build_env=dict(sorted(inputs.build_env.items())),
+            patches={p.name: sha256_file(p) for p in item.settings.patch_files()},
+            build_key=inputs.key,
+            build_inputs=inputs.record(),
+        )
 
     def _adopt(self, hit: CachedWheel) -> BuiltWheel:
         """Put a reused wheel into this run's wheel set (for the builds that need it)."""
@@ -516,10 +515,8 @@ class Builder:
         entry = hit.entry
         if not target.exists():
             # A private copy whose bytes are checked against the verified manifest as they are copied.
-            copy_verified(hit.path, target, str(entry["sha256"]), f"{hit.source} wheel {hit.path.name}")
-        return BuiltWheel(
-            str(entry["name"]), str(entry["version"]), target, str(entry["sha256"]), requires_dist(target)
-        )
+            copy_verified(hit.path, target, entry.sha256, f"{hit.source} wheel {hit.path.name}")
+        return BuiltWheel(entry.name, entry.version, target, entry.sha256, requires_dist(target))
 
     def run(
         self,
@@ -638,8 +635,8 @@ class Builder:
         for wheel in built.values():
             link_or_copy(wheel.path, staged / wheel.path.name)
             (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
-        files = {VERIFIED_REQUIREMENTS: render_verified(graph, result.entries)}
-        files[MANIFEST] = render_manifest(self.cfg, {w.path.name: result.entries[k] for k, w in built.items()})
+        manifest = manifest_of(self.cfg, {w.path.name: result.entries[k] for k, w in built.items()})
+        files = {VERIFIED_REQUIREMENTS: render_verified(graph, result.entries), MANIFEST_NAME: manifest.render()}
         for name, text in files.items():
             (staged / name).write_text(text, encoding="utf-8")
         entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
@@ -650,7 +647,6 @@ class Builder:
         from debwheels.requirements import parse_pins
         from debwheels.sbom import write_sbom
 
-        manifest = json.loads(files[MANIFEST])
         entries.update(write_provenance(staged, manifest))
         verified = parse_pins(files[VERIFIED_REQUIREMENTS], VERIFIED_REQUIREMENTS)
         entries.update(write_sbom(self.cfg, staged, manifest, verified))
@@ -703,7 +699,7 @@ class _BuildDriver:
             wheel = self.builder._adopt(hit)
             self.result.built[key] = wheel
             self.result.metadata[key] = read_metadata(wheel.path)
-            self.result.entries[key] = {k: v for k, v in hit.entry.items() if k != "file"}
+            self.result.entries[key] = hit.entry
             self.result.reused[key] = hit.source
             return Ready(wheel, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})")
         if reuse is not None:
@@ -753,37 +749,42 @@ class _BuildDriver:
         return made, f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}..."
 
 
-def render_verified(graph: LockGraph, entries: dict[str, dict[str, Any]]) -> str:
+def render_verified(graph: LockGraph, entries: dict[str, WheelEntry]) -> str:
     """``verified-requirements.txt``: the application and its runtime closure, pinned to wheel sha256 (pip's hash mode)."""
     runtime = sorted(
-        (e for k, e in entries.items() if graph.packages[k].runtime or k == graph.project), key=lambda e: str(e["name"])
+        (e for k, e in entries.items() if graph.packages[k].runtime or k == graph.project), key=lambda e: e.name
     )
     header = "# Written by 'debwheels build': the application and its runtime closure, pinned to wheel sha256.\n"
-    return header + "".join(f"{e['name']}=={e['version']} --hash=sha256:{e['sha256']}\n" for e in runtime)
+    return header + "".join(f"{e.name}=={e.version} --hash=sha256:{e.sha256}\n" for e in runtime)
 
 
-def render_manifest(cfg: Config, files: dict[str, dict[str, Any]]) -> str:
-    """``build-manifest.json`` (format 3: with provenance/ and sbom.cdx.json): builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
+def manifest_of(cfg: Config, files: dict[str, WheelEntry]) -> Manifest:
+    """The ``build-manifest.json`` of *files*: builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
 
     Args:
         cfg: configuration (builder lock, SOURCE_DATE_EPOCH).
         files: wheel file name -> entry: the wheel's sha256, its sdist and sha256, build
-            requirements, build environment (key -> wheel sha256), patches, and its
-            ``build-key`` with the ``build-inputs`` it hashes (:mod:`debwheels.buildkey`), so
-            anyone can recompute the key.
+            requirements, build environment (key -> wheel sha256), patches, and its build key
+            with the build inputs it hashes (:mod:`debwheels.buildkey`), so anyone can
+            recompute the key.
 
     Returns:
-        str: JSON, sorted keys, two-space indent, final newline. The format number also
-        stands for the staged layout (the index): it changes when either changes.
+        Manifest: format :data:`~debwheels.manifest.MANIFEST_FORMAT` (with provenance/ and
+        sbom.cdx.json). The format number also stands for the staged layout (the index): it
+        changes when either changes.
     """
     lock = load_lock(cfg.builder_lock)
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "builder-rootfs-sha256": lock["builder"].sha256 if "builder" in lock else None,
-        "source-date-epoch": cfg.source_date_epoch,
-        "wheels": dict(sorted(files.items())),
-    }
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    return Manifest(
+        format=MANIFEST_FORMAT,
+        builder_rootfs_sha256=lock["builder"].sha256 if "builder" in lock else None,
+        source_date_epoch=cfg.source_date_epoch,
+        wheels=dict(sorted(files.items())),
+    )
+
+
+def render_manifest(cfg: Config, files: dict[str, WheelEntry]) -> str:
+    """The text of :func:`manifest_of` (:meth:`debwheels.manifest.Manifest.render`): sorted keys, two-space indent, final newline."""
+    return manifest_of(cfg, files).render()
 
 
 def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
@@ -797,12 +798,12 @@ def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
         return False
     keys = KeyMaker(cfg, graph, DRIVER)
     sorter = topological_order(graph)
-    entries: dict[str, dict[str, Any]] = {}
-    files: dict[str, dict[str, Any]] = {}
+    entries: dict[str, WheelEntry] = {}
+    files: dict[str, WheelEntry] = {}
     while sorter.is_active():
         for key in sorter.get_ready():
             package = graph.packages[key]
-            build_env = {dep: str(entries[dep]["sha256"]) for dep in package.build_env}
+            build_env = {dep: entries[dep].sha256 for dep in package.build_env}
             hit = reuse.mirror.get(keys.inputs(package, build_env).key)
             if hit is None:
                 return False

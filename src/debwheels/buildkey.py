@@ -14,7 +14,7 @@ reproducible, a package rebuilt with an unchanged result gives its dependents un
 The cache (``<cache>/build-cache/<key>/``, :func:`debwheels.config.build_cache_dir`, shared by the
 user's projects and by ``debwheels lock``: a key names every input, so a wheel built for one
 project is the right wheel for another) holds ``entry.json`` (the manifest entry of the
-wheel, see :mod:`debwheels.build`) and the wheel; an entry is written in a temporary
+wheel, :class:`debwheels.manifest.WheelEntry`, and its file name) and the wheel; an entry is written in a temporary
 directory and renamed into place, and its wheel's sha256 is checked when reused.
 """
 
@@ -28,13 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from debwheels import strictjson
 from debwheels.builder import load_lock
 from debwheels.config import Config, PackageSettings
+from debwheels.errors import VerificationError
 from debwheels.fsutil import fresh_dir, link_or_copy, sha256_file
 from debwheels.lockgraph import LockedPackage, LockGraph
+from debwheels.manifest import MAX_MANIFEST_BYTES, WheelEntry
 from debwheels.project import project_files
 
 KEY_FORMAT = "debwheels-build-key/1"
+_ENTRY = "entry.json"  # a cache entry: the wheel's manifest entry, and its file name under _FILE
+_FILE = "file"
 
 
 def canonical_json(value: object) -> bytes:
@@ -168,12 +173,12 @@ class CachedWheel:
 
     Attributes:
         path: the wheel file.
-        entry: its manifest entry (``name``, ``version``, ``sha256``, ``sdist``, ``requires-dist``, ...).
+        entry: its manifest entry.
         source: where it comes from (``mirror`` or ``cache``), for messages.
     """
 
     path: Path
-    entry: dict[str, Any]
+    entry: WheelEntry
     source: str
 
 
@@ -190,16 +195,21 @@ class BuildCache:
     def get(self, key: str) -> CachedWheel | None:
         """The cached wheel of *key*, or None (missing, unreadable, or its sha256 no longer matches)."""
         folder = self.directory / key
+        where = str(folder / _ENTRY)
         try:
-            entry = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
-            path = folder / str(entry["file"])
-            if path.is_symlink() or sha256_file(path) != entry["sha256"]:
+            raw = strictjson.loads((folder / _ENTRY).read_bytes(), where, MAX_MANIFEST_BYTES)
+            file = raw.pop(_FILE, None) if isinstance(raw, dict) else None
+            entry = WheelEntry.from_json(raw, where)
+            if not isinstance(file, str) or "/" in file or file.startswith("."):
                 return None
-        except (OSError, ValueError, KeyError, TypeError):
+            path = folder / file
+            if path.is_symlink() or sha256_file(path) != entry.sha256:
+                return None
+        except (OSError, VerificationError):
             return None
         return CachedWheel(path, entry, "cache")
 
-    def put(self, key: str, wheel: Path, entry: dict[str, Any]) -> None:
+    def put(self, key: str, wheel: Path, entry: WheelEntry) -> None:
         """Store *wheel* with its manifest *entry* under *key* (a directory renamed into place whole)."""
         target = self.directory / key
         if target.is_dir():
@@ -208,7 +218,7 @@ class BuildCache:
         tmp = fresh_dir(self.directory / f".{key}.tmp-{os.getpid()}")
         try:
             link_or_copy(wheel, tmp / wheel.name)
-            (tmp / "entry.json").write_text(json.dumps({**entry, "file": wheel.name}, indent=2, sort_keys=True))
+            (tmp / _ENTRY).write_text(json.dumps({**entry.to_json(), _FILE: wheel.name}, indent=2, sort_keys=True))
             os.rename(tmp, target)
         except OSError:  # another run stored it first, or the cache cannot be written: nothing is left half-made
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -30,13 +29,13 @@ from typing import TypeVar
 from debwheels.config import FINGERPRINT, Config, state_home
 from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
+from debwheels.manifest import MANIFEST_NAME, Manifest
 from debwheels.release import MAX_RELEASE_BYTES, RELEASE_NAME, Release, SerialState, now_utc, parse_release
 from debwheels.safetext import bounded, escape
 from debwheels.signing import Keyring, SignatureCheck, sign_detached, trusted_keyring
 from debwheels.snapshot import MAX_SIGNATURE_BYTES, MirrorTree, Snapshot, read_listed, read_regular, snapshot_at
 from debwheels.sums import MAX_SUMS_BYTES, SIGNATURES_DIR, SUMS_NAME, parse_sums, render_sums
 
-MANIFEST_NAME = "build-manifest.json"
 #: The application and its runtime closure pinned to wheel sha256 (what dh-virtualenv installs).
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
 T = TypeVar("T")
@@ -326,9 +325,8 @@ def _new_release(cfg: Config, work: Path, previous: Release | None) -> Release:
     sde = cfg.source_date_epoch
     manifest = work / MANIFEST_NAME
     if manifest.is_file():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        rootfs = data.get("builder-rootfs-sha256")
-        sde = int(data.get("source-date-epoch", sde))
+        data = Manifest.read(manifest.read_bytes(), str(manifest))
+        rootfs, sde = data.builder_rootfs_sha256, data.source_date_epoch
     release = Release(cfg.project_name, serial, now_utc(), rootfs, sde)
     atomic_write_text(work / RELEASE_NAME, release.render())
     return release

@@ -6,7 +6,7 @@ whose predicate is SLSA Provenance v1 (https://slsa.dev/spec/v1.0/provenance). I
 function of the wheel's manifest entry (its ``build-inputs``, see
 :class:`debwheels.buildkey.KeyInputs`) and of the manifest's other wheel entries (to name the
 build-environment wheels), so anyone can recompute it from the signed manifest and compare
-bytes (:func:`verify_provenance`). The statements are unsigned: they are listed in
+bytes (:func:`render_statement`). The statements are unsigned: they are listed in
 ``sha256sums.txt`` like every other file, so the mirror's GPG signatures cover them.
 
 Shape (keys sorted, two-space indent, ASCII, final newline; no timestamps)::
@@ -67,15 +67,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from debwheels.buildkey import canonical_json
-from debwheels.fsutil import sha256_file
-from debwheels.mirror import MANIFEST_NAME
+from debwheels.manifest import Manifest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -102,26 +99,24 @@ def statement_path(wheel: str) -> str:
     return f"{PROVENANCE_DIR}/{wheel}{SUFFIX}"
 
 
-def render_statement(manifest: dict[str, Any], wheel: str) -> str:
+def render_statement(manifest: Manifest, wheel: str) -> str:
     """The in-toto statement (SLSA Provenance v1) of one wheel of *manifest*, as text.
 
     Args:
-        manifest: the parsed ``build-manifest.json`` (format 3: ``wheels`` maps each wheel file
-            name to its entry with ``name``, ``version``, ``sha256``, ``sdist``, ``sdist-sha256``,
-            ``build-key`` and ``build-inputs``).
-        wheel: the wheel's file name, a key of ``manifest["wheels"]``.
+        manifest: the parsed ``build-manifest.json``.
+        wheel: the wheel's file name, a key of ``manifest.wheels``.
 
     Returns:
         str: JSON (see the module docstring), sorted keys, two-space indent, ASCII, final
         newline; the same manifest always gives the same bytes.
 
     Raises:
-        KeyError, TypeError, ValueError: the entry lacks a field the statement needs (a
-            manifest older than build keys, or a damaged one).
+        KeyError, TypeError, ValueError: the entry's build inputs lack a field the statement
+            needs (a damaged manifest), or *wheel* is not in it.
     """
-    wheels: dict[str, dict[str, Any]] = manifest["wheels"]
+    wheels = manifest.wheels
     entry = wheels[wheel]
-    inputs: dict[str, Any] = entry["build-inputs"]
+    inputs = entry.build_inputs
     name, version = str(inputs["name"]), str(inputs["version"])
     source = str(inputs["source"])
     materials: list[dict[str, Any]] = []
@@ -135,7 +130,7 @@ def render_statement(manifest: dict[str, Any], wheel: str) -> str:
             }
         )
     else:
-        sdist = str(entry["sdist"])
+        sdist = str(entry.sdist)
         source_record = {"kind": "sdist", "name": sdist, "sha256": source}
         materials.append(
             {
@@ -145,7 +140,7 @@ def render_statement(manifest: dict[str, Any], wheel: str) -> str:
                 "annotations": {"role": "sdist"},
             }
         )
-    by_key = {(f"{_canonical(str(e['name']))}=={e['version']}", str(e["sha256"])): f for f, e in wheels.items()}
+    by_key = {(f"{_canonical(e.name)}=={e.version}", e.sha256): f for f, e in wheels.items()}
     for dep, digest in sorted(dict(inputs["build-env"]).items()):
         dep_name, _, dep_version = str(dep).partition("==")
         file_name = by_key.get((f"{_canonical(dep_name)}=={dep_version}", str(digest)))
@@ -182,7 +177,7 @@ def render_statement(manifest: dict[str, Any], wheel: str) -> str:
     procedure: dict[str, Any] = inputs["procedure"]
     statement = {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": wheel, "digest": {"sha256": str(entry["sha256"])}}],
+        "subject": [{"name": wheel, "digest": {"sha256": entry.sha256}}],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "buildDefinition": {
@@ -196,30 +191,30 @@ def render_statement(manifest: dict[str, Any], wheel: str) -> str:
                     "SOURCE_DATE_EPOCH": int(inputs["source-date-epoch"]),
                     "frontend": procedure.get("frontend"),
                     "driver-sha256": procedure.get("driver-sha256"),
-                    "build-key": str(entry["build-key"]),
+                    "build-key": entry.build_key,
                     "build-key-format": str(inputs["format"]),
                 },
                 "resolvedDependencies": materials,
             },
             "runDetails": {
                 "builder": {"id": BUILDER_ID},
-                "metadata": {"invocationId": str(entry["build-key"])},
+                "metadata": {"invocationId": entry.build_key},
             },
         },
     }
     return json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
-def render_all(manifest: dict[str, Any]) -> dict[str, str]:
+def render_all(manifest: Manifest) -> dict[str, str]:
     """Every wheel's statement: ``{"provenance/<wheel>.intoto.json": text}``, sorted by path.
 
     Raises:
         KeyError, TypeError, ValueError: see :func:`render_statement`.
     """
-    return {statement_path(wheel): render_statement(manifest, wheel) for wheel in sorted(manifest["wheels"])}
+    return {statement_path(wheel): render_statement(manifest, wheel) for wheel in sorted(manifest.wheels)}
 
 
-def write_provenance(mirror: Path, manifest: dict[str, Any]) -> dict[str, str]:
+def write_provenance(mirror: Path, manifest: Manifest) -> dict[str, str]:
     """Write every wheel's statement into ``<mirror>/provenance/`` (created fresh; plain writes).
 
     *mirror* is a staging directory renamed into place whole, so no temporary files are needed;
@@ -227,7 +222,7 @@ def write_provenance(mirror: Path, manifest: dict[str, Any]) -> dict[str, str]:
 
     Args:
         mirror: the staged mirror directory.
-        manifest: the parsed ``build-manifest.json`` written there.
+        manifest: the ``build-manifest.json`` written there.
 
     Returns:
         dict[str, str]: ``{posix path relative to mirror: sha256 hex}`` of each file written, for
@@ -246,80 +241,3 @@ def write_provenance(mirror: Path, manifest: dict[str, Any]) -> dict[str, str]:
         (mirror / relative).write_bytes(data)
         written[relative] = hashlib.sha256(data).hexdigest()
     return written
-
-
-def _check_entry(wheel: str, entry: dict[str, Any], wheels: dict[str, dict[str, Any]]) -> list[str]:
-    """Consistency of one manifest entry with its own build inputs and build key."""
-    problems: list[str] = []
-    inputs = entry.get("build-inputs")
-    if not isinstance(inputs, dict):
-        return [f"{wheel}: the manifest entry has no build-inputs"]
-    if hashlib.sha256(canonical_json(inputs)).hexdigest() != entry.get("build-key"):
-        problems.append(f"{wheel}: build-key is not the sha256 of its build-inputs")
-    if (inputs.get("name"), inputs.get("version")) != (entry.get("name"), entry.get("version")):
-        problems.append(f"{wheel}: build-inputs name/version differ from the entry's")
-    source = str(inputs.get("source", ""))
-    if not source.startswith("tree:") and source != entry.get("sdist-sha256"):
-        problems.append(f"{wheel}: build-inputs source {source} is not the entry's sdist-sha256")
-    if inputs.get("build-env") != entry.get("build-env"):
-        problems.append(f"{wheel}: build-inputs build-env differs from the entry's build-env")
-    present = {(f"{_canonical(str(e.get('name')))}=={e.get('version')}", e.get("sha256")) for e in wheels.values()}
-    for dep, digest in sorted(dict(inputs.get("build-env") or {}).items()):
-        dep_name, _, dep_version = str(dep).partition("==")
-        if (f"{_canonical(dep_name)}=={dep_version}", digest) not in present:
-            problems.append(f"{wheel}: build-env wheel {dep} sha256 {digest} is not a wheel of the manifest")
-    return problems
-
-
-def verify_provenance(mirror: Path) -> list[str]:
-    """Recompute every wheel's statement from ``build-manifest.json`` and compare with the mirror.
-
-    Checks, for each wheel of the manifest: the wheel file's sha256 equals the manifest's (the
-    statement's subject), the entry's build key is the sha256 of its build inputs and agrees
-    with its ``sdist-sha256`` and ``build-env``, every build-environment wheel is a wheel of the
-    manifest with that sha256, and ``provenance/<wheel>.intoto.json`` equals the recomputed
-    statement byte for byte. A file in ``provenance/`` that belongs to no wheel is a problem too.
-    The signatures are not checked here (:func:`debwheels.mirror.verify_mirror` does that).
-
-    Args:
-        mirror: a mirror directory (published or staged) holding ``build-manifest.json``.
-
-    Returns:
-        list[str]: one line per problem, in wheel order; empty when everything matches.
-    """
-    try:
-        manifest = json.loads((mirror / MANIFEST_NAME).read_text(encoding="utf-8"))
-        wheels: dict[str, dict[str, Any]] = manifest["wheels"]
-        if not isinstance(wheels, dict):
-            raise TypeError("'wheels' is not an object")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [f"{mirror / MANIFEST_NAME} cannot be read: {exc}"]
-    problems: list[str] = []
-    for wheel in sorted(wheels):
-        entry = wheels[wheel]
-        path = mirror / wheel
-        if not path.is_file() or path.is_symlink():
-            problems.append(f"{wheel}: the wheel is missing or not a regular file")
-        elif (digest := sha256_file(path)) != entry.get("sha256"):
-            problems.append(f"{wheel}: its sha256 {digest} is not the manifest's {entry.get('sha256')}")
-        problems.extend(_check_entry(wheel, entry, wheels))
-        try:
-            expected = render_statement(manifest, wheel).encode("ascii")
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(f"{wheel}: its manifest entry cannot give a statement: {exc!r}")
-            continue
-        statement = mirror / statement_path(wheel)
-        try:
-            actual = statement.read_bytes()
-        except OSError:
-            problems.append(f"{statement_path(wheel)} is missing")
-            continue
-        if actual != expected:
-            problems.append(f"{statement_path(wheel)} differs from the statement recomputed from {MANIFEST_NAME}")
-    folder = mirror / PROVENANCE_DIR
-    if folder.is_dir():
-        expected_names = {f"{wheel}{SUFFIX}" for wheel in wheels}
-        for name in sorted(os.listdir(folder)):
-            if name not in expected_names:
-                problems.append(f"{PROVENANCE_DIR}/{name} belongs to no wheel of {MANIFEST_NAME}")
-    return problems

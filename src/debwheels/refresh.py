@@ -9,18 +9,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from debwheels.build import MANIFEST, Builder, check_lock_files, published_is_current
+from debwheels.build import Builder, check_lock_files, published_is_current
 from debwheels.builder import Images
 from debwheels.config import Config
 from debwheels.container import ContainerRuntime
 from debwheels.lockgraph import LockGraph
+from debwheels.manifest import MANIFEST_NAME, Manifest
 from debwheels.reuse import Reuse
 from debwheels.review import Review, read_manifest, review
 from debwheels.runlock import project_lock
@@ -87,17 +87,17 @@ def refresh(
     graph = LockGraph.read(cfg.lock_file)
     check_lock_files(cfg, graph)
     reuse = Reuse.load(cfg, rebuild)
-    if reuse.manifest is not None and published_is_current(cfg, graph, reuse):
-        current = json.loads(reuse.manifest)
+    if reuse.published is not None and published_is_current(cfg, graph, reuse):
+        current = reuse.published
         return Refreshed(None, review(current, current), len(graph.packages), seconds=time.monotonic() - started)
     # the verified manifest when there is one; otherwise whatever is published, for the review only
-    published = json.loads(reuse.manifest) if reuse.manifest is not None else read_manifest(cfg.mirror_dir / MANIFEST)
+    published = reuse.published or read_manifest(cfg.mirror_dir / MANIFEST_NAME)
     if reuse.mirror_note:
         say(reuse.mirror_note)
     runtime, ready = images()
     with project_lock(cfg.state_dir, "debwheels build"):
         staged, result = Builder(cfg, runtime, ready, say, jobs=jobs).build_all(reuse)
-    staged_manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))
+    staged_manifest = Manifest.read((staged / MANIFEST_NAME).read_bytes(), str(staged / MANIFEST_NAME))
     built = tuple(sorted(k for k in result.built if k not in result.reused))
     return Refreshed(
         staged,

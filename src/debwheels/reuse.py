@@ -12,14 +12,14 @@ changed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from debwheels.buildkey import BuildCache, CachedWheel
 from debwheels.config import Config, build_cache_dir
 from debwheels.errors import VerificationError
-from debwheels.mirror import MANIFEST_NAME, verify_mirror
+from debwheels.manifest import MANIFEST_NAME, Manifest
+from debwheels.mirror import verify_mirror
 
 _LABELS = {
     "source": "its sdist (or project tree) changed",
@@ -41,6 +41,7 @@ class Reuse:
         mirror: key -> wheel of the verified published mirror.
         previous: ``name==version`` -> build inputs recorded in the published mirror (for :meth:`why`).
         manifest: the published ``build-manifest.json`` bytes (None when the mirror did not verify).
+        published: the same manifest, parsed (None when the mirror did not verify).
         mirror_note: why the mirror is not used, or '' when it is.
         rebuild: reuse nothing (``debwheels build --rebuild``); what is built is still cached.
     """
@@ -49,6 +50,7 @@ class Reuse:
     mirror: dict[str, CachedWheel] = field(default_factory=dict)
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     manifest: bytes | None = None
+    published: Manifest | None = None
     mirror_note: str = ""
     rebuild: bool = False
 
@@ -67,17 +69,14 @@ class Reuse:
             # checked against the sha256 recorded there (snapshot.copy_verified), never linked.
             verified = verify_mirror(cfg, record=False, keep=frozenset({MANIFEST_NAME}))
             data = verified.kept[MANIFEST_NAME]
-            manifest = json.loads(data)
+            manifest = Manifest.read(data, str(cfg.mirror_dir / MANIFEST_NAME))
         except (VerificationError, OSError, ValueError) as exc:
             reuse.mirror_note = f"the published mirror is not reused: {exc}"
             return reuse
-        reuse.manifest = data
-        for filename, entry in manifest.get("wheels", {}).items():
-            inputs = entry.get("build-inputs")
-            if isinstance(inputs, dict):
-                reuse.previous[f"{entry['name']}=={entry['version']}"] = inputs
-            if entry.get("build-key"):
-                reuse.mirror[entry["build-key"]] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")
+        reuse.manifest, reuse.published = data, manifest
+        for filename, entry in manifest.wheels.items():
+            reuse.previous[f"{entry.name}=={entry.version}"] = entry.build_inputs
+            reuse.mirror[entry.build_key] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")
         return reuse
 
     def lookup(self, key: str) -> CachedWheel | None:

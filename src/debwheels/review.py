@@ -12,12 +12,14 @@ its source changed, which is expected.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
+
+from debwheels.errors import VerificationError
+from debwheels.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -115,26 +117,22 @@ def _version(text: str) -> Version | str:
         return text
 
 
-def _wheels(manifest: dict[str, Any] | None) -> tuple[dict[str, dict[str, tuple[str, str, str]]], set[str]]:
+def _wheels(manifest: Manifest | None) -> tuple[dict[str, dict[str, tuple[str, str, str]]], set[str]]:
     """name -> version -> (file, sha256, build key), and the names built from a tree (no sdist)."""
     found: dict[str, dict[str, tuple[str, str, str]]] = {}
     trees: set[str] = set()
-    for filename, entry in ((manifest or {}).get("wheels") or {}).items():
-        found.setdefault(str(entry["name"]), {})[str(entry["version"])] = (
-            filename,
-            str(entry["sha256"]),
-            str(entry.get("build-key")),
-        )
-        if entry.get("sdist-sha256") is None:
-            trees.add(str(entry["name"]))
+    for filename, entry in (manifest.wheels if manifest is not None else {}).items():
+        found.setdefault(entry.name, {})[entry.version] = (filename, entry.sha256, entry.build_key)
+        if entry.sdist_sha256 is None:
+            trees.add(entry.name)
     return found, trees
 
 
-def review(old: dict[str, Any] | None, new: dict[str, Any]) -> Review:
+def review(old: Manifest | None, new: Manifest) -> Review:
     """Compare manifests *old* (None: nothing published) and *new*.
 
     Args:
-        old: the published ``build-manifest.json`` data, or None.
+        old: the published ``build-manifest.json``, or None.
         new: the staged one.
 
     Returns:
@@ -170,10 +168,9 @@ def _sort_key(version: str) -> tuple[int, Version | str]:
     return (1, parsed) if isinstance(parsed, Version) else (0, parsed)
 
 
-def read_manifest(path: Path) -> dict[str, Any] | None:
-    """The manifest at *path*, or None when there is none or it cannot be read."""
+def read_manifest(path: Path) -> Manifest | None:
+    """The manifest at *path*, or None when there is none or it cannot be read (:meth:`Manifest.read`)."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return Manifest.read(path.read_bytes(), str(path))
+    except (OSError, VerificationError):
         return None
-    return data

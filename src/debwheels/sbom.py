@@ -70,6 +70,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from debwheels.errors import BuildError, ToolError
+from debwheels.manifest import Manifest
 from debwheels.wheelmeta import parse_headers, read_metadata
 
 if TYPE_CHECKING:
@@ -146,16 +147,14 @@ def _edges(heads: dict[str, email.message.Message], root: str, environment: dict
     return edges
 
 
-def render_sbom(cfg: Config, manifest: dict[str, Any], verified: Iterable[Pin], mirror: Path) -> str:
+def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror: Path) -> str:
     """The CycloneDX 1.6 JSON SBOM of the runtime set (see the module docstring for its shape).
 
     Args:
         cfg: configuration: ``project_name`` (the application, the root component),
             ``index_url`` (the sdists' index, for the ``distribution`` references),
             ``source_date_epoch`` (the timestamp) and the builder lock (marker environment).
-        manifest: the parsed ``build-manifest.json`` (``wheels``: wheel file name -> entry with
-            ``name``, ``version``, ``sha256``, ``sdist``, ``sdist-sha256``, ``build-key``,
-            ``build-inputs``).
+        manifest: the parsed ``build-manifest.json``.
         verified: the pins of ``verified-requirements.txt`` (:class:`debwheels.requirements.Pin`:
             canonical name, version, the wheel's sha256 as the only hash): the runtime set.
         mirror: directory holding the wheel files (their METADATA gives licenses, summaries and
@@ -206,10 +205,7 @@ def render_sbom(cfg: Config, manifest: dict[str, Any], verified: Iterable[Pin], 
                 return [LicenseExpression(values[0], acknowledgement=declared)]
         return [DisjunctiveLicense(name=value, acknowledgement=declared) for value in values]
 
-    wheels: dict[str, dict[str, Any]] = manifest["wheels"]
-    by_pin = {
-        (_canonical(str(e["name"])), str(e["version"]), str(e["sha256"])): (file, e) for file, e in wheels.items()
-    }
+    by_pin = {(_canonical(e.name), e.version, e.sha256): (file, e) for file, e in manifest.wheels.items()}
     root_name = _canonical(cfg.project_name)
     index = cfg.index_url.rstrip("/")
     components: dict[str, Any] = {}
@@ -224,24 +220,24 @@ def render_sbom(cfg: Config, manifest: dict[str, Any], verified: Iterable[Pin], 
         headers = parse_headers(read_metadata(mirror / file))
         heads[pin.name] = headers
         purl = PackageURL(type="pypi", name=pin.name, version=pin.version)
-        source = str(entry.get("build-inputs", {}).get("source", ""))
+        source = str(entry.build_inputs.get("source", ""))
         properties = [
             Property(name=f"{PROPERTY_PREFIX}wheel", value=file),
-            Property(name=f"{PROPERTY_PREFIX}wheel-sha256", value=str(entry["sha256"])),
+            Property(name=f"{PROPERTY_PREFIX}wheel-sha256", value=entry.sha256),
             Property(name=f"{PROPERTY_PREFIX}provenance", value=f"provenance/{file}.intoto.json"),
         ]
-        if entry.get("build-key"):
-            properties.append(Property(name=f"{PROPERTY_PREFIX}build-key", value=str(entry["build-key"])))
+        if entry.build_key:
+            properties.append(Property(name=f"{PROPERTY_PREFIX}build-key", value=entry.build_key))
         references = []
-        if entry.get("sdist-sha256"):
-            properties.append(Property(name=f"{PROPERTY_PREFIX}sdist", value=str(entry["sdist"])))
-            properties.append(Property(name=f"{PROPERTY_PREFIX}sdist-sha256", value=str(entry["sdist-sha256"])))
+        if entry.sdist_sha256:
+            properties.append(Property(name=f"{PROPERTY_PREFIX}sdist", value=str(entry.sdist)))
+            properties.append(Property(name=f"{PROPERTY_PREFIX}sdist-sha256", value=entry.sdist_sha256))
             references.append(
                 ExternalReference(
                     type=ExternalReferenceType.DISTRIBUTION,
                     url=XsUri(f"{index}/{pin.name}/"),
-                    comment=f"sdist {entry['sdist']}",
-                    hashes=[HashType(alg=HashAlgorithm.SHA_256, content=str(entry["sdist-sha256"]))],
+                    comment=f"sdist {entry.sdist}",
+                    hashes=[HashType(alg=HashAlgorithm.SHA_256, content=entry.sdist_sha256)],
                 )
             )
         elif source.startswith("tree:"):
@@ -254,7 +250,7 @@ def render_sbom(cfg: Config, manifest: dict[str, Any], verified: Iterable[Pin], 
             bom_ref=purl.to_string(),
             purl=purl,
             description=summary,
-            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=str(entry["sha256"]))],
+            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=entry.sha256)],
             licenses=licenses(headers),
             external_references=references,
             properties=properties,
@@ -287,7 +283,7 @@ def render_sbom(cfg: Config, manifest: dict[str, Any], verified: Iterable[Pin], 
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
-def write_sbom(cfg: Config, mirror: Path, manifest: dict[str, Any], verified: Iterable[Pin]) -> dict[str, str]:
+def write_sbom(cfg: Config, mirror: Path, manifest: Manifest, verified: Iterable[Pin]) -> dict[str, str]:
     """Write ``<mirror>/sbom.cdx.json`` (plain write: *mirror* is a staging directory).
 
     Returns:

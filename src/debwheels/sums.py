@@ -6,20 +6,15 @@ final newline. Paths are relative to the mirror directory, ``/``-separated (the 
 ``simple/``); each segment starts with a letter, digit, ``_`` or ``+``. The parser is strict:
 CR, a BOM, an absolute path, a segment starting with ``.`` or ``-`` (so no ``..``), an empty
 segment, duplicates, bad hex, unsorted lines and listing the sums file or the signatures are
-errors. Files are hashed on all cores (hashlib releases the GIL), so verifying a large mirror
-runs at the speed of OpenSSL's sha256 times the cores, not of one Python thread.
+errors. Verify hashes the listed files on all cores (:func:`debwheels.snapshot.read_listed`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from debwheels.errors import VerificationError
-from debwheels.fsutil import sha256_file
 from debwheels.safetext import bounded, clip, escape
 
 SUMS_NAME = "sha256sums.txt"
@@ -107,57 +102,3 @@ def parse_sums(data: bytes, source: str) -> dict[str, str]:
     if not entries:
         raise VerificationError(f"{where} lists no files")
     return entries
-
-
-def _hash_all(paths: list[Path]) -> list[str]:
-    """sha256 of each of *paths*, on every core."""
-    if len(paths) < 2:
-        return [sha256_file(p) for p in paths]
-    with ThreadPoolExecutor(max_workers=min(len(paths), os.cpu_count() or 1)) as pool:
-        return list(pool.map(sha256_file, paths))
-
-
-def _walk(directory: Path, listed: dict[str, str] | None) -> tuple[list[str], list[str]]:
-    """Files (relative paths) under *directory* except the unlisted top-level names, and odd entries.
-
-    A link to a directory, and (when comparing with *listed*) a subdirectory that holds no
-    listed path, is one odd entry, not descended.
-    """
-    prefixes = {"/".join(name.split("/")[:i]) for name in listed or () for i in range(1, name.count("/") + 1)}
-    files: list[str] = []
-    odd: list[str] = []
-    for root, dirs, names in os.walk(directory):
-        base = Path(root).relative_to(directory).as_posix()
-        rel = "" if base == "." else f"{base}/"
-        descend = []
-        for name in sorted(dirs):
-            path = f"{rel}{name}"
-            if not rel and name in UNLISTED:
-                continue
-            if Path(root, name).is_symlink() or (listed is not None and path not in prefixes):
-                odd.append(path)
-            else:
-                descend.append(name)
-        dirs[:] = descend
-        for name in names:
-            if not rel and name in UNLISTED:
-                continue
-            files.append(f"{rel}{name}")
-    return sorted(files), sorted(odd)
-
-
-def hash_directory(directory: Path) -> dict[str, str]:
-    """Hash every regular file of *directory* except the sums file and the signatures.
-
-    Returns:
-        dict[str, str]: file name -> sha256 hex.
-
-    Raises:
-        VerificationError: the directory holds a subdirectory, link or special file.
-    """
-    names, odd = _walk(directory, None)
-    for name in [*odd, *names]:
-        path = directory / name
-        if path.is_symlink() or not path.is_file():
-            raise VerificationError(f"{path} is not a regular file; a mirror holds only regular files: remove it")
-    return dict(zip(names, _hash_all([directory / n for n in names]), strict=True))

@@ -13,6 +13,7 @@ from debwheels.buildkey import BuildCache, KeyInputs, tree_sha256
 from debwheels.config import load_config
 from debwheels.fsutil import sha256_file
 from debwheels.lockgraph import LockedPackage, LockGraph
+from debwheels.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
 from debwheels.progress import Progress
 from debwheels.reuse import Reuse
 from debwheels.review import review
@@ -71,11 +72,11 @@ def make_wheel(path: Path, name: str, version: str) -> Path:
 def test_the_build_cache_returns_what_was_stored_and_refuses_a_changed_wheel(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "demo-1.0-py3-none-any.whl", "demo", "1.0")
     cache = BuildCache(tmp_path / "cache")
-    entry = {"name": "demo", "version": "1.0", "sha256": sha256_file(wheel)}
+    entry = wheel_entry("demo", "1.0", sha256_file(wheel), tree=False)
     assert cache.get("k" * 64) is None
     cache.put("k" * 64, wheel, entry)
     hit = cache.get("k" * 64)
-    assert hit is not None and hit.source == "cache" and hit.entry["sha256"] == entry["sha256"]
+    assert hit is not None and hit.source == "cache" and hit.entry == entry
     assert hit.path.read_bytes() == wheel.read_bytes()
     assert not list((tmp_path / "cache").glob(".*")), "no temporary directory is left behind"
     hit.path.unlink()
@@ -98,18 +99,28 @@ def test_the_tree_digest_follows_content_not_mtimes(tmp_path: Path) -> None:
     assert tree_sha256(tmp_path, exclude=("wheels-mirror",)) != first, "the executable bit counts"
 
 
-def manifest(*wheels: tuple[str, str, str, bool]) -> dict[str, Any]:
-    return {
-        "wheels": {
-            f"{n}-{v}-py3-none-any.whl": {
-                "name": n,
-                "version": v,
-                "sha256": s * 64,
-                "sdist-sha256": None if tree else "0",
-            }
-            for n, v, s, tree in wheels
-        }
-    }
+def wheel_entry(name: str, version: str, sha256: str, tree: bool) -> WheelEntry:
+    return WheelEntry(
+        name=name,
+        version=version,
+        sha256=sha256,
+        sdist=None if tree else f"{name}-{version}.tar.gz",
+        sdist_sha256=None if tree else "0" * 64,
+        build_requires=("setuptools",),
+        build_env={},
+        patches={},
+        build_key=inputs(name=name, version=version).key,
+        build_inputs=inputs(name=name, version=version).record(),
+    )
+
+
+def manifest(*wheels: tuple[str, str, str, bool]) -> Manifest:
+    return Manifest(
+        format=MANIFEST_FORMAT,
+        builder_rootfs_sha256=None,
+        source_date_epoch=1309379017,
+        wheels={f"{n}-{v}-py3-none-any.whl": wheel_entry(n, v, s * 64, tree) for n, v, s, tree in wheels},
+    )
 
 
 def test_review_names_every_kind_of_change() -> None:
@@ -196,7 +207,7 @@ def test_why_names_the_inputs_that_changed(tmp_path: Path) -> None:
 
 
 def test_the_committed_manifest_records_a_recomputable_build_key_per_wheel() -> None:
-    data = json.loads((ROOT / "wheels-mirror" / "build-manifest.json").read_text())
+    data = json.loads((ROOT / "wheels-mirror" / MANIFEST_NAME).read_text())
     assert data["format"] == 3
     for entry in data["wheels"].values():
         recomputed = KeyInputs(
@@ -212,5 +223,6 @@ def test_the_committed_manifest_records_a_recomputable_build_key_per_wheel() -> 
         assert recomputed.key == entry["build-key"]
         assert entry["build-inputs"]["build-env"] == entry["build-env"]
     cfg = load_config(ROOT)
-    files = data["wheels"]
-    assert render_manifest(cfg, files) == (ROOT / "wheels-mirror" / "build-manifest.json").read_text()
+    committed = (ROOT / "wheels-mirror" / MANIFEST_NAME).read_bytes()
+    files = Manifest.read(committed, MANIFEST_NAME).wheels
+    assert render_manifest(cfg, files).encode() == committed

@@ -20,7 +20,7 @@ from debwheels.fsutil import sha256_file
 from debwheels.keys import check_keys
 from debwheels.mirror import sign_and_publish, verify_mirror
 from debwheels.runlock import project_lock
-from debwheels.sums import SUMS_NAME, hash_directory, render_sums
+from debwheels.sums import SUMS_NAME, render_sums
 
 
 def make_project(root: Path, trusted: list[Key], threshold: int = 1) -> Path:
@@ -43,7 +43,7 @@ def stage(root: Path, files: dict[str, bytes]) -> None:
     staged.mkdir(parents=True)
     for name, data in files.items():
         (staged / name).write_bytes(data)
-    (staged / SUMS_NAME).write_text(render_sums(hash_directory(staged)))
+    (staged / SUMS_NAME).write_text(render_sums({name: sha256_file(staged / name) for name in files}))
 
 
 def snapshot(directory: Path) -> dict[str, str]:
