@@ -210,10 +210,15 @@ class BuildCache:
         return CachedWheel(path, entry, "cache")
 
     def put(self, key: str, wheel: Path, entry: WheelEntry) -> None:
-        """Store *wheel* with its manifest *entry* under *key* (a directory renamed into place whole)."""
+        """Store *wheel* with its manifest *entry* under *key* (a directory renamed into place whole).
+
+        A usable entry under *key* is kept; one :meth:`get` cannot use is replaced.
+        """
         target = self.directory / key
         if target.is_dir():
-            return
+            if self.get(key) is not None:
+                return
+            shutil.rmtree(target, ignore_errors=True)  # unusable (damaged, or an older format): replaced
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = fresh_dir(self.directory / f".{key}.tmp-{os.getpid()}")
         try:

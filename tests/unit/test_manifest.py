@@ -77,6 +77,20 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
     assert BuildCache(tmp_path).get("k" * 64) is None
 
 
+def test_a_damaged_cache_entry_is_replaced_by_the_next_build(tmp_path: Path) -> None:
+    raw = dict(committed()["wheels"][WHEEL])
+    wheel = tmp_path / WHEEL
+    wheel.write_bytes(b"rebuilt")
+    entry = WheelEntry.from_json({**raw, "sha256": hashlib.sha256(b"rebuilt").hexdigest()}, WHEEL)
+    folder = tmp_path / "cache" / ("k" * 64)
+    folder.mkdir(parents=True)
+    (folder / "entry.json").write_text("[]")
+    cache = BuildCache(tmp_path / "cache")
+    cache.put("k" * 64, wheel, entry)
+    hit = cache.get("k" * 64)
+    assert hit is not None and hit.entry == entry and hit.path.read_bytes() == b"rebuilt"
+
+
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
