@@ -40,13 +40,13 @@ import benchlib
 
 benchlib.use_source_tree()
 
-from debwheels.build import topological_order  # noqa: E402
-from debwheels.builder import image_tags, load_lock  # noqa: E402
+from debwheels.build.builder import topological_order  # noqa: E402
+from debwheels.build.sources import fetch, unpack  # noqa: E402
 from debwheels.config import cache_dir, load_config  # noqa: E402
-from debwheels.container import ContainerRuntime, Mount  # noqa: E402
-from debwheels.lockgraph import LockGraph  # noqa: E402
-from debwheels.requirements import Pin  # noqa: E402
-from debwheels.sources import fetch, unpack  # noqa: E402
+from debwheels.debian.images import image_tags, load_lock  # noqa: E402
+from debwheels.lock.graph import LockGraph  # noqa: E402
+from debwheels.lock.requirements import Pin  # noqa: E402
+from debwheels.tools.container import ContainerRuntime, Mount  # noqa: E402
 
 # pypa/build, the frontend of the plain approach, from its sdist pinned by sha256 (PyPI).
 BUILD_PIN = Pin("build", "1.6.1", ("51cc11666391ab6f092070437ac747002ff46f3e4113a3622177ee6b488bfc53",))

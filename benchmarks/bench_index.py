@@ -1,4 +1,4 @@
-"""Benchmark (d): static index generation (``debwheels.index.build_index``) for 1000 wheels.
+"""Benchmark (d): static index generation (``debwheels.mirror.index.build_index``) for 1000 wheels.
 
 What it measures
     ``--wheels`` small but valid wheels (zip archives holding ``<name>-<version>.dist-info/``
@@ -11,7 +11,7 @@ What it measures
       every wheel's METADATA, writes the PEP 658 sidecars and the PEP 503/691 ``simple/`` pages, into a
       fresh directory each round (the wheels hard-linked in before the clock starts), as a staged mirror is;
     * for comparison, hashing the same wheels: sha256 of each, one after another in one thread,
-      and on every core (threads, as :mod:`debwheels.sums` does).
+      and on every core (threads, as :mod:`debwheels.mirror.sums` does).
 
 How to run
     /usr/bin/python3 benchmarks/bench_index.py [--wheels 1000] [--projects 300] [--runs 5]
@@ -44,7 +44,7 @@ import benchlib
 benchlib.use_source_tree()
 
 from debwheels.fsutil import sha256_file  # noqa: E402
-from debwheels.index import build_index  # noqa: E402
+from debwheels.mirror.index import build_index  # noqa: E402
 
 NAME = "bench_index"
 TARGET_SECONDS = 1.0
@@ -93,7 +93,7 @@ def make_wheels(directory: Path, count: int, projects: int, seed: int = 1) -> li
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Time debwheels.index.build_index on 1000 wheels, next to hashing them (target <= 1 s).",
+        description="Time debwheels.mirror.index.build_index on 1000 wheels, next to hashing them (target <= 1 s).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--wheels", type=int, default=1000, help="number of wheels")

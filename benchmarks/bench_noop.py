@@ -58,16 +58,16 @@ import benchlib
 NAME = "bench_noop"
 TARGET_SECONDS = 2.0
 
-# Read-only: what 'debwheels wheels' checks before deciding to build (debwheels.refresh step 1),
+# Read-only: what 'debwheels wheels' checks before deciding to build (debwheels.build.refresh step 1),
 # plus the first reason a package would be rebuilt. Prints one JSON object.
 PREFLIGHT = r"""
 import json, sys
 from pathlib import Path
-from debwheels.build import DRIVER, check_lock_files, published_is_current, topological_order
-from debwheels.buildkey import KeyMaker
+from debwheels.build.builder import DRIVER, check_lock_files, published_is_current, topological_order
+from debwheels.build.keys import KeyMaker
 from debwheels.config import load_config
-from debwheels.lockgraph import LockGraph
-from debwheels.reuse import Reuse
+from debwheels.lock.graph import LockGraph
+from debwheels.build.reuse import Reuse
 
 cfg = load_config(Path(sys.argv[1]), None)
 graph = LockGraph.read(cfg.lock_file)

@@ -50,7 +50,7 @@ import benchlib
 benchlib.use_source_tree()
 
 from debwheels.fsutil import sha256_file  # noqa: E402
-from debwheels.sums import SUMS_NAME, parse_sums, render_sums  # noqa: E402
+from debwheels.mirror.sums import SUMS_NAME, parse_sums, render_sums  # noqa: E402
 
 NAME = "bench_verify"
 TARGET_GBPS = 1.0
@@ -101,14 +101,14 @@ def stage_files(staged: Path, files: int, total: int) -> None:
 def verify_phases(root: Path, state: Path, snapshot: Path) -> dict[str, float]:
     """Time verify's phases in-process once (warm cache): keyring, signatures, list parse, hash, snapshot copy.
 
-    Uses debwheels' internal helpers, as :func:`debwheels.mirror.verify_mirror` calls them.
+    Uses debwheels' internal helpers, as :func:`debwheels.mirror.publish.verify_mirror` calls them.
     """
     os.environ["DEBWHEELS_STATE"] = str(state)
     from debwheels.config import load_config
-    from debwheels.mirror import _check_signatures
-    from debwheels.signing import trusted_keyring
-    from debwheels.snapshot import MirrorTree, Snapshot, read_listed
-    from debwheels.sums import MAX_SUMS_BYTES
+    from debwheels.mirror.publish import _check_signatures
+    from debwheels.mirror.signing import trusted_keyring
+    from debwheels.mirror.snapshot import MirrorTree, Snapshot, read_listed
+    from debwheels.mirror.sums import MAX_SUMS_BYTES
 
     cfg = load_config(root, None)
     phases: dict[str, float] = {}

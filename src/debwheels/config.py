@@ -51,7 +51,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from debwheels.errors import ConfigError
-from debwheels.releases import Cutoff, parse_duration, parse_timestamp
+from debwheels.lock.releases import Cutoff, parse_duration, parse_timestamp
 from debwheels.safetext import clip
 
 DEFAULT_SOURCE_DATE_EPOCH = 1309379017

@@ -51,8 +51,8 @@ import pytest
 from conftest import ROOT, Run, run_cli
 from debwheels.config import cache_dir
 from debwheels.fsutil import sha256_file
-from debwheels.lockgraph import LockGraph
-from debwheels.sums import parse_sums
+from debwheels.lock.graph import LockGraph
+from debwheels.mirror.sums import parse_sums
 
 from .conftest import refused, snapshot
 

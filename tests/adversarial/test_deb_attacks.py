@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from debwheels.builder import ensure_images
 from debwheels.config import load_config
-from debwheels.container import ContainerRuntime
-from debwheels.deb import build_deb
+from debwheels.debian.deb import build_deb
+from debwheels.debian.images import ensure_images
 from debwheels.errors import BuildError, exit_code_for
+from debwheels.tools.container import ContainerRuntime
 
 from .conftest import snapshot
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from debwheels import sources
+from debwheels.build import sources
+from debwheels.build.sources import unpack
 from debwheels.errors import UnsafeArchiveError, exit_code_for
-from debwheels.sources import unpack
 
 from .conftest import refused, snapshot
 

@@ -1,6 +1,6 @@
 """Races against verify: files swapped between reads, and a publisher swapping the whole mirror.
 
-verify reads the mirror once (see debwheels.snapshot): the signed list, each signature and
+verify reads the mirror once (see debwheels.mirror.snapshot): the signed list, each signature and
 release.json are read into memory and judged from those bytes, and every listed file is hashed
 as it is copied into the private snapshot. The first test makes the race deterministic: a hook
 on every file open of the mirror swaps in another state (a list with an unsigned extra line and
@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SRC, run_cli
-from debwheels import snapshot as snapshot_module
 from debwheels.config import load_config
 from debwheels.errors import VerificationError
-from debwheels.mirror import verify_mirror
+from debwheels.mirror import snapshot as snapshot_module
+from debwheels.mirror.publish import verify_mirror
 
 from .conftest import REAL_WHEELS, Maintainer, sign, stage
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from conftest import SRC, Key
-from debwheels.builder import ensure_images
 from debwheels.config import load_config
-from debwheels.container import ContainerRuntime
-from debwheels.endpoint import apt_install_test
+from debwheels.debian.endpoint import apt_install_test
+from debwheels.debian.images import ensure_images
 from debwheels.errors import InstallTestError
+from debwheels.tools.container import ContainerRuntime
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 

@@ -18,8 +18,8 @@ import pytest
 
 from conftest import ROOT, Key
 from debwheels.fsutil import sha256_file
-from debwheels.lockgraph import LockGraph
-from debwheels.sums import parse_sums
+from debwheels.lock.graph import LockGraph
+from debwheels.mirror.sums import parse_sums
 
 from .conftest import assert_local_hash_checked_builds, debwheels, sh
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SRC
-from debwheels.index import build_index
-from debwheels.requirements import read_pins
-from debwheels.serve import make_server
+from debwheels.lock.requirements import read_pins
+from debwheels.mirror.index import build_index
+from debwheels.mirror.serve import make_server
 
 pytestmark = pytest.mark.network
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from debwheels.lockgraph import LockGraph
+from debwheels.lock.graph import LockGraph
 
 from .conftest import assert_local_hash_checked_builds, debwheels
 

@@ -22,10 +22,10 @@ import pytest
 from debian.changelog import Changelog
 
 from conftest import Key
+from debwheels.build.sources import fetch, unpack
 from debwheels.config import cache_dir
-from debwheels.lockgraph import LockGraph
-from debwheels.requirements import Pin
-from debwheels.sources import fetch, unpack
+from debwheels.lock.graph import LockGraph
+from debwheels.lock.requirements import Pin
 
 from .conftest import app_env, run_ok
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Key
+from debwheels.build.sources import unpack
 from debwheels.config import cache_dir
-from debwheels.lockgraph import LockGraph
-from debwheels.sources import unpack
+from debwheels.lock.graph import LockGraph
 
 from .conftest import app_env, run_ok
 

@@ -4,7 +4,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from debwheels.builder import RootfsLock, drift_report, read_packages
+from debwheels.debian.images import PinnedRootfs, drift_report, read_packages
 
 STATUS = b"""Package: python3.11
 Status: install ok installed
@@ -33,7 +33,7 @@ def test_reads_installed_packages_from_a_rootfs_tarball(tmp_path: Path) -> None:
 
 
 def test_drift_report_names_every_changed_package() -> None:
-    locked = RootfsLock(("python3",), "a" * 64, {"python3.11": "3.11.2-6+deb12u5", "gone": "1", "same": "2"})
+    locked = PinnedRootfs(("python3",), "a" * 64, {"python3.11": "3.11.2-6+deb12u5", "gone": "1", "same": "2"})
     report = drift_report(locked, "b" * 64, {"python3.11": "3.11.2-6+deb12u6", "new": "3", "same": "2"})
     assert (
         report

@@ -9,7 +9,7 @@ import pytest
 from debian.changelog import Changelog
 
 from conftest import run_cli
-from debwheels.changelog import check_version
+from debwheels.debian.changelog import check_version
 from debwheels.errors import ConfigError
 
 CHANGELOG = """hello (1.0) bookworm; urgency=medium

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BOOKWORM_MARKERS
-from debwheels.build import BuiltWheel, NotReady, env_closure
+from debwheels.build.builder import BuiltWheel, NotReady, env_closure
 from debwheels.errors import BuildError
 
 ENV = BOOKWORM_MARKERS

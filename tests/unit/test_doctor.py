@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from debwheels import doctor, errors
-from debwheels.doctor import Check, Fix, GiB, Report, diagnose
+from debwheels import errors
+from debwheels.tools import doctor
+from debwheels.tools.doctor import Check, Fix, GiB, Report, diagnose
 
 # Seen on this project's machine (podman 4.3.1, PATH=/usr/bin:/bin, so netavark finds no iptables).
 NETAVARK = "Error: netavark: No such file or directory (os error 2)\n"

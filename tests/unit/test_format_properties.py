@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from debwheels import strictjson
 from debwheels.errors import VerificationError
-from debwheels.release import FORMAT, Release, SerialState, parse_release
-from debwheels.sums import UNLISTED, parse_sums, render_sums
+from debwheels.mirror.release import FORMAT, Release, SerialState, parse_release
+from debwheels.mirror.sums import UNLISTED, parse_sums, render_sums
 
 PROPERTY = settings(
     derandomize=True,

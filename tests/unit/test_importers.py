@@ -13,7 +13,7 @@ import packaging
 import pytest
 
 from debwheels.errors import HashMismatchError, RequirementsError, UsageError, exit_code_for
-from debwheels.importers import (
+from debwheels.lock.importers import (
     ImportedLock,
     ImportedPin,
     check_sdist,

@@ -1,4 +1,4 @@
-"""The static simple index (debwheels.index) and the localhost server (debwheels.serve), on real wheels."""
+"""The static simple index (debwheels.mirror.index) and the localhost server (debwheels.mirror.serve), on real wheels."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from urllib.parse import quote, unquote, urljoin
 import pytest
 
 from debwheels.errors import BuildError
-from debwheels.index import INDEX_DIR, METADATA_SUFFIX, build_index
-from debwheels.serve import make_server, negotiate
+from debwheels.mirror.index import INDEX_DIR, METADATA_SUFFIX, build_index
+from debwheels.mirror.serve import make_server, negotiate
 
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

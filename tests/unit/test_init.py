@@ -10,10 +10,10 @@ from debian.changelog import Changelog
 from debian.deb822 import Deb822
 
 from conftest import ROOT, run_cli
-from debwheels.changelog import debian_version
 from debwheels.config import load_config
+from debwheels.debian.changelog import debian_version
+from debwheels.debian.scaffold import read_project, render_rules
 from debwheels.errors import ConfigError
-from debwheels.scaffold import read_project, render_rules
 
 PYPROJECT = """\
 [build-system]
@@ -252,7 +252,7 @@ def test_init_adds_the_debian_build_packages_known_dependencies_need(tmp_path: P
 
 
 def test_runtime_depends_of_the_verified_set_and_extra_depends(tmp_path: Path) -> None:
-    from debwheels.depends import runtime_depends
+    from debwheels.debian.depends import runtime_depends
 
     root = project(
         tmp_path, {"pyproject.toml": PYPROJECT + '\n[tool.debwheels]\nextra-depends = ["libfoo1 (>= 1.2)"]\n'}
@@ -267,7 +267,7 @@ def test_runtime_depends_of_the_verified_set_and_extra_depends(tmp_path: Path) -
 
 
 def test_debian_suite_must_be_the_builder_locks(tmp_path: Path) -> None:
-    from debwheels.builder import check_suite
+    from debwheels.debian.images import check_suite
 
     root = project(
         tmp_path,

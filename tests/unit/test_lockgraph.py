@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from debwheels.build import check_lock_files, topological_order
+from debwheels.build.builder import check_lock_files, topological_order
 from debwheels.config import load_config
 from debwheels.errors import BuildError, RequirementsError
-from debwheels.lock import read_requirements_in
-from debwheels.lockgraph import LockedPackage, LockGraph
-from debwheels.requirements import parse_pins
+from debwheels.lock.graph import LockedPackage, LockGraph
+from debwheels.lock.locker import read_requirements_in
+from debwheels.lock.requirements import parse_pins
 
 A = "a" * 64
 B = "b" * 64

@@ -1,4 +1,4 @@
-"""The typed build manifest (debwheels.manifest): byte-identical rendering and strict refusals."""
+"""The typed build manifest (debwheels.mirror.manifest): byte-identical rendering and strict refusals."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from debwheels.buildkey import BuildCache
+from debwheels.build.keys import BuildCache
 from debwheels.errors import VerificationError
-from debwheels.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "wheels-mirror" / MANIFEST_NAME

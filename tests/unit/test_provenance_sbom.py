@@ -1,4 +1,4 @@
-"""Per-wheel in-toto provenance (debwheels.provenance) and the CycloneDX SBOM (debwheels.sbom).
+"""Per-wheel in-toto provenance (debwheels.mirror.provenance) and the CycloneDX SBOM (debwheels.mirror.sbom).
 
 Both run on a staged mirror made here from the committed ``wheels-mirror/`` (its wheels,
 ``build-manifest.json`` and ``verified-requirements.txt``), the way ``Builder._stage`` makes
@@ -24,9 +24,10 @@ import pytest
 
 from debwheels.config import Config, load_config
 from debwheels.errors import ToolError
-from debwheels.index import build_index
-from debwheels.manifest import MANIFEST_NAME, Manifest
-from debwheels.provenance import (
+from debwheels.lock.requirements import Pin, parse_pins, read_pins
+from debwheels.mirror.index import build_index
+from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
+from debwheels.mirror.provenance import (
     BUILD_TYPE,
     PREDICATE_TYPE,
     PROVENANCE_DIR,
@@ -36,10 +37,9 @@ from debwheels.provenance import (
     statement_path,
     write_provenance,
 )
-from debwheels.requirements import Pin, parse_pins, read_pins
-from debwheels.sbom import SBOM_NAME, check_sbom_against_venv, render_sbom, write_sbom
-from debwheels.snapshot import MirrorTree, read_listed
-from debwheels.sums import SUMS_NAME, parse_sums, render_sums
+from debwheels.mirror.sbom import SBOM_NAME, check_sbom_against_venv, render_sbom, write_sbom
+from debwheels.mirror.snapshot import MirrorTree, read_listed
+from debwheels.mirror.sums import SUMS_NAME, parse_sums, render_sums
 
 ROOT = Path(__file__).resolve().parents[2]
 MIRROR = ROOT / "wheels-mirror"

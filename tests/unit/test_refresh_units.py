@@ -8,15 +8,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from debwheels.build import render_manifest
-from debwheels.buildkey import BuildCache, KeyInputs, tree_sha256
+from debwheels.build.builder import render_manifest
+from debwheels.build.keys import BuildCache, KeyInputs, tree_sha256
+from debwheels.build.reuse import Reuse
 from debwheels.config import load_config
 from debwheels.fsutil import sha256_file
-from debwheels.lockgraph import LockedPackage, LockGraph
-from debwheels.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.lock.graph import LockedPackage, LockGraph
+from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.mirror.review import review
 from debwheels.progress import Progress
-from debwheels.reuse import Reuse
-from debwheels.review import review
 
 ROOT = Path(__file__).resolve().parents[2]
 

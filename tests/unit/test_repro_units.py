@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from debwheels.build.repro import Outcome, has_c_extension, render_html
+from debwheels.build.vary import ALL, Variation, parse_vary
+from debwheels.debian.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 from debwheels.errors import UsageError
-from debwheels.repro import Outcome, has_c_extension, render_html
-from debwheels.vary import ALL, Variation, parse_vary
-from debwheels.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 
 
 def test_vary_spec_follows_reprotest_syntax() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from debwheels.errors import RequirementsError
-from debwheels.requirements import Pin, parse_pins, render_pins
+from debwheels.lock.requirements import Pin, parse_pins, render_pins
 
 H1 = "a" * 64
 H2 = "b" * 64

@@ -21,10 +21,10 @@ import pytest
 
 from conftest import BOOKWORM_MARKERS
 from debwheels.errors import ConfigError, RequirementsError
-from debwheels.metadata import CoreMetadata, MetadataProvider, requires_txt, same_requirements
-from debwheels.releases import Cutoff, available, format_duration, parse_duration, parse_timestamp
-from debwheels.resolve import Catalog, Resolved, resolve
-from debwheels.simpleindex import SimpleIndex
+from debwheels.lock.metadata import CoreMetadata, MetadataProvider, requires_txt, same_requirements
+from debwheels.lock.releases import Cutoff, available, format_duration, parse_duration, parse_timestamp
+from debwheels.lock.resolve import Catalog, Resolved, resolve
+from debwheels.lock.simpleindex import SimpleIndex
 
 ENV = BOOKWORM_MARKERS
 OLD = "2026-01-01T00:00:00Z"
@@ -285,7 +285,7 @@ def test_cutoff_settings_parse_and_describe() -> None:
 
 
 def test_available_without_upload_times_refuses_a_cutoff() -> None:
-    from debwheels.simpleindex import parse_page
+    from debwheels.lock.simpleindex import parse_page
 
     page = parse_page(
         "lib",

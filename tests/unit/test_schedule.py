@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from debwheels.build.schedule import Ready, Scheduler, Task, waiting_on
 from debwheels.errors import BuildError
-from debwheels.schedule import Ready, Scheduler, Task, waiting_on
 
 
 @dataclass

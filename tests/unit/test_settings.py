@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from debwheels.build import effective_requires
+from debwheels.build.builder import effective_requires
+from debwheels.build.sources import BuildSystem
 from debwheels.config import load_config
 from debwheels.errors import ConfigError
-from debwheels.sources import BuildSystem
 
 
 def write(tmp_path: Path, table: str) -> Path:

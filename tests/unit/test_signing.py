@@ -16,11 +16,11 @@ import pytest
 from conftest import Key, make_key, run_cli
 from debwheels.config import load_config
 from debwheels.errors import BusyError, SigningError
+from debwheels.exclusive import exclusive_run
 from debwheels.fsutil import sha256_file
-from debwheels.keys import check_keys
-from debwheels.mirror import sign_and_publish, verify_mirror
-from debwheels.runlock import project_lock
-from debwheels.sums import SUMS_NAME, render_sums
+from debwheels.mirror.keys import check_keys
+from debwheels.mirror.publish import sign_and_publish, verify_mirror
+from debwheels.mirror.sums import SUMS_NAME, render_sums
 
 
 def make_project(root: Path, trusted: list[Key], threshold: int = 1) -> Path:
@@ -186,7 +186,7 @@ def test_keys_check_warns_before_expiry(tmp_path: Path) -> None:
 
 
 def _hold(state_dir: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event) -> None:
-    with project_lock(Path(state_dir), "debwheels build"):
+    with exclusive_run(Path(state_dir), "debwheels build"):
         ready.set()
         release.wait(30)
 
@@ -199,7 +199,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(signed: Path) ->
         assert ready.wait(30)
         with (
             pytest.raises(BusyError, match=rf"pid {holder.pid} .* running 'debwheels build'"),
-            project_lock(signed / ".debwheels", "debwheels sign"),
+            exclusive_run(signed / ".debwheels", "debwheels sign"),
         ):
             pass
         result = run_cli("-C", str(signed), "sign", env={"DEBWHEELS_SIGNING_KEY": "F" * 40})
@@ -207,5 +207,5 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(signed: Path) ->
     finally:
         release.set()
         holder.join(30)
-    with project_lock(signed / ".debwheels", "debwheels sign"):  # released when the holder exits
+    with exclusive_run(signed / ".debwheels", "debwheels sign"):  # released when the holder exits
         pass

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from debwheels.errors import UsageError, VerificationError
-from debwheels.snapshot import MirrorTree, copy_verified, read_listed, read_regular, snapshot_at
+from debwheels.mirror.snapshot import MirrorTree, copy_verified, read_listed, read_regular, snapshot_at
 
 
 def test_read_regular_refuses_what_is_not_a_regular_file_without_opening_it(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from debwheels.build.sources import fetch, read_build_system, unpack
 from debwheels.errors import HashMismatchError, UnsafeArchiveError
-from debwheels.requirements import Pin
-from debwheels.sources import fetch, read_build_system, unpack
+from debwheels.lock.requirements import Pin
 
 
 def make_tar(path: Path, members: list[tarfile.TarInfo], payload: bytes = b"x") -> Path:

@@ -14,9 +14,9 @@ import pytest
 from debwheels import strictjson
 from debwheels.config import load_config
 from debwheels.errors import ConfigError, UsageError, VerificationError
-from debwheels.keys import _fingerprint
-from debwheels.release import Release, SerialState, parse_release
-from debwheels.sums import MAX_SUMS_BYTES, MirrorDiff, parse_sums
+from debwheels.mirror.keys import _fingerprint
+from debwheels.mirror.release import Release, SerialState, parse_release
+from debwheels.mirror.sums import MAX_SUMS_BYTES, MirrorDiff, parse_sums
 
 GOOD = Release("demo", 7, "2026-11-22T10:00:00Z", "a" * 64, 1309379017)
 FPR = "22567415D822B50A9D94589156B274562A40AD4D"

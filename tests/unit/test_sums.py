@@ -6,8 +6,8 @@ import pytest
 
 from debwheels.errors import VerificationError
 from debwheels.fsutil import sha256_file
-from debwheels.snapshot import MirrorTree, read_listed
-from debwheels.sums import MirrorDiff, parse_sums, render_sums
+from debwheels.mirror.snapshot import MirrorTree, read_listed
+from debwheels.mirror.sums import MirrorDiff, parse_sums, render_sums
 
 
 def compare(directory: Path, listed: dict[str, str]) -> MirrorDiff:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from debwheels import syslibs
-from debwheels.container import failure
+from debwheels.debian import syslibs
+from debwheels.tools.container import failure
 
 LOGS = Path(__file__).parent / "data" / "syslibs"
 SETTING = "to extra-builder-packages in [tool.debwheels], then run 'debwheels builder'"

@@ -27,8 +27,8 @@ from debwheels.errors import (
 from debwheels.safetext import clip
 
 if TYPE_CHECKING:
-    from debwheels.builder import Images
-    from debwheels.container import ContainerRuntime
+    from debwheels.debian.images import Images
+    from debwheels.tools.container import ContainerRuntime
 
 
 @dataclass
@@ -93,18 +93,18 @@ def color_enabled(stream: Any, environ: Mapping[str, str] | None = None) -> bool
 
 
 def container_images(cfg: Config, update_lock: bool = False, check: bool = False) -> tuple[ContainerRuntime, Images]:
-    from debwheels.builder import ensure_images
-    from debwheels.container import ContainerRuntime
+    from debwheels.debian.images import ensure_images
+    from debwheels.tools.container import ContainerRuntime
 
     runtime = ContainerRuntime(cfg.container_runtime)
     return runtime, ensure_images(cfg, runtime, update_lock=update_lock, check=check, say=say)
 
 
 def locked(cfg: Config, command: str) -> AbstractContextManager[Path]:
-    """Hold the project's lock file (one mutating run at a time, see debwheels.runlock)."""
-    from debwheels.runlock import project_lock
+    """Hold the project's lock file (one mutating run at a time, see debwheels.exclusive)."""
+    from debwheels.exclusive import exclusive_run
 
-    return project_lock(cfg.state_dir, command)
+    return exclusive_run(cfg.state_dir, command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,8 +15,8 @@ from debwheels.errors import (
 )
 
 if TYPE_CHECKING:
-    from debwheels.refresh import Refreshed
-    from debwheels.repro import Outcome
+    from debwheels.build.refresh import Refreshed
+    from debwheels.build.repro import Outcome
 
 from debwheels.cli.app import State, cli, container_images, jobs_option, json_option, locked, say
 
@@ -25,10 +25,10 @@ from debwheels.cli.app import State, cli, container_images, jobs_option, json_op
 @click.pass_obj
 def fetch(state: State) -> None:
     """Download every locked sdist into the cache, checking its sha256 first."""
+    from debwheels.build.sources import fetch as fetch_one
     from debwheels.config import cache_dir
-    from debwheels.lockgraph import LockGraph
-    from debwheels.requirements import Pin
-    from debwheels.sources import fetch as fetch_one
+    from debwheels.lock.graph import LockGraph
+    from debwheels.lock.requirements import Pin
 
     cfg = state.config()
     nodes = [p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256]
@@ -39,8 +39,8 @@ def fetch(state: State) -> None:
 
 
 def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool) -> tuple[Config, Refreshed]:
-    """Run debwheels.refresh and print its review diff (text on stderr, or nothing when --json)."""
-    from debwheels.refresh import refresh
+    """Run debwheels.build.refresh and print its review diff (text on stderr, or nothing when --json)."""
+    from debwheels.build.refresh import refresh
 
     cfg = state.config()
     done = refresh(cfg, lambda: container_images(cfg), say, jobs=jobs, rebuild=rebuild)
@@ -71,8 +71,8 @@ def build(state: State, explain: str | None, jobs: int, rebuild: bool, as_json: 
     if explain is not None:
         import json
 
-        from debwheels.build import Builder
-        from debwheels.lockgraph import LockGraph
+        from debwheels.build.builder import Builder
+        from debwheels.lock.graph import LockGraph
 
         cfg = state.config()
         runtime, images = container_images(cfg)
@@ -112,7 +112,7 @@ def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | Non
 
     On an up-to-date mirror it writes nothing and needs no signing key (what 'make wheels' runs).
     """
-    from debwheels.mirror import discard, sign_and_publish, staged_changes_mirror
+    from debwheels.mirror.publish import discard, sign_and_publish, staged_changes_mirror
 
     cfg, done = _refresh(state, jobs, rebuild, as_json)
     report = done.to_json()
@@ -167,8 +167,8 @@ def repro(
     """
     from packaging.utils import canonicalize_name
 
-    from debwheels.repro import Repro
-    from debwheels.vary import Variation, parse_vary
+    from debwheels.build.repro import Repro
+    from debwheels.build.vary import Variation, parse_vary
 
     cfg = state.config()
     runtime, images = container_images(cfg)

@@ -31,8 +31,8 @@ def builder(state: State, update_lock: bool, check: bool) -> None:
 @click.pass_obj
 def deb(state: State) -> None:
     """Verify the mirror, then build the .deb with dpkg-buildpackage in the builder (into dist/)."""
-    from debwheels.deb import build_deb
-    from debwheels.mirror import verify_mirror
+    from debwheels.debian.deb import build_deb
+    from debwheels.mirror.publish import verify_mirror
 
     cfg = state.config()
     verified = verify_mirror(cfg)
@@ -71,7 +71,7 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
     keyring for Signed-By (<project>-archive-keyring.gpg) and a <project>.sources example. The
     key must be one of trusted-fingerprints; Release and Packages are reproducible.
     """
-    from debwheels.aptrepo import build_apt_repo
+    from debwheels.debian.aptrepo import build_apt_repo
 
     cfg = state.config()
     with locked(cfg, "debwheels apt-repo"):
@@ -113,8 +113,8 @@ def init(state: State, force: bool, maintainer: str | None, version: str | None,
     """
     from dataclasses import replace
 
-    from debwheels.lock import Locker
-    from debwheels.scaffold import DATA, init_project
+    from debwheels.debian.scaffold import DATA, init_project
+    from debwheels.lock.locker import Locker
 
     root = Path.cwd()
 
@@ -156,7 +156,7 @@ def changelog(state: State, version: str | None, message: str | None, distributi
 
     The author is DEBFULLNAME/DEBEMAIL, else the previous entry's; the date is now.
     """
-    from debwheels.changelog import add_entry
+    from debwheels.debian.changelog import add_entry
 
     cfg = state.config()
     entry = add_entry(cfg, version, message, distribution, dict(os.environ))
@@ -168,7 +168,7 @@ def changelog(state: State, version: str | None, message: str | None, distributi
 @click.argument("venv")
 def venvfix(stage: Path, venv: str) -> None:
     """(debian/rules) Make the venv staged under STAGE independent of its build path; VENV is its installed path."""
-    from debwheels.venvfix import fix_venv
+    from debwheels.debian.venvfix import fix_venv
 
     fix_venv(stage, venv)
 
@@ -178,8 +178,8 @@ def venvfix(stage: Path, venv: str) -> None:
 @click.pass_obj
 def runtime_depends(state: State, mirror_dir: Path) -> None:
     """(debian/rules) Print ${debwheels:Depends}: Debian packages the venv loads at run time, comma-separated."""
-    from debwheels.depends import runtime_depends as compute
-    from debwheels.mirror import VERIFIED_REQUIREMENTS
+    from debwheels.debian.depends import runtime_depends as compute
+    from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
 
     click.echo(", ".join(compute(state.config(), mirror_dir / VERIFIED_REQUIREMENTS)))
 
@@ -189,7 +189,7 @@ def runtime_depends(state: State, mirror_dir: Path) -> None:
 @click.argument("venv", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def sbom_check(sbom: Path, venv: Path) -> None:
     """(debian/rules) Check that the SBOM lists exactly the packages installed in VENV."""
-    from debwheels.sbom import check_sbom_against_venv
+    from debwheels.mirror.sbom import check_sbom_against_venv
 
     sites = sorted(venv.glob("lib/python3*/site-packages"))
     if len(sites) != 1:
@@ -229,10 +229,10 @@ def install_test(
 
     The commands are --run, else install-test-commands of [tool.debwheels], else '<name> --version'.
     """
-    from debwheels.aptrepo import keyring_name
-    from debwheels.deb import source_identity
-    from debwheels.endpoint import apt_install_test, install_test_commands
-    from debwheels.endpoint import install_test as run_install_test
+    from debwheels.debian.aptrepo import keyring_name
+    from debwheels.debian.deb import source_identity
+    from debwheels.debian.endpoint import apt_install_test, install_test_commands
+    from debwheels.debian.endpoint import install_test as run_install_test
 
     cfg = state.config()
     runtime, images = container_images(cfg)

@@ -63,10 +63,10 @@ def lock(
     """
     from dataclasses import replace
 
-    from debwheels.builder import marker_environment
-    from debwheels.importers import read_lock
-    from debwheels.lock import Locker
-    from debwheels.releases import parse_duration, parse_timestamp
+    from debwheels.debian.images import marker_environment
+    from debwheels.lock.importers import read_lock
+    from debwheels.lock.locker import Locker
+    from debwheels.lock.releases import parse_duration, parse_timestamp
 
     cfg = state.config()
     cutoff = cfg.cutoff
@@ -92,7 +92,7 @@ def lock(
 @click.pass_obj
 def graph(state: State) -> None:
     """Print the lock graph (JSON): every package, its sdist, runtime and build-time edges."""
-    from debwheels.lockgraph import LockGraph
+    from debwheels.lock.graph import LockGraph
 
     click.echo(LockGraph.read(state.config().lock_file).to_text(), nl=False)
 
@@ -102,7 +102,7 @@ def graph(state: State) -> None:
 @click.pass_obj
 def why(state: State, name: str) -> None:
     """Explain why NAME is in the closure: each path from the application, at run or build time."""
-    from debwheels.lockgraph import LockGraph
+    from debwheels.lock.graph import LockGraph
 
     for line in LockGraph.read(state.config().lock_file).why(name):
         click.echo(line)

@@ -29,7 +29,7 @@ def sign(state: State, key: str | None) -> None:
     A staged build that differs from the mirror becomes a new release (next serial, this
     signature only); otherwise this signature is added next to the others (co-signing).
     """
-    from debwheels.mirror import sign_and_publish
+    from debwheels.mirror.publish import sign_and_publish
 
     if not key:
         raise SigningError(
@@ -73,7 +73,7 @@ def verify(
     project with a serial not older than the last one accepted on this machine. The mirror is
     read once: with --snapshot, the very bytes that were checked are what DIR holds.
     """
-    from debwheels.mirror import verify_mirror
+    from debwheels.mirror.publish import verify_mirror
 
     cfg = state.config()
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
@@ -108,7 +108,7 @@ def keys() -> None:
 @click.pass_obj
 def keys_add(state: State, source: str) -> None:
     """Trust SOURCE: a public key file, or the full fingerprint of a key in $GNUPGHOME."""
-    from debwheels.keys import add_key
+    from debwheels.mirror.keys import add_key
 
     cfg = state.config()
     with locked(cfg, "debwheels keys add"):
@@ -121,7 +121,7 @@ def keys_add(state: State, source: str) -> None:
 @click.pass_obj
 def keys_remove(state: State, fingerprint: str) -> None:
     """Stop trusting FINGERPRINT: delete its key file, unpin it, drop its signature from the mirror."""
-    from debwheels.keys import remove_key
+    from debwheels.mirror.keys import remove_key
 
     cfg = state.config()
     with locked(cfg, "debwheels keys remove"):
@@ -138,7 +138,7 @@ def keys_remove(state: State, fingerprint: str) -> None:
 def keys_check(state: State, days: int | None, as_json: bool) -> None:
     """Check every trusted key; exit 15 when one is expired, revoked, not yet valid, or expires within DAYS."""
     from debwheels.errors import KeyCheckError
-    from debwheels.keys import check_keys
+    from debwheels.mirror.keys import check_keys
 
     with json_failure(as_json, {}):
         statuses = check_keys(state.config(), days)
@@ -179,8 +179,8 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
     Install with: pip install --index-url http://HOST:PORT/simple/ --require-hashes -r verified-requirements.txt
     (one index only; never --extra-index-url, which lets a public package of the same name win).
     """
-    from debwheels.mirror import verify_mirror
-    from debwheels.serve import make_server
+    from debwheels.mirror.publish import verify_mirror
+    from debwheels.mirror.serve import make_server
 
     cfg = state.config()
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir

@@ -1,0 +1,1 @@
+"""Building: the scheduler, the in-container driver, sources, build keys and the build cache, refresh and repro."""

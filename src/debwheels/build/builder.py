@@ -1,0 +1,824 @@
+"""Build the locked closure into wheels inside the builder container, in dependency order.
+
+The lock graph (:mod:`debwheels.lock.graph`) says exactly which wheels each package's build
+environment holds (``build-env``); a package is built once all of them are built, in the
+order of a topological sorter (:mod:`graphlib`). Self-hosting backends (flit_core,
+setuptools: empty ``requires`` with an in-tree ``backend-path``) come first with nothing
+installed. Several versions of one build tool may be in the lock; each environment gets the
+one the lock chose for it.
+
+Each build runs in a fresh container: no network, user 1000, fixed build path
+``/build/<name>-<version>``, umask 022, ``SOURCE_DATE_EPOCH``, ``LC_ALL=C.UTF-8``, ``TZ=UTC``,
+``PYTHONHASHSEED=0``, no ``PIP_*`` from the host, plus the package's own settings
+(``[tool.debwheels.packages.<name>]``). Its build requirements are installed only from wheels
+built earlier in the same run, ``--no-index --require-hashes``. The PEP 517 frontend is
+pyproject_hooks from its pinned sdist. The result is staged in ``.debwheels/staged-mirror``
+for ``debwheels sign`` to publish.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import hashlib
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from debwheels.build.keys import CachedWheel, KeyInputs, KeyMaker
+from debwheels.build.project import export_tree
+from debwheels.build.reuse import Reuse
+from debwheels.build.schedule import Ready, Scheduler, Task
+from debwheels.build.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
+from debwheels.build.vary import Variation
+from debwheels.build.wheelmeta import read_metadata, requires_dist
+from debwheels.config import Config, PackageSettings, cache_dir
+from debwheels.debian.images import Images, load_lock, marker_environment
+from debwheels.debian.syslibs import advice_for_log
+from debwheels.errors import BuildError, RequirementsError, ToolError
+from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, replace_dir, sha256_file
+from debwheels.lock.graph import LockedPackage, LockGraph
+from debwheels.lock.requirements import Pin, read_pins
+from debwheels.mirror.index import build_index
+from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
+from debwheels.mirror.snapshot import copy_verified
+from debwheels.mirror.sums import SUMS_NAME, render_sums
+from debwheels.progress import Progress
+from debwheels.tools.container import ContainerRuntime, Mount, failure
+from debwheels.tools.disorderfs import shuffled
+
+FRONTEND = "pyproject-hooks"
+DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
+# The build path and /tmp live in memory: a build writes thousands of small files (the source
+# copy, the venv, the backend's temporary tree), and the container's overlay made that a second
+# or more per package.
+TMPFS = ("--tmpfs", "/build:rw,exec,mode=1777", "--tmpfs", "/tmp:rw,exec,mode=1777")
+_NETWORK_SIGNS = re.compile(
+    r"Temporary failure in name resolution|Network is unreachable|Name or service not known|"
+    r"No address associated with hostname|\[Errno -[23]\]|\[Errno 101\]|Could not resolve host|NewConnectionError"
+)
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    """A wheel built in this run.
+
+    Attributes:
+        name: canonical project name.
+        version: its version string.
+        path: the wheel file.
+        sha256: its digest (hex).
+        requires_dist: ``Requires-Dist`` values from its METADATA (PEP 508 strings).
+    """
+
+    name: str
+    version: str
+    path: Path
+    sha256: str
+    requires_dist: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing to build: an unpacked sdist, or the project's own tree (``sdist`` None)."""
+
+    package: LockedPackage
+    tree: Path
+    build_system: BuildSystem
+    sdist: Sdist | None
+    settings: PackageSettings
+
+    @property
+    def stem(self) -> str:
+        """``name-version``: the fixed build directory's name."""
+        return f"{self.package.name}-{self.package.version}"
+
+
+@dataclass
+class RunResult:
+    """Outcome of :meth:`Builder.run`, each by package key.
+
+    Attributes:
+        built: wheels built or reused in this run.
+        entries: their manifest entries.
+        reused: where a reused wheel came from (``mirror`` or ``cache``).
+        reasons: why a package was built rather than reused (changed inputs).
+        dynamic: dynamic build requirements the backend reported.
+        missing: dynamic build requirements the environment lacked (probing).
+        failed: error text of failed or skipped packages (``keep_going``).
+        metadata: core metadata (bytes) as the build backend gave it: prepared when probed
+            (``prepare_metadata_for_build_wheel``), the wheel's METADATA when built or reused.
+        entry_points: the prepared ``entry_points.txt`` text of probed packages that have one.
+    """
+
+    built: dict[str, BuiltWheel] = field(default_factory=dict)
+    entries: dict[str, WheelEntry] = field(default_factory=dict)
+    reused: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    dynamic: dict[str, list[str]] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    entry_points: dict[str, str] = field(default_factory=dict)
+
+
+class NotReady(Exception):
+    """A build requirement is pinned but not built yet."""
+
+    def __init__(self, waiting_for: str) -> None:
+        super().__init__(waiting_for)
+        self.waiting_for = waiting_for
+
+
+def effective_requires(build_system: BuildSystem, settings: PackageSettings) -> list[str]:
+    """Static build requirements after the package's settings: replaced, then extended."""
+    declared = settings.build_requires if settings.build_requires is not None else build_system.requires
+    return [*declared, *settings.extra_build_requires]
+
+
+def env_closure(
+    requires: Iterable[str],
+    built: dict[str, BuiltWheel],
+    pinned: set[str],
+    environment: dict[str, str],
+    who: str,
+    lock_file: str = "requirements/build-requirements.txt",
+) -> list[BuiltWheel]:
+    """Resolve *requires* and their run-time dependencies against built wheels (one per name).
+
+    Args:
+        requires: PEP 508 requirement strings.
+        built: wheels by canonical name.
+        pinned: every name in the lock (built or not).
+        environment: PEP 508 marker environment of the builder python.
+        who: what needs them (for messages).
+        lock_file: the file a missing pin belongs in (for messages).
+
+    Returns:
+        list[BuiltWheel]: the closure, sorted by name.
+
+    Raises:
+        NotReady: a needed name is pinned but not built yet.
+        BuildError: a needed name is not pinned, or its pinned version does not match.
+    """
+    chosen: dict[str, BuiltWheel] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    stack = [(Requirement(text), frozenset[str]()) for text in requires]
+    while stack:
+        req, parent_extras = stack.pop()
+        if req.marker is not None and not any(
+            req.marker.evaluate({**environment, "extra": extra}) for extra in (parent_extras or {""})
+        ):
+            continue
+        name = canonicalize_name(req.name)
+        key = (name, frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        if name not in built:
+            if name in pinned:
+                raise NotReady(name)
+            raise BuildError(
+                f"{who} needs {req}, which is not pinned: add {name}==<version> --hash=sha256:<sdist sha256> to {lock_file}"
+            )
+        wheel = built[name]
+        if not req.specifier.contains(wheel.version, prereleases=True):
+            raise BuildError(
+                f"{who} needs {req}, but the lock pins {name} {wheel.version}: pin a version that satisfies it in {lock_file}"
+            )
+        chosen[name] = wheel
+        stack.extend((Requirement(text), frozenset(req.extras)) for text in wheel.requires_dist)
+    return sorted(chosen.values(), key=lambda w: w.name)
+
+
+def check_lock_files(cfg: Config, graph: LockGraph) -> None:
+    """Require requirements.txt and build-requirements.txt to list exactly the graph's packages.
+
+    Raises:
+        RequirementsError: they disagree (someone edited one file but not the others).
+    """
+    runtime = {(p.name, p.version, h) for p in read_pins(cfg.requirements) for h in p.hashes}
+    build = {(p.name, p.version, h) for p in read_pins(cfg.build_requirements, allow_versions=True) for h in p.hashes}
+    nodes = [p for p in graph.packages.values() if p.key != graph.project]
+    want_runtime = {(p.name, p.version, p.sha256) for p in nodes if p.runtime}
+    want_build = {(p.name, p.version, p.sha256) for p in nodes if not p.runtime}
+    for label, have, want, path in (
+        ("runtime", runtime, want_runtime, cfg.requirements),
+        ("build", build, want_build, cfg.build_requirements),
+    ):
+        if have != want:
+            differ = sorted({f"{n}=={v}" for n, v, _ in have ^ want})
+            raise RequirementsError(
+                f"{path.name} and {cfg.lock_file.name} disagree on the {label} closure ({', '.join(differ)}): "
+                "run 'debwheels lock' to regenerate them together"
+            )
+
+
+def topological_order(graph: LockGraph) -> graphlib.TopologicalSorter[str]:
+    """A prepared sorter over build-time edges (package -> its build environment).
+
+    Raises:
+        BuildError: a build-time cycle, naming its members and the setting that breaks it.
+    """
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for key, package in graph.packages.items():
+        sorter.add(key, *package.build_env)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(exc.args[1])
+        first = graph.packages[cycle[0]].name if cycle[0] in graph.packages else cycle[0]
+        raise BuildError(
+            f"build-time dependency cycle: {' -> '.join(cycle)}; break it with "
+            f'[tool.debwheels.packages.{first}] build-requires = ["..."] (its build requirements without '
+            f"{cycle[1] if len(cycle) > 1 else cycle[0]}), then run 'debwheels lock'"
+        ) from None
+    return sorter
+
+
+class Builder:
+    """Fetches, unpacks and builds the packages of a lock graph.
+
+    Args:
+        cfg: project configuration.
+        runtime: the container runtime adapter.
+        images: ready image tags.
+        say: progress sink (one line per call).
+        work: working directory (emptied); default ``.debwheels/work``.
+        variation: what to vary (debwheels repro); default none.
+        keep_going: record a failed build and skip what needs it, instead of stopping.
+        logs: directory of the per-package logs; default the project's logs directory.
+        jobs: how many builds run at once, each in its own container (default 1).
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        runtime: ContainerRuntime,
+        images: Images,
+        say: Callable[[str], None] = print,
+        work: Path | None = None,
+        variation: Variation | None = None,
+        keep_going: bool = False,
+        logs: Path | None = None,
+        jobs: int = 1,
+    ) -> None:
+        self.cfg = cfg
+        self.jobs = max(1, jobs)
+        self._keys: KeyMaker | None = None
+        self.logs = logs or cfg.logs_dir
+        self.variation = variation or Variation()
+        self.keep_going = keep_going
+        self.runtime = runtime
+        self.images = images
+        self.say = say
+        self.environment = marker_environment(cfg)
+        self.work = work or cfg.state_dir / "work"
+        self.wheels_dir = self.work / "wheels"
+        self.started = time.monotonic()
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.0f}s"
+
+    def prepare(self, graph: LockGraph, only: set[str] | None = None) -> dict[str, SourceItem]:
+        """Fetch (hash-checked) and unpack every package of *graph* (or the keys *only*), export the project tree.
+
+        Returns:
+            dict[key, SourceItem].
+        """
+        self.reset()
+        items: dict[str, SourceItem] = {}
+        nodes = sorted((p for p in graph.packages.values() if only is None or p.key in only), key=lambda p: p.key)
+        for number, package in enumerate(nodes, start=1):
+            items[package.key] = self.prepare_one(graph, package)
+            sdist = items[package.key].sdist
+            if sdist is not None:
+                self.say(
+                    f"[{number}/{len(nodes)}] fetched {sdist.path.name} sha256 {sdist.sha256[:16]}... ok ({self._elapsed()})"
+                )
+        return items
+
+    def prepare_one(self, graph: LockGraph, package: LockedPackage) -> SourceItem:
+        """Fetch (hash-checked) and unpack one package, or export the project's tree.
+
+        Raises:
+            RequirementsError: no sdist sha256 in the lock.
+            FetchError, HashMismatchError, UnsafeArchiveError: see :mod:`debwheels.build.sources`.
+        """
+        settings = self.cfg.settings(package.name)
+        stem = f"{package.name}-{package.version}"
+        if package.key == graph.project:
+            tree = self.work / "src" / stem / stem
+            export_tree(self.cfg.root, tree, (self.cfg.mirror_dir.name,), self.cfg.project_inputs)
+            return SourceItem(package, tree, read_build_system(tree), None, settings)
+        if package.sha256 is None:
+            raise RequirementsError(
+                f"{package.key} has no sdist sha256 in {self.cfg.lock_file.name}: run 'debwheels lock'"
+            )
+        sdist = fetch(Pin(package.name, package.version, (package.sha256,)), self.cfg.index_url, cache_dir())
+        tree = unpack(sdist.path, self.work / "src" / stem)
+        return SourceItem(package, tree, read_build_system(tree), sdist, settings)
+
+    def reset(self) -> None:
+        """Empty the working directory and the wheel set of this run."""
+        fresh_dir(self.work)
+        self.wheels_dir.mkdir()
+
+    def build_dir(self, item: SourceItem) -> str:
+        """The build path of *item* inside the container."""
+        return f"{self.variation.build_root()}/{item.stem}"
+
+    def frontend(self, graph: LockGraph, items: dict[str, SourceItem]) -> Path:
+        """The pyproject_hooks source directory (newest locked version).
+
+        Raises:
+            RequirementsError: pyproject-hooks is not in the lock.
+        """
+        hooks = [key for key in graph.frontend if graph.packages[key].name == FRONTEND]
+        if len(hooks) != 1:
+            raise RequirementsError(f"the lock names no single {FRONTEND} frontend: run 'debwheels lock'")
+        return items[hooks[0]].tree / "src"
+
+    def explain(self, item: SourceItem) -> dict[str, object]:
+        """The effective settings of one build (what ``debwheels build --explain`` prints)."""
+        return {
+            "package": item.package.key,
+            "sdist": item.sdist.path.name if item.sdist else "(project tree)",
+            "sdist-sha256": item.sdist.sha256 if item.sdist else None,
+            "build-backend": item.build_system.backend,
+            "backend-path": list(item.build_system.backend_path),
+            "declared-build-requires": list(item.build_system.requires),
+            "settings": {
+                "build-requires (replaces declared)": list(item.settings.build_requires)
+                if item.settings.build_requires is not None
+                else None,
+                "extra-build-requires": list(item.settings.extra_build_requires),
+                "env": item.settings.env,
+                "config-settings": item.settings.config_settings,
+                "patches": {p.name: sha256_file(p) for p in item.settings.patch_files()},
+            },
+            "effective-build-requires": effective_requires(item.build_system, item.settings),
+            "dynamic-build-requires (at lock time)": item.package.dynamic_requires,
+            "build-env": sorted(item.package.build_env),
+            "container": {
+                "image": self.images.builder,
+                "network": "none",
+                "user": "1000:1000",
+                "build-path": f"/build/{item.stem}",
+                "environment": self._environment(item),
+            },
+        }
+
+    def _environment(self, item: SourceItem) -> dict[str, str]:
+        env = {
+            "SOURCE_DATE_EPOCH": str(self.cfg.source_date_epoch),
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LC_ALL": "C.UTF-8",
+            "TZ": "UTC",
+            "HOME": "/home/builder",
+            "PIP_CONFIG_FILE": "/dev/null",
+            "CFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
+            "CXXFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
+        }
+        env.update(item.settings.env)
+        return self.variation.environment(env)
+
+    def _run_one(
+        self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, probe: bool, log: Path
+    ) -> dict[str, object]:
+        """Run the driver for *item*; returns its result (``wheel`` moved into the wheel set)."""
+        key = item.stem  # name-version: several versions of one build tool may build at once
+        inbox = fresh_dir(self.work / "in" / key)
+        out = fresh_dir(self.work / "out" / key)
+        out.chmod(0o777)
+        patches = item.settings.patch_files()
+        request: dict[str, object] = {
+            "source": "/src",
+            "build_dir": self.build_dir(item),
+            "env_dir": f"{self.variation.build_root()}/env",
+            "touch_mtime": self.cfg.source_date_epoch + 398 * 86400 if self.variation.has("time") else None,
+            "backend": item.build_system.backend,
+            "backend_path": list(item.build_system.backend_path),
+            "install": [{"file": w.path.name, "sha256": w.sha256} for w in env_wheels] or None,
+            "wheels": "/wheels",
+            "frontend": "/frontend",
+            "out": "/out",
+            "config_settings": item.settings.config_settings,
+            "patches": [f"/patches/{p.name}" for p in patches],
+            "mode": "probe" if probe else "build",
+        }
+        (inbox / "request.json").write_text(json.dumps(request, indent=2), encoding="utf-8")
+        mounts = [
+            Mount(item.tree, "/src"),
+            Mount(inbox, "/in"),
+            Mount(self.wheels_dir, "/wheels"),
+            Mount(frontend, "/frontend"),
+            Mount(DRIVER, "/debwheels/build_wheel.py"),
+            Mount(out, "/out", read_only=False),
+        ]
+        if patches:
+            mounts.append(Mount(patches[0].parent, "/patches"))
+        try:
+            with ExitStack() as stack:
+                if self.variation.has("fileordering"):
+                    served = stack.enter_context(shuffled(item.tree, self.work / "disorderfs" / key))
+                    mounts[0] = Mount(served, "/src")
+                self.runtime.run(
+                    self.images.builder,
+                    self.variation.wrap(["python3", "-I", "/debwheels/build_wheel.py", "/in/request.json"]),
+                    mounts=mounts,
+                    env=self._environment(item),
+                    user=self.variation.user(),
+                    extra=[*TMPFS, *self.variation.container_args()],
+                    log=log,
+                    what=f"building {item.stem}",
+                )
+        except ToolError:
+            error = out / "error.json"
+            if error.is_file() and not error.is_symlink():
+                return {"wheel": None, **json.loads(error.read_text(encoding="utf-8"))}
+            text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+            sign = _NETWORK_SIGNS.search(text)
+            if sign:
+                raise BuildError(
+                    f"building {item.stem} tried to reach the network ({sign.group(0)}): builds are offline; "
+                    f"patch the sdist ([tool.debwheels.packages.{item.package.name}] patches) or build without it (log {log})"
+                ) from None
+            advice = advice_for_log(text, self.cfg.debian_suite)  # a missing Debian package, if the log says so
+            raise BuildError(failure(f"building {item.stem}", log, advice=advice)) from None
+        if (out / "result.json").is_symlink():  # written by the driver; a link was planted by the build
+            raise BuildError(f"building {item.stem}: out/result.json is a link, planted by the build: refusing it")
+        result: dict[str, object] = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        if result["wheel"]:
+            # The build backend chose this name: it must be a plain wheel file written inside out/,
+            # never a path or a link that would make the host move or hash a file of its own.
+            wheel_name = str(result["wheel"])
+            built = out / wheel_name
+            if "/" in wheel_name or wheel_name.startswith(".") or not wheel_name.endswith(".whl"):
+                raise BuildError(
+                    f"building {item.stem}: the build backend returned {wheel_name!r}, not a wheel file name: refusing it"
+                )
+            if built.is_symlink() or not built.is_file():
+                raise BuildError(
+                    f"building {item.stem}: {wheel_name} is not a regular file in the output directory "
+                    "(a link or something else): refusing it"
+                )
+            name, version, _, _ = parse_wheel_filename(built.name)
+            if name != item.package.name or str(version) != item.package.version:
+                raise BuildError(
+                    f"building {item.stem} produced {built.name}, another name or version: check the sdist"
+                )
+            # Copied, not moved: the wheel set holds files owned by this user, not by the build's uid;
+            # renamed into the set complete, as other builds read it at the same time.
+            partial = self.wheels_dir / f".{built.name}.partial"
+            shutil.copyfile(built, partial)
+            partial.rename(self.wheels_dir / built.name)
+            built.unlink()
+            result["wheel"] = str(self.wheels_dir / built.name)
+        return result
+
+    def key_inputs(self, graph: LockGraph, package: LockedPackage, build_env: dict[str, str]) -> KeyInputs:
+        """The build inputs of *package* given its build environment's wheel hashes (see :mod:`debwheels.build.keys`)."""
+        if self._keys is None or self._keys.graph is not graph:
+            self._keys = KeyMaker(self.cfg, graph, DRIVER)
+        return self._keys.inputs(package, build_env)
+
+    def _entry(self, item: SourceItem, wheel: BuiltWheel, inputs: KeyInputs) -> WheelEntry:
+        """The manifest entry of a wheel built in this run."""
+        return WheelEntry(
+            name=wheel.name,
+            version=wheel.version,
+            sha256=wheel.sha256,
+            sdist=item.sdist.path.name if item.sdist else None,
+            sdist_sha256=item.sdist.sha256 if item.sdist else None,
+            build_requires=tuple(effective_requires(item.build_system, item.settings)),
+            build_env=dict(sorted(inputs.build_env.items())),
+            patches={p.name: sha256_file(p) for p in item.settings.patch_files()},
+            build_key=inputs.key,
+            build_inputs=inputs.record(),
+        )
+
+    def _adopt(self, hit: CachedWheel) -> BuiltWheel:
+        """Put a reused wheel into this run's wheel set (for the builds that need it)."""
+        target = self.wheels_dir / hit.path.name
+        entry = hit.entry
+        if not target.exists():
+            # A private copy whose bytes are checked against the verified manifest as they are copied.
+            copy_verified(hit.path, target, entry.sha256, f"{hit.source} wheel {hit.path.name}")
+        return BuiltWheel(entry.name, entry.version, target, entry.sha256, requires_dist(target))
+
+    def run(
+        self,
+        graph: LockGraph,
+        items: dict[str, SourceItem] | None = None,
+        probe: Iterable[str] = (),
+        reuse: Reuse | None = None,
+    ) -> RunResult:
+        """Build the graph's packages, up to ``jobs`` at once, each as soon as its build environment exists.
+
+        The order is :class:`debwheels.build.schedule.Scheduler`'s (no rounds; what most packages
+        wait on starts first); this driver decides each package. A package whose build key
+        *reuse* knows is not built: its wheel is taken (and said so). Packages missing from
+        *items* (prepared sources) are fetched and unpacked ahead, while other builds run. Keys
+        in *probe* only ask their backend for dynamic requirements; a package whose backend
+        asks for requirements its environment lacks is recorded in ``missing`` when probing,
+        and what needs it is skipped; without probing it is an error. On an error the running
+        builds finish, nothing new starts, and the first error is raised (with ``keep_going``
+        it is recorded and its dependents are skipped).
+
+        Args:
+            graph: the lock graph.
+            items: prepared sources by key (default: none, prepared on demand).
+            probe: keys to probe rather than build.
+            reuse: wheels available by build key, and the cache to fill (default: build all, cache nothing).
+
+        Returns:
+            RunResult: built (or reused) wheels, their manifest entries, dynamic and missing requirements, failures.
+
+        Raises:
+            BuildError: a build failed, a cycle, or (not probing) missing dynamic requirements.
+            FetchError, HashMismatchError, UnsafeArchiveError: preparing a source failed.
+        """
+        topological_order(graph)  # a cycle is refused here, with the setting that breaks it
+        scheduler: Scheduler[BuiltWheel, _Done] = Scheduler(
+            {key: package.build_env for key, package in graph.packages.items()}, self.jobs, self.keep_going
+        )
+        with (
+            Progress(len(graph.packages)) as progress,
+            ThreadPoolExecutor(max_workers=1) as preparer,  # sources fetched and unpacked while builds run
+        ):
+            driver = _BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer)
+            outcome = scheduler.run(driver, progress)
+        result = driver.result
+        if self.keep_going:
+            result.failed.update(outcome.failed)
+            for key, dep in outcome.skipped.items():
+                result.failed[key] = f"not built: its build requirement {dep} failed"
+        return result
+
+    def _record(
+        self, key: str, inputs: KeyInputs, done: _Done, result: RunResult, probing: bool, reuse: Reuse | None
+    ) -> None:
+        """Take in one finished build (main thread)."""
+        outcome = done.outcome
+        result.dynamic[key] = list(outcome.get("dynamic_requires") or [])
+        if isinstance(outcome.get("metadata"), str):
+            result.metadata[key] = str(outcome["metadata"]).encode()
+        if isinstance(outcome.get("entry_points"), str):
+            result.entry_points[key] = str(outcome["entry_points"])
+        missing = list(outcome.get("missing") or [])
+        if missing and probing:
+            result.missing[key] = missing
+        elif missing:
+            raise BuildError(
+                f"{done.item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
+                f"run 'debwheels lock' to add them (log {done.log})"
+            )
+        if outcome.get("wheel"):
+            path = Path(str(outcome["wheel"]))
+            wheel = BuiltWheel(
+                done.item.package.name, done.item.package.version, path, sha256_file(path), requires_dist(path)
+            )
+            result.built[key] = wheel
+            result.metadata[key] = read_metadata(path)
+            entry = self._entry(done.item, wheel, inputs)
+            result.entries[key] = entry
+            if reuse is not None and not self.variation.enabled:
+                reuse.cache.put(inputs.key, path, entry)
+
+    def build_all(self, reuse: Reuse | None = None) -> tuple[Path, RunResult]:
+        """Build what changed in the locked closure and the project, then stage the mirror.
+
+        Args:
+            reuse: wheels that need not be built again (default: build everything).
+
+        Returns:
+            (staged mirror directory, the run's result).
+
+        Raises:
+            RequirementsError, HashMismatchError, FetchError, UnsafeArchiveError, BuildError.
+        """
+        remove_stage(self.cfg)  # a failed run must not leave an older stage for 'sign' to publish
+        graph = LockGraph.read(self.cfg.lock_file)
+        check_lock_files(self.cfg, graph)
+        self.reset()
+        result = self.run(graph, reuse=reuse)
+        staged = self._stage(graph, result)
+        return staged, result
+
+    def _stage(self, graph: LockGraph, result: RunResult) -> Path:
+        built = result.built
+        runtime = {k: w for k, w in built.items() if graph.packages[k].runtime or k == graph.project}
+        by_name = {w.name: w for w in runtime.values()}
+        project = graph.packages[graph.project]
+        env_closure(
+            [project.name],
+            by_name,
+            set(by_name),
+            self.environment,
+            f"{project.name} at run time",
+            self.cfg.requirements.name,
+        )
+        target = self.cfg.staged_dir
+        staged = fresh_dir(target.with_name(f"{target.name}.tmp"))  # swapped in when complete
+        for wheel in built.values():
+            link_or_copy(wheel.path, staged / wheel.path.name)
+            (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
+        manifest = manifest_of(self.cfg, {w.path.name: result.entries[k] for k, w in built.items()})
+        files = {VERIFIED_REQUIREMENTS: render_verified(graph, result.entries), MANIFEST_NAME: manifest.render()}
+        for name, text in files.items():
+            (staged / name).write_text(text, encoding="utf-8")
+        entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
+        entries.update({name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()})
+        entries.update(build_index(staged, {w.path.name: w.sha256 for w in built.values()}))
+        # provenance/<wheel>.intoto.json and sbom.cdx.json: functions of the manifest (and the wheels' METADATA)
+        from debwheels.lock.requirements import parse_pins
+        from debwheels.mirror.provenance import write_provenance
+        from debwheels.mirror.sbom import write_sbom
+
+        entries.update(write_provenance(staged, manifest))
+        verified = parse_pins(files[VERIFIED_REQUIREMENTS], VERIFIED_REQUIREMENTS)
+        entries.update(write_sbom(self.cfg, staged, manifest, verified))
+        atomic_write_text(staged / SUMS_NAME, render_sums(entries))
+        replace_dir(staged, target)
+        return target
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A finished build: its source, the driver's result, its log and wall time (seconds)."""
+
+    item: SourceItem
+    outcome: dict[str, Any]
+    log: Path
+    seconds: float
+
+
+class _BuildDriver:
+    """How :meth:`Builder.run` plans, starts and takes in each package (a :class:`debwheels.build.schedule.Driver`)."""
+
+    def __init__(
+        self,
+        builder: Builder,
+        graph: LockGraph,
+        sources: dict[str, SourceItem],
+        probe: set[str],
+        reuse: Reuse | None,
+        preparer: ThreadPoolExecutor,
+    ) -> None:
+        self.builder = builder
+        self.graph = graph
+        self.sources = sources
+        self.probe = probe
+        self.reuse = reuse
+        self.preparer = preparer
+        self.result = RunResult()
+        self.ahead: dict[str, Future[SourceItem]] = {}  # sources being fetched and unpacked
+        self.inputs: dict[str, KeyInputs] = {}
+        self.frontend: Path | None = None
+
+    def plan(self, key: str, needs: Mapping[str, BuiltWheel]) -> Ready[BuiltWheel] | Task[_Done]:
+        """Reuse *key*'s wheel when its build key is known, else a build (or probe) task."""
+        package = self.graph.packages[key]
+        env_wheels = [needs[dep] for dep in sorted(package.build_env)]
+        inputs = self.builder.key_inputs(self.graph, package, {dep: needs[dep].sha256 for dep in package.build_env})
+        reuse = self.reuse if key not in self.probe else None
+        hit = reuse.lookup(inputs.key) if reuse is not None else None
+        if hit is not None:
+            wheel = self.builder._adopt(hit)
+            self.result.built[key] = wheel
+            self.result.metadata[key] = read_metadata(wheel.path)
+            self.result.entries[key] = hit.entry
+            self.result.reused[key] = hit.source
+            return Ready(wheel, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})")
+        if reuse is not None:
+            self.result.reasons[key] = reuse.why(key, inputs.record())
+        self.inputs[key] = inputs
+        if key not in self.sources:
+            self.ahead[key] = self.preparer.submit(self.builder.prepare_one, self.graph, package)
+        action = "probing" if key in self.probe else "building"
+        why = f": {self.result.reasons[key]}" if self.result.reasons.get(key) else ""
+        return Task(
+            lambda: self._build(key, env_wheels),
+            f"{action} {key} ({len(env_wheels)} build requirements){why}",
+        )
+
+    def starting(self, key: str) -> None:
+        """Before the first build: the frontend's source (it may itself be a package to build)."""
+        if self.frontend is None:
+            for hooks in self.graph.frontend:
+                self._source(hooks)
+            self.frontend = self.builder.frontend(self.graph, self.sources)
+
+    def _source(self, key: str) -> SourceItem:
+        """*key*'s prepared source, waiting for it when it is being prepared ahead."""
+        if key in self.ahead:
+            self.sources[key] = self.ahead.pop(key).result()
+        elif key not in self.sources:
+            self.sources[key] = self.builder.prepare_one(self.graph, self.graph.packages[key])
+        return self.sources[key]
+
+    def _build(self, key: str, env_wheels: list[BuiltWheel]) -> _Done:
+        """One build, in a worker thread: wait for its source, then run the container."""
+        future = self.ahead.get(key)
+        item = future.result() if future is not None else self.sources[key]
+        assert self.frontend is not None  # set by starting(), before any task is submitted
+        log = fresh_file(self.builder.logs / f"{item.stem}.log")
+        started = time.monotonic()
+        outcome = self.builder._run_one(item, env_wheels, self.frontend, key in self.probe, log)
+        return _Done(item, outcome, log, time.monotonic() - started)
+
+    def record(self, key: str, done: _Done) -> tuple[BuiltWheel | None, str]:
+        """Take in a finished build or probe: its wheel (None when probed) and the line to print."""
+        probing = bool(self.probe)
+        self.builder._record(key, self.inputs[key], done, self.result, probing, self.reuse)
+        made = self.result.built.get(key)
+        if made is None:
+            return None, f"probed {key} in {done.seconds:.1f}s"
+        return made, f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}..."
+
+
+def render_verified(graph: LockGraph, entries: dict[str, WheelEntry]) -> str:
+    """``verified-requirements.txt``: the application and its runtime closure, pinned to wheel sha256 (pip's hash mode)."""
+    runtime = sorted(
+        (e for k, e in entries.items() if graph.packages[k].runtime or k == graph.project), key=lambda e: e.name
+    )
+    header = "# Written by 'debwheels build': the application and its runtime closure, pinned to wheel sha256.\n"
+    return header + "".join(f"{e.name}=={e.version} --hash=sha256:{e.sha256}\n" for e in runtime)
+
+
+def manifest_of(cfg: Config, files: dict[str, WheelEntry]) -> Manifest:
+    """The ``build-manifest.json`` of *files*: builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
+
+    Args:
+        cfg: configuration (builder lock, SOURCE_DATE_EPOCH).
+        files: wheel file name -> entry: the wheel's sha256, its sdist and sha256, build
+            requirements, build environment (key -> wheel sha256), patches, and its build key
+            with the build inputs it hashes (:mod:`debwheels.build.keys`), so anyone can
+            recompute the key.
+
+    Returns:
+        Manifest: format :data:`~debwheels.mirror.manifest.MANIFEST_FORMAT` (with provenance/ and
+        sbom.cdx.json). The format number also stands for the staged layout (the index): it
+        changes when either changes.
+    """
+    lock = load_lock(cfg.builder_lock)
+    return Manifest(
+        format=MANIFEST_FORMAT,
+        builder_rootfs_sha256=lock["builder"].sha256 if "builder" in lock else None,
+        source_date_epoch=cfg.source_date_epoch,
+        wheels=dict(sorted(files.items())),
+    )
+
+
+def render_manifest(cfg: Config, files: dict[str, WheelEntry]) -> str:
+    """The text of :func:`manifest_of` (:meth:`debwheels.mirror.manifest.Manifest.render`): sorted keys, two-space indent, final newline."""
+    return manifest_of(cfg, files).render()
+
+
+def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
+    """True when the published mirror is exactly what a build would stage now (reads only).
+
+    Every package's build key must be one the verified mirror recorded, and the manifest
+    and verified requirements rendered from those entries must equal the published files
+    byte for byte (the index is a function of the wheels and the manifest format).
+    """
+    if reuse.manifest is None or reuse.rebuild:
+        return False
+    keys = KeyMaker(cfg, graph, DRIVER)
+    sorter = topological_order(graph)
+    entries: dict[str, WheelEntry] = {}
+    files: dict[str, WheelEntry] = {}
+    while sorter.is_active():
+        for key in sorter.get_ready():
+            package = graph.packages[key]
+            build_env = {dep: entries[dep].sha256 for dep in package.build_env}
+            hit = reuse.mirror.get(keys.inputs(package, build_env).key)
+            if hit is None:
+                return False
+            entries[key] = hit.entry
+            files[hit.path.name] = hit.entry
+            sorter.done(key)
+    manifest = render_manifest(cfg, files)
+    verified = render_verified(graph, entries)
+    try:
+        published = (cfg.mirror_dir / VERIFIED_REQUIREMENTS).read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return manifest.encode() == reuse.manifest and verified == published
+
+
+def remove_stage(cfg: Config) -> None:
+    """Delete the staged mirror, if any."""
+    shutil.rmtree(cfg.staged_dir, ignore_errors=True)

@@ -1,0 +1,271 @@
+"""``debwheels repro``: rebuild under varied conditions, compare, and explain differences.
+
+Each locked wheel (or the named ones) is built twice from its pinned sdist: once with the
+normal fixed settings, once with the variations of :mod:`debwheels.build.vary`. Both are compared
+by sha256 with each other and with the committed mirror; on a difference diffoscope writes
+a text and an HTML report, and the package is rebuilt with one variation at a time to name
+the ones that break it. With ``--deb`` the .deb is built twice the same way.
+
+Report (``<report dir>/report.json``, format 1)::
+
+    {"format": 1, "variations": [...], "reproducible": <bool>, "packages": [
+        {"name", "version", "kind": "wheel"|"deb", "build-backend", "c-extension": bool,
+         "reproducible": bool | null, "first-sha256", "second-sha256", "mirror-sha256",
+         "matches-mirror": bool | null, "broken-by": [variation...], "diffoscope": "<path>" | null,
+         "error": "<why it did not build>" | null}]}
+
+and ``index.html`` beside it: the same as a table, like reproduciblewheels.com.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from debwheels.build.builder import Builder, BuiltWheel, RunResult, SourceItem
+from debwheels.build.vary import ALL, Variation
+from debwheels.config import Config
+from debwheels.debian.deb import build_deb
+from debwheels.debian.images import Images
+from debwheels.errors import BuildError, ToolError
+from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, sha256_file
+from debwheels.lock.graph import LockGraph
+from debwheels.mirror.sums import SUMS_NAME, parse_sums
+from debwheels.tools import diffoscope
+from debwheels.tools.container import ContainerRuntime
+
+
+@dataclass
+class Outcome:
+    """One row of the report (see the module docstring)."""
+
+    name: str
+    version: str
+    kind: str
+    build_backend: str = ""
+    c_extension: bool = False
+    reproducible: bool | None = None
+    first_sha256: str | None = None
+    second_sha256: str | None = None
+    mirror_sha256: str | None = None
+    matches_mirror: bool | None = None
+    broken_by: list[str] = field(default_factory=list)
+    diffoscope: str | None = None
+    error: str | None = None
+    log: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON object with dashed keys."""
+        return {k.replace("_", "-"): v for k, v in asdict(self).items()}
+
+
+def has_c_extension(wheel: Path) -> bool:
+    """True when the wheel holds compiled code (``.so``) or a platform tag."""
+    with zipfile.ZipFile(wheel) as archive:
+        return any(n.endswith((".so", ".pyd")) for n in archive.namelist()) or not wheel.name.endswith("-none-any.whl")
+
+
+class Repro:
+    """Runs the comparisons and writes the report.
+
+    Args:
+        cfg: configuration.
+        runtime: container runtime adapter.
+        images: image tags.
+        variation: the variations of the second build.
+        report_dir: where report.json, index.html and diffoscope reports go (emptied).
+        say: progress sink.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        runtime: ContainerRuntime,
+        images: Images,
+        variation: Variation,
+        report_dir: Path,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.cfg = cfg
+        self.runtime = runtime
+        self.images = images
+        self.variation = variation
+        self.report_dir = report_dir
+        self.say = say
+        mirror_sums = cfg.mirror_dir / SUMS_NAME
+        self.mirror = parse_sums(mirror_sums.read_bytes(), str(mirror_sums)) if mirror_sums.is_file() else {}
+
+    def _builder(self, name: str, variation: Variation | None = None) -> Builder:
+        work = self.cfg.state_dir / "repro" / name
+        logs = self.cfg.logs_dir / "repro" / name
+        return Builder(self.cfg, self.runtime, self.images, self.say, work, variation, keep_going=True, logs=logs)
+
+    def _diff(self, first: Path, second: Path, label: str) -> str:
+        text = self.report_dir / "diffoscope" / f"{label}.txt"
+        page = self.report_dir / "diffoscope" / f"{label}.html"
+        try:
+            diffoscope.compare(first, second, text, page)
+        except (ToolError, OSError) as exc:
+            fresh_file(text).write_text(f"diffoscope could not compare them: {exc}\n", encoding="utf-8")
+            return str(text.relative_to(self.report_dir))
+        return str(page.relative_to(self.report_dir))
+
+    def wheels(self, names: set[str] | None = None) -> list[Outcome]:
+        """Build every locked package (or *names*) twice and compare; returns one outcome each."""
+        graph = LockGraph.read(self.cfg.lock_file)
+        first_builder = self._builder("first")
+        items = first_builder.prepare(graph)
+        self.say(f"first build: normal settings ({len(items)} packages)")
+        first = first_builder.run(graph, items)
+        second_builder = self._builder("second", self.variation)
+        second_builder.reset()
+        self.say(f"second build: varying {self.variation.describe()}")
+        second = second_builder.run(graph, items)
+        frontend = first_builder.frontend(graph, items)
+        outcomes = []
+        for key in sorted(items):
+            item = items[key]
+            if names and item.package.name not in names:
+                continue
+            outcomes.append(
+                self._compare_wheel(graph, item, first.built.get(key), second.built.get(key), first, second, frontend)
+            )
+        return outcomes
+
+    def _compare_wheel(
+        self,
+        graph: LockGraph,
+        item: SourceItem,
+        one: BuiltWheel | None,
+        two: BuiltWheel | None,
+        first: RunResult,
+        second: RunResult,
+        frontend: Path,
+    ) -> Outcome:
+        key = item.package.key
+        outcome = Outcome(item.package.name, item.package.version, "wheel", item.build_system.backend)
+        if one is None or two is None:
+            which = "first" if one is None else "second"
+            outcome.error = first.failed.get(key) or second.failed.get(key) or "not built"
+            log = self.cfg.logs_dir / "repro" / which / f"{item.stem}.log"
+            if log.is_file():
+                kept = self.report_dir / "logs" / f"{item.stem}.log"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_bytes(log.read_bytes())
+                outcome.log = str(kept.relative_to(self.report_dir))
+            return outcome
+        outcome.c_extension = has_c_extension(one.path)
+        outcome.first_sha256, outcome.second_sha256 = one.sha256, two.sha256
+        outcome.mirror_sha256 = self.mirror.get(one.path.name)
+        outcome.matches_mirror = None if outcome.mirror_sha256 is None else outcome.mirror_sha256 == one.sha256
+        outcome.reproducible = one.sha256 == two.sha256
+        if not outcome.reproducible:
+            self.say(f"{one.path.name} differs: running diffoscope and isolating the variation")
+            outcome.diffoscope = self._diff(one.path, two.path, f"{item.stem}")
+            outcome.broken_by = self._isolate(graph, item, one, first.built, frontend)
+        return outcome
+
+    def _isolate(
+        self, graph: LockGraph, item: SourceItem, reference: BuiltWheel, built: dict[str, BuiltWheel], frontend: Path
+    ) -> list[str]:
+        """Rebuild *item* with each enabled variation alone; return those that change the wheel."""
+        broken = []
+        env_wheels = [built[dep] for dep in sorted(item.package.build_env) if dep in built]
+        for name in ALL:
+            if not self.variation.has(name):
+                continue
+            builder = self._builder(f"isolate-{name}", Variation(frozenset({name})))
+            builder.reset()
+            for wheel in env_wheels:
+                target = builder.wheels_dir / wheel.path.name
+                target.write_bytes(wheel.path.read_bytes())
+            log = fresh_file(self.cfg.logs_dir / "repro" / f"{item.stem}-{name}.log")
+            try:
+                result = builder._run_one(item, env_wheels, frontend, False, log)
+            except BuildError:
+                broken.append(name)
+                continue
+            rebuilt = Path(str(result["wheel"]))
+            if sha256_file(rebuilt) != reference.sha256:
+                broken.append(name)
+        return broken
+
+    def deb(self) -> Outcome:
+        """Build the .deb normally and varied; compare with each other."""
+        from debwheels.debian.deb import source_identity
+
+        name, version = source_identity(self.cfg.root)
+        outcome = Outcome(name, version, "deb", "dh-virtualenv")
+        base = self.cfg.state_dir / "repro"
+        try:
+            one = build_deb(self.cfg, self.runtime, self.images, dist=base / "deb-first", work=base / "deb-work-first")
+            self.say(f"first .deb: {one.sha256}")
+            two = build_deb(
+                self.cfg, self.runtime, self.images, self.variation, base / "deb-second", base / "deb-work-second"
+            )
+            self.say(f"second .deb (varying {self.variation.describe()}): {two.sha256}")
+        except BuildError as exc:
+            outcome.error = str(exc)
+            return outcome
+        outcome.first_sha256, outcome.second_sha256 = one.sha256, two.sha256
+        outcome.c_extension = False
+        outcome.reproducible = one.sha256 == two.sha256
+        published = self.cfg.dist_dir / one.deb.name
+        if published.is_file():
+            outcome.mirror_sha256 = sha256_file(published)
+            outcome.matches_mirror = outcome.mirror_sha256 == one.sha256
+        if not outcome.reproducible:
+            outcome.diffoscope = self._diff(one.deb, two.deb, one.deb.stem)
+        return outcome
+
+    def write(self, outcomes: list[Outcome]) -> tuple[Path, bool]:
+        """Write report.json and index.html; return (report.json, all reproducible)."""
+        ok = all(o.reproducible for o in outcomes)
+        data = {
+            "format": 1,
+            "variations": sorted(self.variation.enabled),
+            "reproducible": ok,
+            "packages": [o.to_json() for o in outcomes],
+        }
+        report = self.report_dir / "report.json"
+        atomic_write_text(report, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(self.report_dir / "index.html", render_html(outcomes, self.variation))
+        return report, ok
+
+    def prepare_report_dir(self) -> None:
+        """Empty the report directory."""
+        fresh_dir(self.report_dir)
+
+
+def render_html(outcomes: list[Outcome], variation: Variation) -> str:
+    """A static HTML page: one table row per package."""
+    built = [o for o in outcomes if o.reproducible is not None]
+    good = sum(1 for o in built if o.reproducible)
+    rows = []
+    for o in outcomes:
+        state = "reproducible" if o.reproducible else "error" if o.reproducible is None else "NOT reproducible"
+        link = f'<a href="{html.escape(o.diffoscope)}">diffoscope</a>' if o.diffoscope else ""
+        link += f'<a href="{html.escape(o.log)}">build log</a>' if o.log else ""
+        cause = [line.strip() for line in (o.error or "").splitlines() if line.strip()]
+        why = html.escape(", ".join(o.broken_by) or (cause[-1][:200] if cause else ""))
+        rows.append(
+            f"<tr class={state.split()[-1].lower()!r}><td>{html.escape(o.name)}</td><td>{html.escape(o.version)}</td>"
+            f"<td>{o.kind}</td><td>{html.escape(o.build_backend)}</td><td>{'yes' if o.c_extension else 'no'}</td>"
+            f"<td>{state}</td><td>{why}</td><td>{link}</td></tr>"
+        )
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'><title>debwheels repro</title>"
+        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
+        ".reproducible td:nth-child(6){color:#070}.error td:nth-child(6){color:#a60}"
+        "tr:not(.reproducible):not(.error) td:nth-child(6){color:#b00;font-weight:bold}</style></head><body>"
+        f"<h1>debwheels repro</h1><p>{good} of {len(built)} built packages reproducible"
+        f" ({len(outcomes) - len(built)} did not build); varied: {html.escape(variation.describe())}.</p>"
+        "<table><tr><th>package</th><th>version</th><th>kind</th><th>build backend</th><th>C extension</th>"
+        "<th>reproducible</th><th>broken by / cause</th><th>report</th></tr>\n"
+        + "\n".join(rows)
+        + "\n</table></body></html>\n"
+    )

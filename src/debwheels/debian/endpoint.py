@@ -1,0 +1,237 @@
+"""Install test: the .deb on a fresh endpoint container made from the pinned base rootfs.
+
+The endpoint image is the locked ``endpoint`` rootfs (variant apt, nothing else
+installed). As root and with network (apt needs the Debian mirror for Depends; downloaded
+packages are kept between runs, see :func:`apt_archives`), it runs
+``apt-get install ./<package>.deb``, then the project's ``install-test-commands`` (debwheels'
+own: ``debwheels --version`` and, on a copy of the mirror and the project's trust
+configuration, ``debwheels -C <project> verify <mirror>``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+from debwheels.config import Config, cache_dir
+from debwheels.debian.aptrepo import COMPONENT, PACKAGE_NAME
+from debwheels.debian.deb import source_identity
+from debwheels.debian.images import Images
+from debwheels.errors import InstallTestError, ToolError, UsageError
+from debwheels.fsutil import fresh_dir, fresh_file
+from debwheels.mirror.publish import verify_mirror
+from debwheels.tools.container import ContainerRuntime, Mount, failure
+
+_SCRIPT = """set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -q --no-install-recommends /stage/{deb}
+{commands}
+echo INSTALL-TEST-OK
+"""
+
+
+def apt_archives(cfg: Config) -> Mount:
+    """The endpoint's ``/var/cache/apt/archives``, kept in ``<cache>/apt-archives/<suite>`` between install tests.
+
+    Only the downloaded Debian packages are kept, never the lists: every install test still runs
+    ``apt-get update`` and apt checks each cached .deb against the sha256 in the signed
+    Packages index before it installs it, so the cache saves downloads without being trusted.
+    """
+    directory = cache_dir() / "apt-archives" / cfg.debian_suite
+    (directory / "partial").mkdir(parents=True, exist_ok=True)
+    return Mount(directory, "/var/cache/apt/archives", read_only=False)
+
+
+def install_test_commands(cfg: Config) -> list[str]:
+    """The shell commands run after installing: ``install-test-commands``, default ``<name> --version``."""
+    return list(cfg.install_test_commands) or [f"{cfg.project_name} --version"]
+
+
+def _shell_steps(commands: list[str]) -> str:
+    """One shell line per command, each echoed first (``+ command``) so the log shows which failed."""
+    return "\n".join(f"echo {shlex.quote('+ ' + c)}\n{c}" for c in commands)
+
+
+def _add_files(stage: Path, files: Path | None) -> None:
+    """Copy the directory *files* to ``<stage>/<its name>`` (``/stage/<its name>`` in the container)."""
+    if files is None:
+        return
+    if (stage / files.name).exists():
+        taken = ", ".join(sorted(p.name for p in stage.iterdir()))
+        raise UsageError(f"--stage {files}: /stage already holds {taken}: rename the directory")
+    shutil.copytree(files, stage / files.name)
+
+
+def install_test(
+    cfg: Config,
+    runtime: ContainerRuntime,
+    images: Images,
+    commands: list[str] | None = None,
+    files: Path | None = None,
+) -> Path:
+    """Install the project's newest .deb from dist/ in a fresh endpoint container and run it.
+
+    The container sees the .deb, a verified snapshot of the mirror at ``/stage/mirror`` and the project's
+    pyproject.toml and keys at ``/stage/project``; it runs *commands* (default
+    :func:`install_test_commands`) in order.
+
+    Args:
+        commands: shell commands to run after installing.
+        files: a directory the commands may use, copied to ``/stage/<its name>``.
+
+    Returns:
+        Path: the log file.
+
+    Raises:
+        InstallTestError: no .deb in dist/, or install or run failed.
+        VerificationError: the mirror does not verify (nothing is installed).
+        UsageError: *files* has the name of something already staged (``mirror``, ``project``, the .deb).
+    """
+    name, version = source_identity(cfg.root)
+    upstream = version.split(":")[-1]
+    debs = sorted(cfg.dist_dir.glob(f"{name}_{upstream}_*.deb"))
+    if not debs:
+        raise InstallTestError(f"no {name}_{upstream}_*.deb in {cfg.dist_dir}: run 'make deb' first")
+    stage = fresh_dir(cfg.state_dir / "install-test")
+    shutil.copy2(debs[-1], stage / debs[-1].name)
+    # The endpoint gets the verified bytes: a snapshot made by verification, not a copy of the mirror path.
+    verify_mirror(cfg, record=False, snapshot=stage / "mirror")
+    (stage / "project").mkdir()
+    shutil.copy2(cfg.root / "pyproject.toml", stage / "project" / "pyproject.toml")
+    if cfg.keys_dir.is_dir():
+        shutil.copytree(cfg.keys_dir, stage / "project" / cfg.keys_dir.relative_to(cfg.root))
+    _add_files(stage, files)
+    log = fresh_file(cfg.logs_dir / f"install-test-{name}.log")
+    try:
+        runtime.run(
+            images.endpoint,
+            [
+                "bash",
+                "-c",
+                _SCRIPT.format(deb=debs[-1].name, commands=_shell_steps(commands or install_test_commands(cfg))),
+            ],
+            mounts=[Mount(stage, "/stage"), apt_archives(cfg)],
+            env={"LC_ALL": "C.UTF-8"},
+            network=True,
+            user="0:0",
+            log=log,
+            what=f"install test of {debs[-1].name}",
+        )
+    except ToolError:
+        raise InstallTestError(failure(f"install test of {debs[-1].name}", log)) from None
+    return log
+
+
+_APT_SCRIPT = """set -eu
+export DEBIAN_FRONTEND=noninteractive
+install -m 0644 /stage/{keyring} /usr/share/keyrings/{keyring}
+cat > /etc/apt/sources.list.d/{package}.sources <<'SOURCES'
+Types: deb
+URIs: file:/srv/repo
+Suites: {suite}
+Components: {component}
+Signed-By: /usr/share/keyrings/{keyring}
+SOURCES
+echo '+ apt-get update'
+apt-get update -q --error-on=any
+echo APT-UPDATE-OK
+apt-cache policy {package}
+echo '+ apt-get install {package}'
+apt-get install -y -q --no-install-recommends {package}
+{commands}
+echo APT-INSTALL-TEST-OK
+"""
+#: What apt says when a repository's signature does not verify with the Signed-By keyring (apt-secure(8)).
+_APT_REFUSED = re.compile(
+    r"^(?:W: GPG error: .*|E: The repository .* is not signed\.|E: .*(?:NO_PUBKEY|BADSIG|EXPKEYSIG|REVKEYSIG).*)$", re.M
+)
+
+
+def apt_install_test(
+    cfg: Config,
+    runtime: ContainerRuntime,
+    images: Images,
+    repo: Path,
+    keyring: Path,
+    package: str,
+    commands: list[str],
+    files: Path | None = None,
+) -> Path:
+    """Install *package* with apt-get from the signed apt repository *repo* in a fresh endpoint container.
+
+    As a Debian or Qubes template would: as root, with network (Depends come from the Debian
+    mirror), *repo* mounted read-only at ``/srv/repo``, *keyring* copied to
+    ``/usr/share/keyrings/``, ``/etc/apt/sources.list.d/<package>.sources`` (deb822,
+    sources.list(5)) with ``URIs: file:/srv/repo`` and ``Signed-By:`` that keyring, then
+    ``apt-get update --error-on=any``, ``apt-get install --no-install-recommends <package>``
+    and the shell *commands*, in order. See :mod:`debwheels.debian.aptrepo` for the repository layout.
+
+    Args:
+        cfg: configuration (logs directory, state directory).
+        runtime: the container runtime.
+        images: the images (``images.endpoint`` is used).
+        repo: repository directory (``dists/<suite>/`` with exactly one suite).
+        keyring: binary OpenPGP keyring apt trusts for it (``<project>-archive-keyring.gpg``).
+        package: binary package name to install.
+        commands: shell commands run after installing (``["debwheels --version"]``).
+        files: a directory the commands may use, copied to ``/stage/<its name>``.
+
+    Returns:
+        Path: the log file (``.debwheels/logs/apt-install-test-<package>.log``).
+
+    Raises:
+        UsageError: no such repository or keyring, or a malformed package name.
+        InstallTestError: apt-get update refused the repository (the message starts with
+            ``apt-get update refused`` and quotes apt, e.g. ``NO_PUBKEY``), or the install or
+            a command failed.
+    """
+    repo, keyring = repo.resolve(), keyring.resolve()
+    dists = repo / "dists"
+    suites = sorted(p.name for p in dists.iterdir() if p.is_dir()) if dists.is_dir() else []
+    if len(suites) != 1:
+        raise UsageError(
+            f"{repo} is not an apt repository with one suite (dists/ holds {suites}): see 'debwheels apt-repo'"
+        )
+    if not keyring.is_file():
+        raise UsageError(f"{keyring} is not a keyring file: pass the repository's <project>-archive-keyring.gpg")
+    if not PACKAGE_NAME.fullmatch(package):
+        raise UsageError(f"{package!r} is not a Debian package name")
+    if not commands:
+        raise UsageError("no command to run after installing: pass one, e.g. --run 'PROGRAM --version'")
+    stage = fresh_dir(cfg.state_dir / "apt-install-test")
+    shutil.copyfile(keyring, stage / keyring.name)
+    _add_files(stage, files)
+    script = _APT_SCRIPT.format(
+        keyring=keyring.name,
+        package=package,
+        suite=suites[0],
+        component=COMPONENT,
+        commands=_shell_steps(commands),
+    )
+    log = fresh_file(cfg.logs_dir / f"apt-install-test-{package}.log")
+    what = f"apt install test of {package} from {repo}"
+    try:
+        runtime.run(
+            images.endpoint,
+            ["bash", "-c", script],
+            mounts=[Mount(stage, "/stage"), Mount(repo, "/srv/repo"), apt_archives(cfg)],
+            env={"LC_ALL": "C.UTF-8"},
+            network=True,
+            user="0:0",
+            log=log,
+            what=what,
+        )
+    except ToolError:
+        text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        refused = _APT_REFUSED.findall(text)
+        if refused and not re.search(r"^APT-UPDATE-OK$", text, re.M):  # the marker, not the script's echo
+            said = "; ".join(line.strip() for line in refused)
+            raise InstallTestError(
+                f"apt-get update refused the repository {repo}: it is not signed by a key in {keyring.name} "
+                f"({said}); {package} was not installed; log {log}"
+            ) from None
+        raise InstallTestError(failure(what, log)) from None
+    return log

@@ -1,0 +1,583 @@
+"""``debwheels init``: add debwheels' Debian packaging to an existing Python project.
+
+What the project is comes from its metadata: PEP 621 ``[project]`` in pyproject.toml when its
+name, version, dependencies and scripts are all static; otherwise (``dynamic = ["version"]``
+with setuptools-scm, hatch-vcs or a module's ``__version__``, setup.cfg's ``attr:``, setup.py,
+Poetry's own tables) the project's own build backend prepares it in the builder, offline
+(``prepare_metadata_for_build_wheel``, PEP 517; see :func:`debwheels.lock.locker.Locker.project_metadata`):
+the core metadata (name, version, summary, Requires-Dist, license, authors) and the
+``entry_points.txt`` of the ``.dist-info`` it prepares. In an unpacked sdist the backend takes
+the version from PKG-INFO, as it would when building it. init then writes:
+
+- ``debian/``: ``control`` (Depends on the builder's Debian ``python3.X``), ``rules`` (the
+  same dh-virtualenv rules as debwheels' own, from one template), ``changelog`` (python-debian;
+  the version in Debian form, see :func:`debian_version`), ``<package>.links`` (one ``/usr/bin``
+  link per console script), ``copyright`` (DEP-5), ``source/format`` (3.0 (native));
+- ``debwheels.mk`` with the targets ``builder lock wheels verify deb install-test repro
+  apt-repo``, and a ``Makefile`` that includes it (an existing Makefile is left alone: add
+  ``include debwheels.mk`` to it);
+- ``requirements/requirements.in`` from the project's dependencies;
+- ``debian/debwheels/Dockerfile`` and ``debian/debwheels/builder-lock.json``: the pinned builder
+  this debwheels ships (under debian/: a project's own Dockerfile stays its own, and
+  setuptools' flat-layout discovery ignores debian/);
+- ``[tool.debwheels]`` in pyproject.toml (added with tomlkit, comments kept; created when the
+  project has no pyproject.toml); ``.debwheels/`` and ``dist/`` appended to ``.gitignore``.
+
+An existing file is never overwritten without ``force``: without it, nothing is written and
+the error lists every file in the way. With it, files are rewritten but an existing
+``[tool.debwheels]`` keeps its settings (trusted keys, SOURCE_DATE_EPOCH) and gains missing keys.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import email.utils
+import os
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from debian.changelog import Changelog
+from packaging.metadata import InvalidMetadata, Metadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from debwheels.config import DEFAULT_BUILDER_PACKAGES
+from debwheels.debian.aptrepo import PACKAGE_NAME
+from debwheels.debian.changelog import changelog_date, debian_version
+from debwheels.debian.images import builder_python_version
+from debwheels.debian.syslibs import known_requirements, project_note
+from debwheels.errors import ConfigError, UsageError
+
+#: Asks the project's build backend for (core metadata bytes, entry_points.txt text).
+BackendMetadata = Callable[[], tuple[bytes, str]]
+#: The [project] fields init needs; when one of them is dynamic, the backend is asked.
+NEEDED_FIELDS = ("version", "dependencies", "scripts")
+#: Where init puts the pinned builder (Dockerfile, builder-lock.json) in a project.
+BUILDER_DIR = "debian/debwheels"
+
+_GITIGNORE = (".debwheels/", "dist/", "apt-repo/", "debian/.debwheels-verified/")
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What the project declares about itself.
+
+    Attributes:
+        name: the distribution name as declared (``[project] name``).
+        version: its version (PEP 440).
+        summary: one-line description (the README is not read).
+        homepage: URL or "".
+        license: license expression or name, or "".
+        authors: "Name <email>" strings.
+        scripts: console script name -> entry point (``module:function``), sorted.
+        dependencies: PEP 508 requirement strings.
+        source: where it was read: "pyproject.toml" or "its build backend".
+    """
+
+    name: str
+    version: str
+    summary: str = ""
+    homepage: str = ""
+    license: str = ""
+    authors: tuple[str, ...] = ()
+    scripts: dict[str, str] = field(default_factory=dict)
+    dependencies: tuple[str, ...] = ()
+    source: str = "pyproject.toml"
+
+    @property
+    def package(self) -> str:
+        """The Debian package name: the canonical name (PEP 503), which Debian allows as is."""
+        return str(canonicalize_name(self.name))
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``debwheels init`` wrote.
+
+    Attributes:
+        written: paths relative to the project root, in write order.
+        notes: things the user must do by hand (one line each).
+    """
+
+    written: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _people(entries: Any) -> tuple[str, ...]:
+    people = []
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            name, mail = str(entry.get("name", "")).strip(), str(entry.get("email", "")).strip()
+            if name or mail:
+                people.append(email.utils.formataddr((name, mail)) if mail else name)
+    return tuple(people)
+
+
+def _pep621(project: dict[str, Any]) -> ProjectInfo:
+    """What a ``[project]`` table (PEP 621) declares, dynamic fields left empty."""
+    dynamic = set(project.get("dynamic", []))
+    license_value = project.get("license", "")
+    if isinstance(license_value, dict):
+        license_value = license_value.get("text", "")
+    urls = project.get("urls", {}) or {}
+    homepage = next((str(v) for k, v in urls.items() if k.lower() in ("homepage", "home", "source")), "")
+    return ProjectInfo(
+        name=str(project.get("name", "")),
+        version=str(project.get("version", "")) if "version" not in dynamic else "",
+        summary=str(project.get("description", "")),
+        homepage=homepage,
+        license=str(license_value),
+        authors=_people(project.get("maintainers")) + _people(project.get("authors")),
+        scripts=dict(sorted((str(k), str(v)) for k, v in (project.get("scripts") or {}).items())),
+        dependencies=tuple(str(d) for d in project.get("dependencies", [])),
+    )
+
+
+def static_project(data: dict[str, Any]) -> ProjectInfo | None:
+    """The project from a PEP 621 ``[project]`` table, or None when a needed field is dynamic (or there is none)."""
+    project = data.get("project")
+    if not isinstance(project, dict) or not project.get("name"):
+        return None
+    if set(project.get("dynamic", [])) & set(NEEDED_FIELDS) or "version" not in project:
+        return None
+    return _pep621(project)
+
+
+def _merged(project: dict[str, Any], backend: ProjectInfo) -> ProjectInfo:
+    """The backend's metadata, with what ``[project]`` declares statically taking precedence.
+
+    A backend need not write ``entry_points.txt`` when preparing metadata (hatchling writes
+    only METADATA), so static ``[project.scripts]`` are taken from the table.
+    """
+    dynamic = set(project.get("dynamic", []))
+    static = _pep621(project)
+    return replace(
+        backend,
+        summary=static.summary or backend.summary,
+        homepage=static.homepage or backend.homepage,
+        license=static.license or backend.license,
+        authors=static.authors or backend.authors,
+        scripts=static.scripts if "scripts" not in dynamic and static.scripts else backend.scripts,
+    )
+
+
+def _console_scripts(entry_points: str) -> dict[str, str]:
+    """``[console_scripts]`` of an ``entry_points.txt`` (PyPA entry points specification, INI syntax)."""
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # script names keep their case
+    try:
+        parser.read_string(entry_points)
+    except configparser.Error as exc:
+        raise ConfigError(
+            f"the backend's entry_points.txt cannot be read ({exc}): check the project's scripts"
+        ) from None
+    if not parser.has_section("console_scripts"):
+        return {}
+    return dict(sorted((k.strip(), v.strip()) for k, v in parser["console_scripts"].items()))
+
+
+def project_from_metadata(metadata: bytes, entry_points: str) -> ProjectInfo:
+    """The project as its build backend prepared it: core metadata (PyPA core metadata spec) and entry_points.txt.
+
+    Raises:
+        ConfigError: the metadata cannot be read.
+    """
+    try:
+        meta = Metadata.from_email(metadata, validate=False)
+    except (InvalidMetadata, ValueError) as exc:
+        raise ConfigError(f"the build backend prepared unreadable metadata ({exc}): check the project") from None
+    authors: list[str] = []
+    for person, mail in ((meta.maintainer, meta.maintainer_email), (meta.author, meta.author_email)):
+        if mail:
+            authors.extend(part.strip() for part in str(mail).split(",") if part.strip())
+        elif person:
+            authors.append(str(person))
+    urls = meta.project_urls or {}
+    homepage = str(meta.home_page or "") or next(
+        (str(v) for k, v in urls.items() if k.lower() in ("homepage", "home", "source")), ""
+    )
+    return ProjectInfo(
+        name=str(meta.name),
+        version=str(meta.version),
+        summary=str(meta.summary or ""),
+        homepage=homepage,
+        license=str(meta.license_expression or meta.license or ""),
+        authors=tuple(authors),
+        scripts=_console_scripts(entry_points),
+        dependencies=tuple(
+            str(r) for r in meta.requires_dist or () if r.marker is None or "extra" not in str(r.marker)
+        ),
+        source="its build backend",
+    )
+
+
+def read_project(root: Path, backend: BackendMetadata | None = None) -> ProjectInfo:
+    """The project's name, version, console scripts and dependencies.
+
+    Args:
+        root: the project directory.
+        backend: asks the project's build backend (in the builder, offline) when the metadata
+            is not all static in ``[project]``.
+
+    Returns:
+        ProjectInfo: from ``[project]`` (PEP 621) when static, else from the backend.
+
+    Raises:
+        ConfigError: no Python project here, invalid TOML, a dependency that is not a PEP 508
+            requirement, or a name that is not a Debian package name.
+        BuildError: the backend failed to prepare the metadata (its cause in the first line).
+    """
+    pyproject = root / "pyproject.toml"
+    data: dict[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject} is not valid TOML ({exc}): fix the file") from None
+    info = static_project(data)
+    if info is None:
+        if not (
+            "project" in data
+            or "build-system" in data
+            or (root / "setup.py").is_file()
+            or (root / "setup.cfg").is_file()
+        ):
+            raise ConfigError(
+                f"{root} has no [project] table in pyproject.toml, no setup.cfg and no setup.py: "
+                "run debwheels init in a Python project"
+            )
+        if backend is None:
+            raise ConfigError(
+                f"the metadata of the project in {root} is not static in [project] (its {', '.join(NEEDED_FIELDS)}): "
+                "its build backend must prepare it in the builder"
+            )
+        metadata, entry_points = backend()
+        info = project_from_metadata(metadata, entry_points)
+        if isinstance(data.get("project"), dict):
+            info = _merged(data["project"], info)
+    for text in info.dependencies:
+        try:
+            Requirement(text)
+        except InvalidRequirement as exc:
+            raise ConfigError(f"{info.source}: dependency {text!r} is not a PEP 508 requirement ({exc})") from None
+    if not PACKAGE_NAME.fullmatch(info.package):
+        raise ConfigError(f"{info.package!r} is not a valid Debian package name: rename the project")
+    return info
+
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def _template(name: str) -> str:
+    return (DATA / "templates" / name).read_text(encoding="utf-8")
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    assert not leftover, leftover  # a template names a value the caller did not give: a bug here
+    return text
+
+
+def render_rules(package: str, python_version: str, mirror: str) -> str:
+    """``debian/rules`` (a Makefile run by dpkg-buildpackage(1); dh(1) with dh-virtualenv).
+
+    Args:
+        package: Debian binary package name.
+        python_version: the builder's Debian Python, "MAJOR.MINOR".
+        mirror: the wheels-mirror directory relative to the project root.
+    """
+    return _fill(_template("rules"), {"PACKAGE": package, "PYTHON_VERSION": python_version, "MIRROR": mirror})
+
+
+def _description(info: ProjectInfo) -> str:
+    """The extended Description: the summary and how it is packaged, each line indented by one space (deb-control(5))."""
+    lines = [
+        f"{(info.summary or info.name).strip().rstrip('.')}.",
+        f"Packaged with debwheels: a virtualenv in /opt/venvs/{info.package} built only from",
+        "wheels that were built reproducibly from sha256-pinned sdists and signed.",
+    ]
+    return "\n".join(f" {line}" for line in lines)
+
+
+def render_control(info: ProjectInfo, python_version: str, maintainer: str) -> str:
+    """``debian/control`` (deb-control(5), Debian Policy 5): one source, one arch-dependent binary package."""
+    summary = (info.summary or f"{info.name} (Python application)").strip().rstrip(".")
+    return _fill(
+        _template("control"),
+        {
+            "PACKAGE": info.package,
+            "SECTION": "python",
+            "MAINTAINER": maintainer,
+            "PYTHON_VERSION": python_version,
+            "HOMEPAGE": f"Homepage: {info.homepage}\n" if info.homepage else "",
+            "SUMMARY": summary[:79],
+            "DESCRIPTION": _description(info),
+        },
+    )
+
+
+def render_changelog(info: ProjectInfo, maintainer: str, suite: str, when: float) -> str:
+    """``debian/changelog`` (deb-changelog(5)) with one entry, written with python-debian.
+
+    Args:
+        when: the entry's date, seconds since the epoch (it becomes the .deb's SOURCE_DATE_EPOCH).
+    """
+    changelog = Changelog()
+    changelog.new_block(
+        package=info.package,
+        version=debian_version(info.version),
+        distributions=suite,
+        urgency="medium",
+        author=maintainer,
+        date=changelog_date(when),
+    )
+    changelog.add_change("")
+    changelog.add_change(f"  * Packaged with debwheels ({info.name} {info.version}).")
+    changelog.add_change("")
+    return str(changelog)
+
+
+def render_links(info: ProjectInfo) -> str:
+    """``debian/<package>.links`` (dh_link(1)): ``/usr/bin/<script>`` -> the venv's script, per console script."""
+    return "".join(f"opt/venvs/{info.package}/bin/{name} usr/bin/{name}\n" for name in info.scripts)
+
+
+def render_copyright(info: ProjectInfo, maintainer: str) -> str:
+    """``debian/copyright`` in the machine-readable format (DEP-5, copyright-format 1.0)."""
+    holders = ", ".join(info.authors) or maintainer
+    license_name = info.license.strip().splitlines()[0] if info.license.strip() else "UNKNOWN"
+    return (
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+        f"Upstream-Name: {info.name}\n\n"
+        f"Files: *\nCopyright: {holders}\nLicense: {license_name}\n"
+        " The full license text is in the project's source; the licenses of the packages\n"
+        f" in the virtualenv are listed in /usr/share/doc/{info.package}/sbom.cdx.json.\n"
+    )
+
+
+def render_requirements_in(info: ProjectInfo) -> str:
+    """``requirements/requirements.in``: the project's runtime dependencies, one PEP 508 requirement per line."""
+    lines = [f"# {info.name}'s runtime dependencies (from {info.source}); 'debwheels lock' pins their closure."]
+    lines += list(info.dependencies)
+    return "\n".join(lines) + "\n"
+
+
+def system_packages(info: ProjectInfo, suite: str = "bookworm") -> tuple[list[str], list[str], list[str]]:
+    """What the project's direct dependencies need from Debian, by debwheels' map of known projects.
+
+    Returns:
+        (build packages the default builder lacks, runtime packages, notes): one note per
+        dependency that needs something.
+    """
+    build: set[str] = set()
+    runtime: set[str] = set()
+    notes = []
+    for text in info.dependencies:
+        name = Requirement(text).name
+        needs_build, needs_runtime = known_requirements(name, suite)
+        missing = sorted(set(needs_build) - set(DEFAULT_BUILDER_PACKAGES))
+        build.update(missing)
+        runtime.update(needs_runtime)
+        said = []
+        if missing:
+            said.append(f"its build needs {', '.join(missing)} (added to extra-builder-packages)")
+        if needs_runtime:
+            said.append(f"it loads {', '.join(needs_runtime)} at run time (the .deb will depend on it)")
+        note = project_note(name)
+        if said or note:
+            notes.append(f"{name}: {'; '.join(said)}{'; ' if said and note else ''}{note}")
+    return sorted(build), sorted(runtime), notes
+
+
+def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
+    """The ``[tool.debwheels]`` table ``init`` adds (keys as documented in :mod:`debwheels.config`)."""
+    command = next(iter(info.scripts), None)
+    build_packages, _, _ = system_packages(info)
+    extra = {"extra-builder-packages": build_packages} if build_packages else {}
+    return {
+        "mirror": "wheels-mirror",
+        "requirements": "requirements/requirements.txt",
+        "build-requirements": "requirements/build-requirements.txt",
+        "source-date-epoch": source_date_epoch,
+        "trusted-fingerprints": [],
+        "keys-dir": "keys",
+        "index-url": "https://pypi.org/simple",
+        "debian-suite": "bookworm",
+        "dockerfile": f"{BUILDER_DIR}/Dockerfile",
+        "builder-lock": f"{BUILDER_DIR}/builder-lock.json",
+        "min-release-age": "7 days",
+        **extra,
+        "install-test-commands": [f"{command} --help"] if command else [],
+    }
+
+
+def _pyproject_text(root: Path, table: dict[str, Any], force: bool) -> str:
+    import tomlkit  # edits pyproject.toml keeping its comments and layout
+
+    path = root / "pyproject.toml"
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    tool = document.get("tool")
+    if tool is None:
+        tool = tomlkit.table(is_super_table=True)
+        document["tool"] = tool
+    if "debwheels" in tool:
+        if not force:
+            raise UsageError(f"{path} already has [tool.debwheels]: nothing written; pass --force to add missing keys")
+        existing = tool["debwheels"]
+        for key, value in table.items():  # --force keeps every existing setting (trusted keys, epoch)
+            if key not in existing:
+                existing[key] = value if value != [] else tomlkit.array()
+        return tomlkit.dumps(document)
+    new = tomlkit.table()
+    new.add(tomlkit.comment("debwheels configuration: keys are listed in debwheels' README ('debwheels --help')"))
+    for key, value in table.items():
+        item = tomlkit.item(value)
+        if isinstance(value, list) and not value:
+            item = tomlkit.array()
+        new[key] = item
+    tool["debwheels"] = new
+    return tomlkit.dumps(document)
+
+
+def _gitignore(root: Path) -> str | None:
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [entry for entry in _GITIGNORE if entry not in present and "/" + entry not in present]
+    if not missing:
+        return None
+    prefix = text if not text or text.endswith("\n") else text + "\n"
+    return prefix + "# debwheels: working files and built packages\n" + "".join(f"{m}\n" for m in missing)
+
+
+def maintainer_of(info: ProjectInfo, environ: dict[str, str]) -> str:
+    """The Debian Maintainer field: ``DEBFULLNAME``/``DEBEMAIL`` (as dch(1) uses them), else the first author.
+
+    Raises:
+        UsageError: neither gives an e-mail address (Debian Policy 5.6.2 requires one).
+    """
+    name, mail = environ.get("DEBFULLNAME", ""), environ.get("DEBEMAIL", "")
+    if mail:
+        return email.utils.formataddr((name, mail)) if name else mail
+    for person in info.authors:
+        if "@" in person:
+            return person
+    raise UsageError("no maintainer e-mail address: set DEBFULLNAME and DEBEMAIL, or pass --maintainer 'Name <email>'")
+
+
+def init_project(
+    root: Path,
+    *,
+    force: bool = False,
+    maintainer: str | None = None,
+    environ: dict[str, str] | None = None,
+    now: float | None = None,
+    version: str | None = None,
+    backend: BackendMetadata | None = None,
+) -> InitResult:
+    """Write debwheels' packaging into the project at *root* (see the module docstring).
+
+    Args:
+        root: the project directory.
+        force: overwrite existing files; an existing ``[tool.debwheels]`` keeps its settings
+            and gains the keys it lacks.
+        maintainer: "Name <email>" for debian/control and debian/changelog; default from
+            the environment or the project's authors (:func:`maintainer_of`).
+        environ: environment variables to read DEBFULLNAME/DEBEMAIL from (default none).
+        now: seconds since the epoch for debian/changelog and source-date-epoch (default now).
+        version: the version for debian/changelog instead of the project's (PEP 440).
+        backend: asks the project's build backend for its metadata (see :func:`read_project`).
+
+    Returns:
+        InitResult: relative paths written, and notes for the user.
+
+    Raises:
+        UsageError: files exist (without *force*; nothing is written), or no maintainer.
+        ConfigError: the project's metadata cannot be read (see :func:`read_project`), or
+            its version has no Debian form (see :func:`debian_version`).
+    """
+    root = root.resolve()
+    info = read_project(root, backend)
+    if version is not None:
+        info = replace(info, version=version)
+    debian_version(info.version)  # refuse a local or invalid version before anything is written
+    maintainer = maintainer or maintainer_of(info, environ or {})
+    when = time.time() if now is None else now
+    builder_dir = DATA / "builder"
+    builder_lock = (builder_dir / "builder-lock.json").read_text(encoding="utf-8")
+    python_version = builder_python_version(builder_dir / "builder-lock.json")
+    package = info.package
+    files: dict[str, str] = {
+        "debian/control": render_control(info, python_version, maintainer),
+        "debian/rules": render_rules(package, python_version, "wheels-mirror"),
+        "debian/changelog": render_changelog(info, maintainer, "bookworm", when),
+        "debian/copyright": render_copyright(info, maintainer),
+        "debian/source/format": "3.0 (native)\n",
+        "debwheels.mk": _fill(_template("debwheels.mk"), {"PACKAGE": package}),
+        "requirements/requirements.in": render_requirements_in(info),
+        BUILDER_DIR + "/Dockerfile": (builder_dir / "Dockerfile").read_text(encoding="utf-8"),
+        BUILDER_DIR + "/builder-lock.json": builder_lock,
+    }
+    if info.scripts:
+        files[f"debian/{package}.links"] = render_links(info)
+    notes: list[str] = []
+    if (root / "Makefile").exists() and not force:
+        notes.append(
+            "kept the existing Makefile: run the targets with 'make -f debwheels.mk TARGET', "
+            "or add 'include debwheels.mk' to it"
+        )
+    else:
+        files["Makefile"] = _template("Makefile")
+    if not info.scripts:
+        notes.append(f"no console scripts found in {info.source}: list /usr/bin links in debian/{package}.links")
+    existing = sorted(name for name in files if (root / name).exists())
+    if existing and not force:
+        raise UsageError(f"{', '.join(existing)} already exist in {root}: nothing written; pass --force to overwrite")
+    notes.extend(system_packages(info)[2])
+    files["pyproject.toml"] = _pyproject_text(root, tool_table(info, int(when)), force)
+    gitignore = _gitignore(root)
+    if gitignore is not None:
+        files[".gitignore"] = gitignore
+    _write_all(root, files, executable={"debian/rules"})
+    return InitResult(tuple(files), tuple(notes))
+
+
+def _write_all(root: Path, files: dict[str, str], executable: set[str]) -> None:
+    """Write every file or none: each to a temporary sibling first, then all renamed into place.
+
+    Raises:
+        ConfigError: a file or directory cannot be written (the temporaries and the
+            directories made for them are removed again).
+    """
+    made: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, text in files.items():
+            target = root / name
+            for parent in reversed(target.relative_to(root).parents[:-1]):
+                if not (root / parent).is_dir():
+                    (root / parent).mkdir()
+                    made.append(root / parent)
+            tmp = target.with_name(f".{target.name}.debwheels-init-{os.getpid()}")
+            staged.append((tmp, target))
+            tmp.write_text(text, encoding="utf-8")
+            tmp.chmod(0o755 if name in executable else 0o644)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise ConfigError(
+            f"cannot write {exc.filename} ({exc.strerror}): nothing was written; check the project directory"
+        ) from None
+    for tmp, target in staged:
+        os.replace(tmp, target)

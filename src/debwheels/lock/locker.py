@@ -1,0 +1,545 @@
+"""``debwheels lock``: pin the whole source closure, build requirements included, recursively.
+
+1. The runtime closure of ``requirements.in`` is resolved for the target interpreter (the
+   builder's python3) among releases that have an sdist, inside the time cut-offs
+   (``exclude-newer``, ``min-release-age``), by :mod:`debwheels.lock.resolve`; each version is
+   pinned to the sha256 of its sdist as the index lists it. Newer versions that were skipped
+   are reported with the reason (a wheel-only release, yanked, too new).
+2. Every package to build (the runtime closure, the project itself, and recursively every
+   build requirement) has its declared ``[build-system] requires`` (after its per-package
+   settings) resolved on its own, so two packages may get two versions of one build tool.
+3. In the builder, with no network, each backend is asked for its dynamic build requirements
+   (``get_requires_for_build_wheel``, PEP 517) and its metadata
+   (``prepare_metadata_for_build_wheel``): build tools are built (from the sdists just
+   pinned, or taken from the build cache by build key), the other packages probed; whatever a
+   backend asks for that its environment lacks is resolved into that environment, and the pass
+   repeats until nothing is missing.
+4. Every package's ``Requires-Dist`` as its own backend reports it (the prepared metadata, or
+   the built wheel's) is compared with what resolution used (the index's metadata); on any
+   difference the lock resolves again with the backend's answer, so the lock never rests on
+   metadata that the sdists do not produce. The project's own name and version come from its
+   backend too (dynamic versions, setup.cfg, setup.py).
+
+With ``--from FILE`` (a pip-compile/uv requirements.txt with hashes, poetry.lock, uv.lock or
+PEP 751 pylock.toml), that file's pins are constraints that are never dropped, and every
+sdist it pins must have one of its sha256 (:mod:`debwheels.lock.importers`).
+
+Existing pins are preferred (kept unless they conflict) unless ``--upgrade`` or
+``--upgrade-package NAME``. Outputs are sorted and carry no timestamps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from debwheels.build.builder import FRONTEND, Builder, RunResult, effective_requires
+from debwheels.build.keys import BuildCache
+from debwheels.build.reuse import Reuse
+from debwheels.build.sources import fetch, needs_rust, read_build_system
+from debwheels.config import Config, build_cache_dir, cache_dir
+from debwheels.debian.images import Images, marker_environment
+from debwheels.debian.syslibs import known_requirements
+from debwheels.errors import RequirementsError
+from debwheels.fsutil import atomic_write_text
+from debwheels.lock import simpleindex
+from debwheels.lock.graph import LockedPackage, LockGraph, key_of
+from debwheels.lock.importers import ImportedLock, check_sdist, constraints, pin_applies
+from debwheels.lock.metadata import CoreMetadata, MetadataProvider, same_requirements, sdist_build_system
+from debwheels.lock.releases import Cutoff, Skipped
+from debwheels.lock.requirements import Pin, render_pins
+from debwheels.lock.resolve import Catalog, Resolved, resolve
+from debwheels.tools.container import ContainerRuntime
+
+MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
+MAX_RESOLUTIONS = 4  # resolutions before the backends' metadata must agree with the one used
+
+
+def read_requirements_in(path: Path) -> list[str]:
+    """Read a requirements.in: PEP 508 requirements, ``#`` comments; no options, URLs or editables.
+
+    Raises:
+        RequirementsError: missing file or a line that is not a plain requirement.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RequirementsError(
+            f"{path} does not exist: list the application's dependencies in it, one per line"
+        ) from None
+    roots = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #")[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        where = f"{path}:{number}"
+        if line.startswith("-"):
+            raise RequirementsError(
+                f"{where}: option {line.split()[0]} is not allowed; the index is index-url in [tool.debwheels]"
+            )
+        try:
+            req = Requirement(line)
+        except InvalidRequirement as exc:
+            raise RequirementsError(f"{where}: {line!r} is not a PEP 508 requirement ({exc})") from None
+        if req.url:
+            raise RequirementsError(
+                f"{where}: URL requirement {req.name} @ {req.url} is not allowed; name a release on the index"
+            )
+        roots.append(line)
+    return roots
+
+
+class Locker:
+    """Computes a :class:`LockGraph` and writes the three lock files.
+
+    Args:
+        cfg: configuration.
+        runtime: container runtime adapter.
+        images: image tags.
+        say: progress sink.
+        upgrade: ignore every existing pin.
+        upgrade_packages: ignore the existing pins of these names.
+        imported: a lock file of another tool (:mod:`debwheels.lock.importers`) whose pins are kept
+            (constraints, never resolved afresh) and whose hashes must match the sdists.
+        cutoff: upload-time limits (default: the configuration's ``exclude-newer`` and ``min-release-age``).
+        jobs: builds and probes at once in the dynamic passes, each in its own container.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        runtime: ContainerRuntime,
+        images: Images,
+        say: Callable[[str], None] = print,
+        upgrade: bool = False,
+        upgrade_packages: Iterable[str] = (),
+        imported: ImportedLock | None = None,
+        cutoff: Cutoff | None = None,
+        jobs: int = 1,
+    ) -> None:
+        self.cfg = cfg
+        self.imported = imported
+        self.runtime = runtime
+        self.images = images
+        self.say = say
+        self.jobs = jobs
+        self.environment = marker_environment(cfg)
+        self.upgrade = upgrade
+        self.upgrade_names = {str(canonicalize_name(n)) for n in upgrade_packages}
+        self.previous = self._previous()
+        self.cutoff = cutoff if cutoff is not None else cfg.cutoff
+        index = simpleindex.client(cfg.index_url, cache_dir())
+        python = self.environment["python_full_version"]
+        self.catalog = Catalog(index, self.cutoff, python)
+        self.metadata = MetadataProvider(
+            index, cache_dir(), "cp" + "".join(python.split(".")[:2]), self._previously_confirmed()
+        )
+        self.forced: dict[str, SpecifierSet] = {}
+        if imported is not None:
+            for text in constraints(imported, self.environment):
+                req = Requirement(text)
+                self.forced[str(canonicalize_name(req.name))] = req.specifier
+        self.envs: dict[tuple[str, ...], list[Resolved]] = {}
+        self.skipped: dict[str, tuple[Skipped, ...]] = {}
+
+    def _previous(self) -> LockGraph | None:
+        """The existing lock graph, whose pins are kept; None with --upgrade, or when it is absent or unreadable."""
+        if self.upgrade or not self.cfg.lock_file.exists():
+            return None
+        try:
+            return LockGraph.read(self.cfg.lock_file)
+        except RequirementsError as exc:
+            self.say(f"ignoring the existing lock ({exc})")
+            return None
+
+    def _previously_confirmed(self) -> dict[str, CoreMetadata]:
+        """Requires-Dist the previous lock confirmed with each backend, by sdist sha256."""
+        found: dict[str, CoreMetadata] = {}
+        for node in self.previous.packages.values() if self.previous else ():
+            if node.sha256 and node.requires_dist is not None:
+                found[node.sha256] = CoreMetadata(
+                    canonicalize_name(node.name), node.version, tuple(node.requires_dist), None, "confirmed"
+                )
+        return found
+
+    def _kept(self, packages: Iterable[LockedPackage]) -> dict[str, str]:
+        """name -> version of *packages*, except those being upgraded (the preferred versions)."""
+        return {p.name: p.version for p in packages if p.name not in self.upgrade_names}
+
+    def _resolve(
+        self,
+        requirements: list[str],
+        preferred: Mapping[str, str],
+        what: str,
+        forced: bool = False,
+        build: bool = False,
+    ) -> list[Resolved]:
+        found = resolve(
+            requirements,
+            catalog=self.catalog,
+            metadata=self.metadata,
+            environment=self.environment,
+            preferred=preferred,
+            constraints=self.forced if forced else None,
+            what=what,
+            buildable_only=build,
+            overridden=[name for name, s in self.cfg.packages.items() if s.build_requires is not None],
+        )
+        for item in found:
+            if item.skipped:
+                self.skipped[item.name] = item.skipped
+        return found
+
+    def _node(self, graph: LockGraph, resolved: Resolved, runtime: bool) -> LockedPackage:
+        key = key_of(resolved.name, resolved.version)
+        node = graph.packages.get(key)
+        if node is None:
+            node = LockedPackage(
+                resolved.name,
+                resolved.version,
+                resolved.sdist,
+                resolved.sha256,
+                requires_dist=list(resolved.requires_dist),
+            )
+            graph.packages[key] = node
+        node.runtime = node.runtime or runtime
+        return node
+
+    def _edges(self, graph: LockGraph, resolved: list[Resolved]) -> None:
+        by_name: dict[str, str] = {str(r.name): key_of(r.name, r.version) for r in resolved}
+        for item in resolved:
+            node = graph.packages[key_of(item.name, item.version)]
+            for text in item.requires_dist:
+                req = Requirement(text)
+                child = by_name.get(str(canonicalize_name(req.name)))
+                if child is None:
+                    continue
+                if (
+                    req.marker is None
+                    or req.marker.evaluate({**self.environment, "extra": ""})
+                    or "extra" in str(req.marker)
+                ) and child not in node.requires:
+                    node.requires.append(child)
+
+    def _build_env(self, graph: LockGraph, node: LockedPackage, requires: list[str]) -> list[str]:
+        """Resolve *requires* as *node*'s build environment; add new packages to the graph."""
+        if not requires:
+            return []
+        cache_key = tuple(sorted(requires))
+        if cache_key not in self.envs:
+            previous = self.previous.packages.get(node.key) if self.previous else None
+            preferred = (
+                self._kept(self.previous.packages[k] for k in previous.build_env if k in self.previous.packages)
+                if previous and self.previous
+                else {}
+            )
+            self.envs[cache_key] = self._resolve(
+                list(requires), preferred, f"the build requirements of {node.key}", build=True
+            )
+        return [self._node(graph, r, runtime=False).key for r in self.envs[cache_key]]
+
+    def _describe(self, graph: LockGraph, key: str) -> None:
+        """Read the node's build system and resolve its static build environment."""
+        node = graph.packages[key]
+        if key == graph.project:
+            build_system = read_build_system(self.cfg.root)
+        else:
+            assert node.sdist is not None and node.sha256 is not None
+            sdist = fetch(Pin(node.name, node.version, (node.sha256,)), self.cfg.index_url, cache_dir())
+            build_system = sdist_build_system(sdist.path)  # read from the archive, nothing unpacked
+        settings = self.cfg.settings(node.name)
+        rust = needs_rust(build_system) if settings.build_requires is None else None
+        if rust is not None and key != graph.project:
+            raise RequirementsError(
+                f"{key} cannot be built here: {rust}, whose crates come from crates.io at build time, which "
+                f"debwheels' offline builds cannot reach; require a version without Rust in requirements.in, "
+                f"or replace its build requirements ([tool.debwheels.packages.{node.name}] build-requires)"
+            )
+        node.build_backend = build_system.backend
+        node.build_requires = effective_requires(build_system, settings)
+        node.build_env = self._build_env(graph, node, node.build_requires + node.dynamic_requires)
+
+    def _close(self, graph: LockGraph, queue: list[str]) -> None:
+        described: set[str] = set()
+        while queue:
+            key = queue.pop(0)
+            if key in described:
+                continue
+            described.add(key)
+            before = set(graph.packages)
+            self._describe(graph, key)
+            queue.extend(sorted(set(graph.packages) - before))
+            self.say(
+                f"locked {key}: build env of {len(graph.packages[key].build_env)} ({len(graph.packages)} packages so far)"
+            )
+
+    def lock(self, infile: Path) -> LockGraph:
+        """Resolve *infile* into a complete lock graph, confirmed by every backend, and write the lock files.
+
+        Returns:
+            LockGraph: what was written.
+
+        Raises:
+            RequirementsError: bad input, no release with an sdist, no resolution, dynamic
+                requirements that never settle, or metadata that keeps changing.
+            BuildError: a build-time cycle, or a build tool failed to build.
+        """
+        roots = self._roots(infile)
+        if self.cutoff.active:
+            self.say(f"resolving with {self.cutoff.describe()}")
+        for attempt in range(1, MAX_RESOLUTIONS + 1):
+            self.envs = {}
+            graph = self._graph(roots, infile)
+            self._warn_system_packages(graph)
+            result = self._discover_dynamic(graph)
+            differing, project = self._confirm(graph, result)
+            if not differing:
+                self._check_project(graph, project)
+                self._report_skipped(graph)
+                self.write(graph)
+                return graph
+            self.say(
+                f"the build backends of {', '.join(differing)} report other dependencies than the index metadata "
+                f"(resolution {attempt}): resolving again with theirs"
+            )
+        raise RequirementsError(
+            f"the dependencies did not settle after {MAX_RESOLUTIONS} resolutions (metadata differs between the index "
+            "and the build backends): see .debwheels/logs"
+        )
+
+    def project_metadata(self) -> tuple[bytes, str]:
+        """The project's core metadata and ``entry_points.txt`` as its own build backend prepares them.
+
+        Locks and builds (or takes from the build cache) the project's build requirements and
+        asks its backend in the builder, offline (``prepare_metadata_for_build_wheel``). No lock
+        file is written.
+
+        Returns:
+            (METADATA bytes, entry_points.txt text or "").
+
+        Raises:
+            RequirementsError, BuildError: the build requirements cannot be locked or built, or
+                the backend failed (its cause in the first line).
+        """
+        graph = self._graph([], self.cfg.requirements.with_suffix(".in"))
+        result = self._discover_dynamic(graph)
+        data = result.metadata.get(graph.project)
+        if data is None:
+            raise RequirementsError("the project's build backend gave no metadata: see .debwheels/logs")
+        return data, result.entry_points.get(graph.project, "")
+
+    def _graph(self, roots: list[str], infile: Path) -> LockGraph:
+        """Resolve the runtime closure and every static build environment (steps 1 and 2)."""
+        project = str(canonicalize_name(self.cfg.project_name))
+        graph = LockGraph(self.environment["python_full_version"], roots, key_of(project, self.cfg.project_version))
+        preferred = self._kept(p for p in self.previous.packages.values() if p.runtime) if self.previous else {}
+        if self.imported is not None:
+            resolved = self._resolve_imported(self.imported, roots, preferred)
+        else:
+            resolved = self._resolve(roots, preferred, infile.name) if roots else []
+        for item in resolved:
+            self._node(graph, item, runtime=True)
+        if self.imported is not None:
+            self._check_imported(self.imported, graph, resolved)
+        self._edges(graph, resolved)
+        graph.packages[graph.project] = LockedPackage(project, self.cfg.project_version, None, None, runtime=True)
+        root_names = {str(canonicalize_name(Requirement(r).name)) for r in roots}
+        graph.packages[graph.project].requires = sorted(
+            key_of(r.name, r.version) for r in resolved if r.name in root_names
+        )
+        previous_hooks = self._kept(self.previous.by_name(FRONTEND)) if self.previous else {}
+        for item in self._resolve([FRONTEND], previous_hooks, "the PEP 517 frontend"):
+            graph.frontend.append(self._node(graph, item, runtime=False).key)
+        self.say(f"resolved {len(resolved)} runtime packages for python {graph.python}")
+        self._close(graph, sorted(graph.packages))
+        return graph
+
+    def _roots(self, infile: Path) -> list[str]:
+        """requirements.in; with an imported lock and no requirements.in, the imported names."""
+        if self.imported is not None and not infile.exists():
+            imported = self.imported
+            return sorted(n for n, pin in imported.pins.items() if pin_applies(imported, pin, self.environment))
+        return read_requirements_in(infile)
+
+    def _resolve_imported(
+        self, imported: ImportedLock, roots: list[str], preferred: Mapping[str, str]
+    ) -> list[Resolved]:
+        """Resolve *roots* with the imported pins as constraints; they are never dropped."""
+        kept = {name: version for name, version in preferred.items() if name not in self.forced}
+        return self._resolve(roots, kept, f"{imported.path.name} ({imported.format})", forced=True)
+
+    def _check_imported(self, imported: ImportedLock, graph: LockGraph, resolved: list[Resolved]) -> None:
+        """Every resolved package the imported lock pins has its version, and its sdist one of its hashes."""
+        checked = 0
+        for item in resolved:
+            pin = imported.pins.get(item.name)
+            if pin is None or not pin_applies(imported, pin, self.environment):
+                continue
+            if pin.version != item.version:
+                raise RequirementsError(
+                    f"{pin.where} pins {item.name}=={pin.version} but the resolution chose {item.version}: "
+                    "requirements.in and the imported lock disagree; fix one of them"
+                )
+            node = graph.packages[key_of(item.name, item.version)]
+            assert node.sdist is not None and node.sha256 is not None
+            check_sdist(pin, node.sdist, node.sha256)
+            checked += 1
+        self.say(f"kept {checked} pins of {imported.path.name} ({imported.format}); their sdist sha256 match it")
+
+    def _warn_system_packages(self, graph: LockGraph) -> None:
+        """Say, before anything is built, which locked packages need Debian build packages the builder lacks."""
+        have = set(self.cfg.builder_packages)
+        for node in sorted(graph.packages.values(), key=lambda p: p.key):
+            missing = sorted(set(known_requirements(node.name, self.cfg.debian_suite)[0]) - have)
+            if missing:
+                listed = ", ".join(f'"{m}"' for m in missing)
+                self.say(
+                    f"warning: {node.key} needs the Debian build packages {', '.join(missing)}, which the builder "
+                    f"lacks: add {listed} to extra-builder-packages in [tool.debwheels], then run 'debwheels builder'"
+                )
+
+    def _discover_dynamic(self, graph: LockGraph) -> RunResult:
+        """Ask every backend for its dynamic build requirements and its metadata (offline, in the builder).
+
+        Returns:
+            RunResult: the last pass, in which nothing was missing: every package probed or built.
+        """
+        reuse = Reuse(BuildCache(build_cache_dir()))
+        for round_number in range(1, MAX_ROUNDS + 1):
+            self.say(f"dynamic build requirements and metadata, pass {round_number}")
+            builder = Builder(
+                self.cfg, self.runtime, self.images, self.say, work=self.cfg.state_dir / "lock-work", jobs=self.jobs
+            )
+            builder.reset()
+            needed = {dep for p in graph.packages.values() for dep in p.build_env}
+            result = builder.run(graph, probe=set(graph.packages) - needed, reuse=reuse)
+            for key, dynamic in result.dynamic.items():
+                graph.packages[key].dynamic_requires = sorted(set(graph.packages[key].dynamic_requires) | set(dynamic))
+            if not result.missing:
+                return result
+            queue = []
+            for key in sorted(result.missing):
+                node = graph.packages[key]
+                before = set(graph.packages)
+                node.build_env = self._build_env(graph, node, node.build_requires + node.dynamic_requires)
+                queue.extend(sorted(set(graph.packages) - before))
+            self._close(graph, queue)
+        raise RequirementsError(
+            f"dynamic build requirements did not settle after {MAX_ROUNDS} passes: see .debwheels/logs"
+        )
+
+    def _confirm(self, graph: LockGraph, result: RunResult) -> tuple[list[str], CoreMetadata]:
+        """Compare each package's Requires-Dist with its backend's (step 4); record the backend's.
+
+        Args:
+            graph: the lock graph.
+            result: the last dynamic pass, with every package's metadata.
+
+        Returns:
+            (keys whose backend reports other requirements than resolution used, the project's metadata).
+
+        Raises:
+            RequirementsError: a package's backend reports another name or version than its
+                sdist's (a broken release), or gave no metadata.
+        """
+        differing = []
+        project: CoreMetadata | None = None
+        for key, node in sorted(graph.packages.items()):
+            data = result.metadata.get(key)
+            if data is None:
+                raise RequirementsError(f"the build backend of {key} gave no metadata: see .debwheels/logs")
+            reported = CoreMetadata.parse(data, f"the build backend of {key}")
+            if key == graph.project:
+                project = reported
+                continue
+            if reported.name != node.name or not _same_version(reported.version, node.version):
+                raise RequirementsError(
+                    f"{node.sdist} builds {reported.name} {reported.version}, not {node.name} {node.version}: "
+                    f"the release is broken; exclude it in requirements.in ({node.name}!={node.version})"
+                )
+            assert node.sha256 is not None
+            self.metadata.confirm(node.sha256, reported)
+            if node.requires_dist is None or not same_requirements(reported.requires_dist, node.requires_dist):
+                differing.append(key)
+            node.requires_dist = sorted(reported.requires_dist)
+        assert project is not None  # the project is in every graph
+        return differing, project
+
+    def _check_project(self, graph: LockGraph, reported: CoreMetadata) -> None:
+        """Take the project's name and version from its backend; its requirements must be in the runtime closure.
+
+        Raises:
+            RequirementsError: a requirement of the project is not in the runtime closure, or
+                its locked version does not satisfy it.
+        """
+        project = graph.packages[graph.project]
+        if (reported.name, reported.version) != (project.name, project.version):
+            self.say(f"the project's build backend reports {reported.name} {reported.version}")
+            graph.rename_project(reported.name, reported.version)
+        graph.packages[graph.project].requires_dist = sorted(reported.requires_dist)
+        runtime = {p.name: p.version for p in graph.packages.values() if p.runtime}
+        for text in reported.requires_dist:
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({**self.environment, "extra": ""}):
+                continue
+            name = str(canonicalize_name(req.name))
+            if name not in runtime:
+                raise RequirementsError(
+                    f"{reported.name} requires {text} (its metadata), which the runtime closure lacks: "
+                    f"add {req.name} to {self.cfg.requirements.with_suffix('.in').name}"
+                )
+            if not req.specifier.contains(runtime[name], prereleases=True):
+                raise RequirementsError(
+                    f"{reported.name} requires {text} (its metadata), but {name} {runtime[name]} was locked: "
+                    f"align {self.cfg.requirements.with_suffix('.in').name} with the project's dependencies"
+                )
+
+    def _report_skipped(self, graph: LockGraph) -> None:
+        """Say which newer versions of locked packages were skipped, and why (one line per package)."""
+        for name, skipped in sorted(self.skipped.items()):
+            chosen = sorted(p.version for p in graph.by_name(name))
+            if not chosen:
+                continue
+            newest = max(Version(v) for v in chosen)
+            groups: dict[str, list[str]] = {}
+            for item in skipped:
+                if item.version > newest:
+                    reason = item.reason.split(", ", 1)[-1] if item.reason.startswith("uploaded ") else item.reason
+                    groups.setdefault(reason, []).append(str(item.version))
+            parts = [
+                f"{', '.join(versions[:4])}{f' and {len(versions) - 4} more' if len(versions) > 4 else ''} ({reason})"
+                for reason, versions in groups.items()
+            ]
+            if parts:
+                self.say(f"skipped newer {name} than {', '.join(chosen)}: {'; '.join(parts)}")
+
+    def write(self, graph: LockGraph) -> None:
+        """Write requirements.txt, build-requirements.txt and the lock graph (each atomically)."""
+        nodes = [p for p in graph.packages.values() if p.key != graph.project]
+        source = f"'debwheels lock'; edit {self.cfg.requirements.with_suffix('.in').name}, not this file"
+        runtime = [Pin(p.name, p.version, (p.sha256 or "",)) for p in nodes if p.runtime]
+        build = [Pin(p.name, p.version, (p.sha256 or "",)) for p in nodes if not p.runtime]
+        atomic_write_text(
+            self.cfg.requirements,
+            render_pins(runtime, f"Runtime closure, pinned to sdist sha256. Written by {source}."),
+        )
+        atomic_write_text(
+            self.cfg.build_requirements,
+            render_pins(
+                build,
+                f"Build closure (may hold several versions of a tool), pinned to sdist sha256. Written by {source}.",
+            ),
+        )
+        graph.write(self.cfg.lock_file)
+
+
+def _same_version(first: str, second: str) -> bool:
+    try:
+        return Version(first) == Version(second)
+    except InvalidVersion:
+        return first == second
