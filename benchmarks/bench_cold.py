@@ -40,7 +40,7 @@ import benchlib
 
 benchlib.use_source_tree()
 
-from debwheels.build.builder import topological_order  # noqa: E402
+from debwheels.build.closure import topological_order  # noqa: E402
 from debwheels.build.sources import fetch, unpack  # noqa: E402
 from debwheels.config import cache_dir, load_config  # noqa: E402
 from debwheels.debian.images import image_tags, load_lock  # noqa: E402

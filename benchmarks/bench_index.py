@@ -45,6 +45,7 @@ benchlib.use_source_tree()
 
 from debwheels.fsutil import sha256_file  # noqa: E402
 from debwheels.mirror.index import build_index  # noqa: E402
+from debwheels.mirror.stage import Stage  # noqa: E402
 
 NAME = "bench_index"
 TARGET_SECONDS = 1.0
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in paths:
                 os.link(path, target / path.name)
             started = time.perf_counter()
-            result = build_index(target, digests)
+            result = build_index(Stage(target), digests)
             seconds = time.perf_counter() - started
             written.clear()
             written.update(result)

@@ -63,7 +63,9 @@ TARGET_SECONDS = 2.0
 PREFLIGHT = r"""
 import json, sys
 from pathlib import Path
-from debwheels.build.builder import DRIVER, check_lock_files, published_is_current, topological_order
+from debwheels.build.closure import check_lock_files, topological_order
+from debwheels.build.incontainer import DRIVER
+from debwheels.build.staging import published_is_current
 from debwheels.build.keys import KeyMaker
 from debwheels.config import load_config
 from debwheels.lock.graph import LockGraph

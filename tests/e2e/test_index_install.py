@@ -27,6 +27,7 @@ from conftest import ROOT, SRC
 from debwheels.lock.requirements import read_pins
 from debwheels.mirror.index import build_index
 from debwheels.mirror.serve import make_server
+from debwheels.mirror.stage import Stage
 
 pytestmark = pytest.mark.network
 
@@ -82,7 +83,7 @@ def pip_install(bin_dir: Path, index: str, requirements: Path, check: bool = Tru
 @contextmanager
 def serve(mirror: Path) -> Iterator[Served]:
     wheels = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in mirror.glob("*.whl")}
-    build_index(mirror, wheels)
+    build_index(Stage(mirror), wheels)
     log: list[str] = []
     server = make_server(mirror, log=log.append)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BOOKWORM_MARKERS
-from debwheels.build.builder import BuiltWheel, NotReady, env_closure
+from debwheels.build.closure import NotReady, env_closure
+from debwheels.build.results import BuiltWheel
 from debwheels.errors import BuildError
 
 ENV = BOOKWORM_MARKERS

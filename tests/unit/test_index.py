@@ -20,6 +20,7 @@ import pytest
 from debwheels.errors import BuildError
 from debwheels.mirror.index import INDEX_DIR, METADATA_SUFFIX, build_index
 from debwheels.mirror.serve import make_server, negotiate
+from debwheels.mirror.stage import Stage
 
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -138,7 +139,7 @@ def all_files(root: Path) -> set[str]:
 
 
 def test_layout_and_returned_hashes(mirror: Mirror) -> None:
-    written = build_index(mirror.path, mirror.wheels)
+    written = build_index(Stage(mirror.path), mirror.wheels)
     expected = {f"{wheel}{METADATA_SUFFIX}" for wheel in mirror.wheels} | {
         f"{INDEX_DIR}/{page}"
         for page in (
@@ -160,7 +161,7 @@ def test_layout_and_returned_hashes(mirror: Mirror) -> None:
 
 
 def test_sidecars_equal_metadata(mirror: Mirror) -> None:
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     for wheel, metadata in mirror.metadata.items():
         sidecar = (mirror.path / (wheel + METADATA_SUFFIX)).read_bytes()
         assert sidecar == metadata
@@ -170,7 +171,7 @@ def test_sidecars_equal_metadata(mirror: Mirror) -> None:
 
 
 def test_project_html(mirror: Mirror) -> None:
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     page_path = mirror.path / INDEX_DIR / "demo" / "index.html"
     raw = page_path.read_text("utf-8")
     assert raw.startswith("<!DOCTYPE html>\n")
@@ -198,7 +199,7 @@ def test_project_html(mirror: Mirror) -> None:
 
 
 def test_root_pages(mirror: Mirror) -> None:
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     page = parse_page(mirror.path / INDEX_DIR / "index.html")
     assert page.meta == {"pypi:repository-version": "1.1"}
     assert [(a["href"], text) for a, text in page.anchors] == [
@@ -214,7 +215,7 @@ def test_root_pages(mirror: Mirror) -> None:
 
 
 def test_project_json(mirror: Mirror) -> None:
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     data = (mirror.path / INDEX_DIR / "demo" / "index.json").read_bytes()
     assert data.endswith(b"}\n")
     page = json.loads(data)
@@ -240,26 +241,26 @@ def test_hashes_come_from_the_argument(mirror: Mirror) -> None:
     """The index publishes the given sha256 (the signed one); it never re-hashes wheels."""
     wheel = "zeta-3-py3-none-any.whl"
     given = dict(mirror.wheels, **{wheel: "ab" * 32})
-    build_index(mirror.path, given)
+    build_index(Stage(mirror.path), given)
     assert f'href="../../{wheel}#sha256={"ab" * 32}"' in (mirror.path / INDEX_DIR / "zeta" / "index.html").read_text()
 
 
 def test_reproducible(mirror: Mirror, tmp_path: Path) -> None:
-    first = build_index(mirror.path, mirror.wheels)
+    first = build_index(Stage(mirror.path), mirror.wheels)
     snapshot = {name: (mirror.path / name).read_bytes() for name in first}
     os.utime(mirror.path / "zeta-3-py3-none-any.whl", (1, 1))
-    second = build_index(mirror.path, dict(reversed(list(mirror.wheels.items()))))
+    second = build_index(Stage(mirror.path), dict(reversed(list(mirror.wheels.items()))))
     assert second == first
     assert {name: (mirror.path / name).read_bytes() for name in second} == snapshot
 
 
 def test_stale_entries_removed(mirror: Mirror) -> None:
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     (mirror.path / INDEX_DIR / "leftover.html").write_text("old")
     (mirror.path / "gone-1.0-py3-none-any.whl.metadata").write_text("old")
     wheels = {name: digest for name, digest in mirror.wheels.items() if not name.startswith("zeta-")}
     (mirror.path / "zeta-3-py3-none-any.whl").unlink()
-    written = build_index(mirror.path, wheels)
+    written = build_index(Stage(mirror.path), wheels)
     assert not (mirror.path / INDEX_DIR / "zeta").exists()
     assert not (mirror.path / INDEX_DIR / "leftover.html").exists()
     assert not (mirror.path / "zeta-3-py3-none-any.whl.metadata").exists()
@@ -269,25 +270,25 @@ def test_stale_entries_removed(mirror: Mirror) -> None:
 
 def test_written_files_do_not_write_through_hard_links(mirror: Mirror, tmp_path: Path) -> None:
     """A staged mirror hard-links the published one: rebuilding must replace files, not write into them."""
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     published = tmp_path / "published.json"
     os.link(mirror.path / INDEX_DIR / "demo" / "index.json", published)
     before = published.read_bytes()
     wheels = {name: digest for name, digest in mirror.wheels.items() if not name.startswith("demo-1.0-")}
-    build_index(mirror.path, wheels)
+    build_index(Stage(mirror.path), wheels)
     assert published.read_bytes() == before
     assert (mirror.path / INDEX_DIR / "demo" / "index.json").read_bytes() != before
 
 
 def test_empty_mirror(tmp_path: Path) -> None:
-    written = build_index(tmp_path, {})
+    written = build_index(Stage(tmp_path), {})
     assert set(written) == {"simple/index.html", "simple/index.json"}
     assert json.loads((tmp_path / "simple" / "index.json").read_text())["projects"] == []
 
 
 def _one_line_error(mirror: Path, wheels: dict[str, str], match: str) -> None:
     with pytest.raises(BuildError, match=match) as caught:
-        build_index(mirror, wheels)
+        build_index(Stage(mirror), wheels)
     assert "\n" not in str(caught.value)
 
 
@@ -323,7 +324,7 @@ def test_bad_inputs(mirror: Mirror) -> None:
     _one_line_error(mirror.path, {filename: "0" * 64}, "names project 'requests'")
     # Nothing was written or removed by failed runs.
     assert not (mirror.path / INDEX_DIR).exists()
-    assert build_index(mirror.path, good)
+    assert build_index(Stage(mirror.path), good)
 
 
 def test_thousand_wheels_are_all_indexed(tmp_path: Path) -> None:
@@ -333,7 +334,7 @@ def test_thousand_wheels_are_all_indexed(tmp_path: Path) -> None:
     for number in range(1000):
         filename, _ = make_wheel(tmp_path, f"pkg{number % 250}", f"1.{number // 250}")
         wheels[filename] = sha256((tmp_path / filename).read_bytes())
-    written = build_index(tmp_path, wheels)
+    written = build_index(Stage(tmp_path), wheels)
     assert len(written) == 1000 + 2 * 250 + 2
 
 
@@ -386,7 +387,7 @@ class Served:
 
 @pytest.fixture
 def served(mirror: Mirror) -> Iterator[Served]:
-    build_index(mirror.path, mirror.wheels)
+    build_index(Stage(mirror.path), mirror.wheels)
     log: list[str] = []
     server = make_server(mirror.path, log=log.append)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

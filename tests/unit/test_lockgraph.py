@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from debwheels.build.builder import check_lock_files, topological_order
+from debwheels.build.closure import check_lock_files, topological_order
 from debwheels.config import load_config
 from debwheels.errors import BuildError, RequirementsError
 from debwheels.lock.graph import LockedPackage, LockGraph

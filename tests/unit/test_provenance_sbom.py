@@ -1,7 +1,7 @@
 """Per-wheel in-toto provenance (debwheels.mirror.provenance) and the CycloneDX SBOM (debwheels.mirror.sbom).
 
 Both run on a staged mirror made here from the committed ``wheels-mirror/`` (its wheels,
-``build-manifest.json`` and ``verified-requirements.txt``), the way ``Builder._stage`` makes
+``build-manifest.json`` and ``verified-requirements.txt``), the way ``stage_mirror`` makes
 one; no network, no container. The SBOM tests need cyclonedx-python-lib.
 """
 
@@ -39,7 +39,8 @@ from debwheels.mirror.provenance import (
 )
 from debwheels.mirror.sbom import SBOM_NAME, check_sbom_against_venv, render_sbom, write_sbom
 from debwheels.mirror.snapshot import MirrorTree, read_listed
-from debwheels.mirror.sums import SUMS_NAME, parse_sums, render_sums
+from debwheels.mirror.stage import Stage
+from debwheels.mirror.sums import SUMS_NAME, parse_sums
 
 ROOT = Path(__file__).resolve().parents[2]
 MIRROR = ROOT / "wheels-mirror"
@@ -66,22 +67,24 @@ def copy_mirror(target: Path) -> Path:
 
 
 def stage(cfg: Config, target: Path, sbom: bool = True) -> dict[str, str]:
-    """Do what ``Builder._stage`` does after the wheels are in place; return the list it signs.
+    """Do what ``stage_mirror`` does with the committed wheels, manifest and verified requirements; return the list it signs.
 
     Without *sbom* the SBOM is left out, so the provenance tests run without cyclonedx-python-lib.
     """
-    staged = copy_mirror(target)
-    manifest = read(staged)
-    wheels = {name: entry.sha256 for name, entry in manifest.wheels.items()}
-    entries = dict(wheels)
-    entries.update({name: sha256(staged / name) for name in (MANIFEST_NAME, VERIFIED)})
-    entries.update(build_index(staged, wheels))
-    entries.update(write_provenance(staged, manifest))
+    target.mkdir()
+    out = Stage(target)
+    manifest = read(MIRROR)
+    for name, entry in manifest.wheels.items():
+        out.add_file(name, MIRROR / name, entry.sha256)
+    out.write(MANIFEST_NAME, (MIRROR / MANIFEST_NAME).read_bytes())
+    verified = (MIRROR / VERIFIED).read_bytes()
+    out.write(VERIFIED, verified)
+    build_index(out, {name: entry.sha256 for name, entry in manifest.wheels.items()})
+    write_provenance(out, manifest)
     if sbom:
-        verified = parse_pins((staged / VERIFIED).read_text(encoding="utf-8"), VERIFIED)
-        entries.update(write_sbom(cfg, staged, manifest, verified))
-    (staged / SUMS_NAME).write_text(render_sums(entries), encoding="utf-8")
-    return entries
+        write_sbom(cfg, out, manifest, parse_pins(verified.decode(), VERIFIED))
+    out.finalize()
+    return out.hashes
 
 
 def read(mirror: Path) -> Manifest:

@@ -8,9 +8,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from debwheels.build.builder import render_manifest
 from debwheels.build.keys import BuildCache, KeyInputs, tree_sha256
 from debwheels.build.reuse import Reuse
+from debwheels.build.staging import render_manifest
 from debwheels.config import load_config
 from debwheels.fsutil import sha256_file
 from debwheels.lock.graph import LockedPackage, LockGraph

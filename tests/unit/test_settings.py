@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from debwheels.build.builder import effective_requires
+from debwheels.build.closure import effective_requires
 from debwheels.build.sources import BuildSystem
 from debwheels.config import load_config
 from debwheels.errors import ConfigError

@@ -18,47 +18,43 @@ for ``debwheels sign`` to publish.
 
 from __future__ import annotations
 
-import graphlib
-import hashlib
 import json
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import parse_wheel_filename
 
+from debwheels.build.closure import check_lock_files, effective_requires, topological_order
+from debwheels.build.driver import BuildDriver, Finished
+from debwheels.build.incontainer import DRIVER
 from debwheels.build.keys import CachedWheel, KeyInputs, KeyMaker
 from debwheels.build.project import export_tree
+from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.reuse import Reuse
-from debwheels.build.schedule import Ready, Scheduler, Task
-from debwheels.build.sources import BuildSystem, Sdist, fetch, read_build_system, unpack
+from debwheels.build.schedule import Scheduler
+from debwheels.build.sources import fetch, read_build_system, unpack
+from debwheels.build.staging import remove_stage, stage_mirror
 from debwheels.build.vary import Variation
 from debwheels.build.wheelmeta import read_metadata, requires_dist
-from debwheels.config import Config, PackageSettings, cache_dir
-from debwheels.debian.images import Images, load_lock, marker_environment
+from debwheels.config import Config, cache_dir
+from debwheels.debian.images import Images, marker_environment
 from debwheels.debian.syslibs import advice_for_log
 from debwheels.errors import BuildError, RequirementsError, ToolError
-from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, link_or_copy, replace_dir, sha256_file
+from debwheels.fsutil import fresh_dir, sha256_file
 from debwheels.lock.graph import LockedPackage, LockGraph
-from debwheels.lock.requirements import Pin, read_pins
-from debwheels.mirror.index import build_index
-from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
-from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
+from debwheels.lock.requirements import Pin
+from debwheels.mirror.manifest import WheelEntry
 from debwheels.mirror.snapshot import copy_verified
-from debwheels.mirror.sums import SUMS_NAME, render_sums
 from debwheels.progress import Progress
 from debwheels.tools.container import ContainerRuntime, Mount, failure
 from debwheels.tools.disorderfs import shuffled
 
 FRONTEND = "pyproject-hooks"
-DRIVER = Path(__file__).parent / "incontainer" / "build_wheel.py"
 # The build path and /tmp live in memory: a build writes thousands of small files (the source
 # copy, the venv, the backend's temporary tree), and the container's overlay made that a second
 # or more per package.
@@ -67,183 +63,6 @@ _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Network is unreachable|Name or service not known|"
     r"No address associated with hostname|\[Errno -[23]\]|\[Errno 101\]|Could not resolve host|NewConnectionError"
 )
-
-
-@dataclass(frozen=True)
-class BuiltWheel:
-    """A wheel built in this run.
-
-    Attributes:
-        name: canonical project name.
-        version: its version string.
-        path: the wheel file.
-        sha256: its digest (hex).
-        requires_dist: ``Requires-Dist`` values from its METADATA (PEP 508 strings).
-    """
-
-    name: str
-    version: str
-    path: Path
-    sha256: str
-    requires_dist: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One thing to build: an unpacked sdist, or the project's own tree (``sdist`` None)."""
-
-    package: LockedPackage
-    tree: Path
-    build_system: BuildSystem
-    sdist: Sdist | None
-    settings: PackageSettings
-
-    @property
-    def stem(self) -> str:
-        """``name-version``: the fixed build directory's name."""
-        return f"{self.package.name}-{self.package.version}"
-
-
-@dataclass
-class RunResult:
-    """Outcome of :meth:`Builder.run`, each by package key.
-
-    Attributes:
-        built: wheels built or reused in this run.
-        entries: their manifest entries.
-        reused: where a reused wheel came from (``mirror`` or ``cache``).
-        reasons: why a package was built rather than reused (changed inputs).
-        dynamic: dynamic build requirements the backend reported.
-        missing: dynamic build requirements the environment lacked (probing).
-        failed: error text of failed or skipped packages (``keep_going``).
-        metadata: core metadata (bytes) as the build backend gave it: prepared when probed
-            (``prepare_metadata_for_build_wheel``), the wheel's METADATA when built or reused.
-        entry_points: the prepared ``entry_points.txt`` text of probed packages that have one.
-    """
-
-    built: dict[str, BuiltWheel] = field(default_factory=dict)
-    entries: dict[str, WheelEntry] = field(default_factory=dict)
-    reused: dict[str, str] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    dynamic: dict[str, list[str]] = field(default_factory=dict)
-    missing: dict[str, list[str]] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-    metadata: dict[str, bytes] = field(default_factory=dict)
-    entry_points: dict[str, str] = field(default_factory=dict)
-
-
-class NotReady(Exception):
-    """A build requirement is pinned but not built yet."""
-
-    def __init__(self, waiting_for: str) -> None:
-        super().__init__(waiting_for)
-        self.waiting_for = waiting_for
-
-
-def effective_requires(build_system: BuildSystem, settings: PackageSettings) -> list[str]:
-    """Static build requirements after the package's settings: replaced, then extended."""
-    declared = settings.build_requires if settings.build_requires is not None else build_system.requires
-    return [*declared, *settings.extra_build_requires]
-
-
-def env_closure(
-    requires: Iterable[str],
-    built: dict[str, BuiltWheel],
-    pinned: set[str],
-    environment: dict[str, str],
-    who: str,
-    lock_file: str = "requirements/build-requirements.txt",
-) -> list[BuiltWheel]:
-    """Resolve *requires* and their run-time dependencies against built wheels (one per name).
-
-    Args:
-        requires: PEP 508 requirement strings.
-        built: wheels by canonical name.
-        pinned: every name in the lock (built or not).
-        environment: PEP 508 marker environment of the builder python.
-        who: what needs them (for messages).
-        lock_file: the file a missing pin belongs in (for messages).
-
-    Returns:
-        list[BuiltWheel]: the closure, sorted by name.
-
-    Raises:
-        NotReady: a needed name is pinned but not built yet.
-        BuildError: a needed name is not pinned, or its pinned version does not match.
-    """
-    chosen: dict[str, BuiltWheel] = {}
-    seen: set[tuple[str, frozenset[str]]] = set()
-    stack = [(Requirement(text), frozenset[str]()) for text in requires]
-    while stack:
-        req, parent_extras = stack.pop()
-        if req.marker is not None and not any(
-            req.marker.evaluate({**environment, "extra": extra}) for extra in (parent_extras or {""})
-        ):
-            continue
-        name = canonicalize_name(req.name)
-        key = (name, frozenset(req.extras))
-        if key in seen:
-            continue
-        seen.add(key)
-        if name not in built:
-            if name in pinned:
-                raise NotReady(name)
-            raise BuildError(
-                f"{who} needs {req}, which is not pinned: add {name}==<version> --hash=sha256:<sdist sha256> to {lock_file}"
-            )
-        wheel = built[name]
-        if not req.specifier.contains(wheel.version, prereleases=True):
-            raise BuildError(
-                f"{who} needs {req}, but the lock pins {name} {wheel.version}: pin a version that satisfies it in {lock_file}"
-            )
-        chosen[name] = wheel
-        stack.extend((Requirement(text), frozenset(req.extras)) for text in wheel.requires_dist)
-    return sorted(chosen.values(), key=lambda w: w.name)
-
-
-def check_lock_files(cfg: Config, graph: LockGraph) -> None:
-    """Require requirements.txt and build-requirements.txt to list exactly the graph's packages.
-
-    Raises:
-        RequirementsError: they disagree (someone edited one file but not the others).
-    """
-    runtime = {(p.name, p.version, h) for p in read_pins(cfg.requirements) for h in p.hashes}
-    build = {(p.name, p.version, h) for p in read_pins(cfg.build_requirements, allow_versions=True) for h in p.hashes}
-    nodes = [p for p in graph.packages.values() if p.key != graph.project]
-    want_runtime = {(p.name, p.version, p.sha256) for p in nodes if p.runtime}
-    want_build = {(p.name, p.version, p.sha256) for p in nodes if not p.runtime}
-    for label, have, want, path in (
-        ("runtime", runtime, want_runtime, cfg.requirements),
-        ("build", build, want_build, cfg.build_requirements),
-    ):
-        if have != want:
-            differ = sorted({f"{n}=={v}" for n, v, _ in have ^ want})
-            raise RequirementsError(
-                f"{path.name} and {cfg.lock_file.name} disagree on the {label} closure ({', '.join(differ)}): "
-                "run 'debwheels lock' to regenerate them together"
-            )
-
-
-def topological_order(graph: LockGraph) -> graphlib.TopologicalSorter[str]:
-    """A prepared sorter over build-time edges (package -> its build environment).
-
-    Raises:
-        BuildError: a build-time cycle, naming its members and the setting that breaks it.
-    """
-    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-    for key, package in graph.packages.items():
-        sorter.add(key, *package.build_env)
-    try:
-        sorter.prepare()
-    except graphlib.CycleError as exc:
-        cycle = list(exc.args[1])
-        first = graph.packages[cycle[0]].name if cycle[0] in graph.packages else cycle[0]
-        raise BuildError(
-            f"build-time dependency cycle: {' -> '.join(cycle)}; break it with "
-            f'[tool.debwheels.packages.{first}] build-requires = ["..."] (its build requirements without '
-            f"{cycle[1] if len(cycle) > 1 else cycle[0]}), then run 'debwheels lock'"
-        ) from None
-    return sorter
 
 
 class Builder:
@@ -394,7 +213,7 @@ class Builder:
         env.update(item.settings.env)
         return self.variation.environment(env)
 
-    def _run_one(
+    def run_container(
         self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, probe: bool, log: Path
     ) -> dict[str, object]:
         """Run the driver for *item*; returns its result (``wheel`` moved into the wheel set)."""
@@ -509,7 +328,7 @@ class Builder:
             build_inputs=inputs.record(),
         )
 
-    def _adopt(self, hit: CachedWheel) -> BuiltWheel:
+    def adopt(self, hit: CachedWheel) -> BuiltWheel:
         """Put a reused wheel into this run's wheel set (for the builds that need it)."""
         target = self.wheels_dir / hit.path.name
         entry = hit.entry
@@ -551,14 +370,14 @@ class Builder:
             FetchError, HashMismatchError, UnsafeArchiveError: preparing a source failed.
         """
         topological_order(graph)  # a cycle is refused here, with the setting that breaks it
-        scheduler: Scheduler[BuiltWheel, _Done] = Scheduler(
+        scheduler: Scheduler[BuiltWheel, Finished] = Scheduler(
             {key: package.build_env for key, package in graph.packages.items()}, self.jobs, self.keep_going
         )
         with (
             Progress(len(graph.packages)) as progress,
             ThreadPoolExecutor(max_workers=1) as preparer,  # sources fetched and unpacked while builds run
         ):
-            driver = _BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer)
+            driver = BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer)
             outcome = scheduler.run(driver, progress)
         result = driver.result
         if self.keep_going:
@@ -567,8 +386,8 @@ class Builder:
                 result.failed[key] = f"not built: its build requirement {dep} failed"
         return result
 
-    def _record(
-        self, key: str, inputs: KeyInputs, done: _Done, result: RunResult, probing: bool, reuse: Reuse | None
+    def take_in(
+        self, key: str, inputs: KeyInputs, done: Finished, result: RunResult, probing: bool, reuse: Reuse | None
     ) -> None:
         """Take in one finished build (main thread)."""
         outcome = done.outcome
@@ -614,211 +433,5 @@ class Builder:
         check_lock_files(self.cfg, graph)
         self.reset()
         result = self.run(graph, reuse=reuse)
-        staged = self._stage(graph, result)
+        staged = stage_mirror(self.cfg, graph, result, self.environment)
         return staged, result
-
-    def _stage(self, graph: LockGraph, result: RunResult) -> Path:
-        built = result.built
-        runtime = {k: w for k, w in built.items() if graph.packages[k].runtime or k == graph.project}
-        by_name = {w.name: w for w in runtime.values()}
-        project = graph.packages[graph.project]
-        env_closure(
-            [project.name],
-            by_name,
-            set(by_name),
-            self.environment,
-            f"{project.name} at run time",
-            self.cfg.requirements.name,
-        )
-        target = self.cfg.staged_dir
-        staged = fresh_dir(target.with_name(f"{target.name}.tmp"))  # swapped in when complete
-        for wheel in built.values():
-            link_or_copy(wheel.path, staged / wheel.path.name)
-            (staged / wheel.path.name).chmod(0o644)  # backends write wheels 0600; a mirror is world-readable
-        manifest = manifest_of(self.cfg, {w.path.name: result.entries[k] for k, w in built.items()})
-        files = {VERIFIED_REQUIREMENTS: render_verified(graph, result.entries), MANIFEST_NAME: manifest.render()}
-        for name, text in files.items():
-            (staged / name).write_text(text, encoding="utf-8")
-        entries = {w.path.name: w.sha256 for w in built.values()}  # hashed once, when built
-        entries.update({name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()})
-        entries.update(build_index(staged, {w.path.name: w.sha256 for w in built.values()}))
-        # provenance/<wheel>.intoto.json and sbom.cdx.json: functions of the manifest (and the wheels' METADATA)
-        from debwheels.lock.requirements import parse_pins
-        from debwheels.mirror.provenance import write_provenance
-        from debwheels.mirror.sbom import write_sbom
-
-        entries.update(write_provenance(staged, manifest))
-        verified = parse_pins(files[VERIFIED_REQUIREMENTS], VERIFIED_REQUIREMENTS)
-        entries.update(write_sbom(self.cfg, staged, manifest, verified))
-        atomic_write_text(staged / SUMS_NAME, render_sums(entries))
-        replace_dir(staged, target)
-        return target
-
-
-@dataclass(frozen=True)
-class _Done:
-    """A finished build: its source, the driver's result, its log and wall time (seconds)."""
-
-    item: SourceItem
-    outcome: dict[str, Any]
-    log: Path
-    seconds: float
-
-
-class _BuildDriver:
-    """How :meth:`Builder.run` plans, starts and takes in each package (a :class:`debwheels.build.schedule.Driver`)."""
-
-    def __init__(
-        self,
-        builder: Builder,
-        graph: LockGraph,
-        sources: dict[str, SourceItem],
-        probe: set[str],
-        reuse: Reuse | None,
-        preparer: ThreadPoolExecutor,
-    ) -> None:
-        self.builder = builder
-        self.graph = graph
-        self.sources = sources
-        self.probe = probe
-        self.reuse = reuse
-        self.preparer = preparer
-        self.result = RunResult()
-        self.ahead: dict[str, Future[SourceItem]] = {}  # sources being fetched and unpacked
-        self.inputs: dict[str, KeyInputs] = {}
-        self.frontend: Path | None = None
-
-    def plan(self, key: str, needs: Mapping[str, BuiltWheel]) -> Ready[BuiltWheel] | Task[_Done]:
-        """Reuse *key*'s wheel when its build key is known, else a build (or probe) task."""
-        package = self.graph.packages[key]
-        env_wheels = [needs[dep] for dep in sorted(package.build_env)]
-        inputs = self.builder.key_inputs(self.graph, package, {dep: needs[dep].sha256 for dep in package.build_env})
-        reuse = self.reuse if key not in self.probe else None
-        hit = reuse.lookup(inputs.key) if reuse is not None else None
-        if hit is not None:
-            wheel = self.builder._adopt(hit)
-            self.result.built[key] = wheel
-            self.result.metadata[key] = read_metadata(wheel.path)
-            self.result.entries[key] = hit.entry
-            self.result.reused[key] = hit.source
-            return Ready(wheel, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})")
-        if reuse is not None:
-            self.result.reasons[key] = reuse.why(key, inputs.record())
-        self.inputs[key] = inputs
-        if key not in self.sources:
-            self.ahead[key] = self.preparer.submit(self.builder.prepare_one, self.graph, package)
-        action = "probing" if key in self.probe else "building"
-        why = f": {self.result.reasons[key]}" if self.result.reasons.get(key) else ""
-        return Task(
-            lambda: self._build(key, env_wheels),
-            f"{action} {key} ({len(env_wheels)} build requirements){why}",
-        )
-
-    def starting(self, key: str) -> None:
-        """Before the first build: the frontend's source (it may itself be a package to build)."""
-        if self.frontend is None:
-            for hooks in self.graph.frontend:
-                self._source(hooks)
-            self.frontend = self.builder.frontend(self.graph, self.sources)
-
-    def _source(self, key: str) -> SourceItem:
-        """*key*'s prepared source, waiting for it when it is being prepared ahead."""
-        if key in self.ahead:
-            self.sources[key] = self.ahead.pop(key).result()
-        elif key not in self.sources:
-            self.sources[key] = self.builder.prepare_one(self.graph, self.graph.packages[key])
-        return self.sources[key]
-
-    def _build(self, key: str, env_wheels: list[BuiltWheel]) -> _Done:
-        """One build, in a worker thread: wait for its source, then run the container."""
-        future = self.ahead.get(key)
-        item = future.result() if future is not None else self.sources[key]
-        assert self.frontend is not None  # set by starting(), before any task is submitted
-        log = fresh_file(self.builder.logs / f"{item.stem}.log")
-        started = time.monotonic()
-        outcome = self.builder._run_one(item, env_wheels, self.frontend, key in self.probe, log)
-        return _Done(item, outcome, log, time.monotonic() - started)
-
-    def record(self, key: str, done: _Done) -> tuple[BuiltWheel | None, str]:
-        """Take in a finished build or probe: its wheel (None when probed) and the line to print."""
-        probing = bool(self.probe)
-        self.builder._record(key, self.inputs[key], done, self.result, probing, self.reuse)
-        made = self.result.built.get(key)
-        if made is None:
-            return None, f"probed {key} in {done.seconds:.1f}s"
-        return made, f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}..."
-
-
-def render_verified(graph: LockGraph, entries: dict[str, WheelEntry]) -> str:
-    """``verified-requirements.txt``: the application and its runtime closure, pinned to wheel sha256 (pip's hash mode)."""
-    runtime = sorted(
-        (e for k, e in entries.items() if graph.packages[k].runtime or k == graph.project), key=lambda e: e.name
-    )
-    header = "# Written by 'debwheels build': the application and its runtime closure, pinned to wheel sha256.\n"
-    return header + "".join(f"{e.name}=={e.version} --hash=sha256:{e.sha256}\n" for e in runtime)
-
-
-def manifest_of(cfg: Config, files: dict[str, WheelEntry]) -> Manifest:
-    """The ``build-manifest.json`` of *files*: builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
-
-    Args:
-        cfg: configuration (builder lock, SOURCE_DATE_EPOCH).
-        files: wheel file name -> entry: the wheel's sha256, its sdist and sha256, build
-            requirements, build environment (key -> wheel sha256), patches, and its build key
-            with the build inputs it hashes (:mod:`debwheels.build.keys`), so anyone can
-            recompute the key.
-
-    Returns:
-        Manifest: format :data:`~debwheels.mirror.manifest.MANIFEST_FORMAT` (with provenance/ and
-        sbom.cdx.json). The format number also stands for the staged layout (the index): it
-        changes when either changes.
-    """
-    lock = load_lock(cfg.builder_lock)
-    return Manifest(
-        format=MANIFEST_FORMAT,
-        builder_rootfs_sha256=lock["builder"].sha256 if "builder" in lock else None,
-        source_date_epoch=cfg.source_date_epoch,
-        wheels=dict(sorted(files.items())),
-    )
-
-
-def render_manifest(cfg: Config, files: dict[str, WheelEntry]) -> str:
-    """The text of :func:`manifest_of` (:meth:`debwheels.mirror.manifest.Manifest.render`): sorted keys, two-space indent, final newline."""
-    return manifest_of(cfg, files).render()
-
-
-def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
-    """True when the published mirror is exactly what a build would stage now (reads only).
-
-    Every package's build key must be one the verified mirror recorded, and the manifest
-    and verified requirements rendered from those entries must equal the published files
-    byte for byte (the index is a function of the wheels and the manifest format).
-    """
-    if reuse.manifest is None or reuse.rebuild:
-        return False
-    keys = KeyMaker(cfg, graph, DRIVER)
-    sorter = topological_order(graph)
-    entries: dict[str, WheelEntry] = {}
-    files: dict[str, WheelEntry] = {}
-    while sorter.is_active():
-        for key in sorter.get_ready():
-            package = graph.packages[key]
-            build_env = {dep: entries[dep].sha256 for dep in package.build_env}
-            hit = reuse.mirror.get(keys.inputs(package, build_env).key)
-            if hit is None:
-                return False
-            entries[key] = hit.entry
-            files[hit.path.name] = hit.entry
-            sorter.done(key)
-    manifest = render_manifest(cfg, files)
-    verified = render_verified(graph, entries)
-    try:
-        published = (cfg.mirror_dir / VERIFIED_REQUIREMENTS).read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return manifest.encode() == reuse.manifest and verified == published
-
-
-def remove_stage(cfg: Config) -> None:
-    """Delete the staged mirror, if any."""
-    shutil.rmtree(cfg.staged_dir, ignore_errors=True)

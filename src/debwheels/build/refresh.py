@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from debwheels.build.builder import Builder, check_lock_files, published_is_current
+from debwheels.build.builder import Builder
+from debwheels.build.closure import check_lock_files
 from debwheels.build.reuse import Reuse
+from debwheels.build.staging import published_is_current
 from debwheels.config import Config
 from debwheels.debian.images import Images
 from debwheels.exclusive import exclusive_run

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from debwheels.build.builder import Builder, BuiltWheel, RunResult, SourceItem
+from debwheels.build.builder import Builder
+from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.vary import ALL, Variation
 from debwheels.config import Config
 from debwheels.debian.deb import build_deb
@@ -185,7 +186,7 @@ class Repro:
                 target.write_bytes(wheel.path.read_bytes())
             log = fresh_file(self.cfg.logs_dir / "repro" / f"{item.stem}-{name}.log")
             try:
-                result = builder._run_one(item, env_wheels, frontend, False, log)
+                result = builder.run_container(item, env_wheels, frontend, False, log)
             except BuildError:
                 broken.append(name)
                 continue

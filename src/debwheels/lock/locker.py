@@ -38,8 +38,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from debwheels.build.builder import FRONTEND, Builder, RunResult, effective_requires
+from debwheels.build.builder import FRONTEND, Builder
+from debwheels.build.closure import effective_requires
 from debwheels.build.keys import BuildCache
+from debwheels.build.results import RunResult
 from debwheels.build.reuse import Reuse
 from debwheels.build.sources import fetch, needs_rust, read_build_system
 from debwheels.config import Config, build_cache_dir, cache_dir

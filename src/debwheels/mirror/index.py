@@ -51,6 +51,7 @@ from packaging.version import InvalidVersion, Version
 
 from debwheels.build.wheelmeta import read_metadata
 from debwheels.errors import BuildError
+from debwheels.mirror.stage import Stage
 
 INDEX_DIR = "simple"
 METADATA_SUFFIX = ".metadata"
@@ -193,16 +194,16 @@ def _clean(mirror: Path) -> None:
             os.unlink(entry.path)
 
 
-def build_index(mirror: Path, wheels: Mapping[str, str]) -> dict[str, str]:
-    """Write a static PEP 503/691 simple index and PEP 658 metadata sidecars into *mirror*.
+def build_index(stage: Stage, wheels: Mapping[str, str]) -> dict[str, str]:
+    """Write a static PEP 503/691 simple index and PEP 658 metadata sidecars into *stage*.
 
-    Wheels are not re-hashed: their sha256 comes from *wheels*. Written files are plain writes
-    (no fsync, no temporary files) because *mirror* is a staging directory that is renamed into
-    place whole; the previous ``simple/`` and every top-level ``*.metadata`` are removed first,
+    Wheels are not re-hashed: their sha256 comes from *wheels*. Files are written through
+    :meth:`debwheels.mirror.stage.Stage.write` (hashed as written, plain writes: the stage is
+    renamed into place whole); the previous ``simple/`` and every top-level ``*.metadata`` are removed first,
     so files are always created fresh (never written through a hard link to a published copy).
 
     Args:
-        mirror: directory holding the wheels at its top level.
+        stage: the staged mirror, holding the wheels at its top level.
         wheels: ``{wheel file name: sha256 hex}``, one entry per wheel to index (possibly empty).
 
     Returns:
@@ -217,22 +218,20 @@ def build_index(mirror: Path, wheels: Mapping[str, str]) -> dict[str, str]:
             another project or version than its file name.
         OSError: the mirror cannot be written.
     """
+    mirror = stage.root
     loaded = [_load_wheel(mirror, filename, sha256) for filename, sha256 in sorted(wheels.items())]
     _clean(mirror)
     written: dict[str, str] = {}
 
     def write(relative: str, data: bytes) -> None:
-        (mirror / relative).write_bytes(data)
-        written[relative] = hashlib.sha256(data).hexdigest()
+        written[relative] = stage.write(relative, data)
 
     projects: dict[NormalizedName, list[_Wheel]] = {}
     for wheel, metadata in loaded:
         write(wheel.filename + METADATA_SUFFIX, metadata)
         projects.setdefault(wheel.project, []).append(wheel)
 
-    (mirror / INDEX_DIR).mkdir()
     for project, entries in sorted(projects.items()):
-        (mirror / INDEX_DIR / project).mkdir()
         write(f"{INDEX_DIR}/{project}/index.html", _project_html(project, entries))
         write(f"{INDEX_DIR}/{project}/index.json", _project_json(project, entries))
 

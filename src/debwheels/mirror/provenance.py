@@ -65,14 +65,13 @@ they are not fetched.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from debwheels.mirror.manifest import Manifest
+from debwheels.mirror.stage import Stage
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -214,19 +213,16 @@ def render_all(manifest: Manifest) -> dict[str, str]:
     return {statement_path(wheel): render_statement(manifest, wheel) for wheel in sorted(manifest.wheels)}
 
 
-def write_provenance(mirror: Path, manifest: Manifest) -> dict[str, str]:
-    """Write every wheel's statement into ``<mirror>/provenance/`` (created fresh; plain writes).
-
-    *mirror* is a staging directory renamed into place whole, so no temporary files are needed;
-    an existing ``provenance/`` is not expected (the stage starts empty) and is refused.
+def write_provenance(stage: Stage, manifest: Manifest) -> dict[str, str]:
+    """Write every wheel's statement into ``provenance/`` of *stage* (which starts without one).
 
     Args:
-        mirror: the staged mirror directory.
+        stage: the staged mirror.
         manifest: the ``build-manifest.json`` written there.
 
     Returns:
-        dict[str, str]: ``{posix path relative to mirror: sha256 hex}`` of each file written, for
-        ``sha256sums.txt``.
+        dict[str, str]: ``{posix path relative to the mirror: sha256 hex}`` of each file written
+        (recorded in *stage* for ``sha256sums.txt``).
 
     Raises:
         FileExistsError: ``provenance/`` exists already.
@@ -234,10 +230,5 @@ def write_provenance(mirror: Path, manifest: Manifest) -> dict[str, str]:
         OSError: the directory cannot be written.
     """
     rendered = render_all(manifest)
-    (mirror / PROVENANCE_DIR).mkdir()
-    written: dict[str, str] = {}
-    for relative, text in rendered.items():
-        data = text.encode("ascii")
-        (mirror / relative).write_bytes(data)
-        written[relative] = hashlib.sha256(data).hexdigest()
-    return written
+    (stage.root / PROVENANCE_DIR).mkdir()
+    return {relative: stage.write(relative, text.encode("ascii")) for relative, text in rendered.items()}

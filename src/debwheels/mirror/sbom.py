@@ -72,6 +72,7 @@ from packaging.version import InvalidVersion, Version
 from debwheels.build.wheelmeta import parse_headers, read_metadata
 from debwheels.errors import BuildError, ToolError
 from debwheels.mirror.manifest import Manifest
+from debwheels.mirror.stage import Stage
 
 if TYPE_CHECKING:
     from debwheels.config import Config
@@ -283,18 +284,17 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
-def write_sbom(cfg: Config, mirror: Path, manifest: Manifest, verified: Iterable[Pin]) -> dict[str, str]:
-    """Write ``<mirror>/sbom.cdx.json`` (plain write: *mirror* is a staging directory).
+def write_sbom(cfg: Config, stage: Stage, manifest: Manifest, verified: Iterable[Pin]) -> dict[str, str]:
+    """Write ``sbom.cdx.json`` into *stage*.
 
     Returns:
-        dict[str, str]: ``{"sbom.cdx.json": sha256 hex}`` for ``sha256sums.txt``.
+        dict[str, str]: ``{"sbom.cdx.json": sha256 hex}`` (recorded in *stage* for ``sha256sums.txt``).
 
     Raises:
         ToolError, BuildError: see :func:`render_sbom`. OSError: the file cannot be written.
     """
-    data = render_sbom(cfg, manifest, verified, mirror).encode("ascii")
-    (mirror / SBOM_NAME).write_bytes(data)
-    return {SBOM_NAME: hashlib.sha256(data).hexdigest()}
+    data = render_sbom(cfg, manifest, verified, stage.root).encode("ascii")
+    return {SBOM_NAME: stage.write(SBOM_NAME, data)}
 
 
 def _version_key(version: str) -> str:
