@@ -76,6 +76,34 @@ DEFAULT_BUILDER_PACKAGES: tuple[str, ...] = (
     "python3-pip",
     "python3-venv",
 )
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The value of each ``[tool.debwheels]`` key that is not set, written here only.
+
+    Attribute names are the keys with ``-`` as ``_``; the module docstring shows each as
+    ``key = value`` (a unit test holds the two together).
+    """
+
+    mirror: str = "wheels-mirror"
+    requirements: str = "requirements/requirements.txt"
+    build_requirements: str = "requirements/build-requirements.txt"
+    source_date_epoch: int = DEFAULT_SOURCE_DATE_EPOCH
+    keys_dir: str = "keys"
+    signature_threshold: int = 1
+    key_expiry_warning_days: int = 30
+    index_url: str = DEFAULT_INDEX_URL
+    debian_suite: str = "bookworm"
+    debian_mirror: str = DEFAULT_DEBIAN_MIRROR
+    container_runtime: str = "podman"
+    lock: str = "requirements/lock.json"
+    dockerfile: str = "Dockerfile"
+    builder_lock: str = "builder-lock.json"
+
+
+DEFAULTS = Defaults()
+
 # The patterns below validate input: anchored with \A...\Z (``$`` would also match before a final
 # newline), so even ``.match`` accepts only the whole text; use them with ``fullmatch``.
 #: A Debian package name (Debian Policy 5.6.1), as extra-builder-packages lists them.
@@ -131,18 +159,18 @@ class Config:
     debian_mirror: str
     builder_packages: tuple[str, ...]
     container_runtime: str
-    signature_threshold: int = 1
-    key_expiry_warning_days: int = 30
-    lock_file: Path = field(default=Path("requirements/lock.json"))
-    dockerfile: Path = field(default=Path("Dockerfile"))
-    builder_lock: Path = field(default=Path("builder-lock.json"))
-    packages: dict[str, PackageSettings] = field(default_factory=dict)
-    project_inputs: tuple[str, ...] | None = None
-    install_test_commands: tuple[str, ...] = ()
-    extra_builder_packages: tuple[str, ...] = ()
-    extra_depends: tuple[str, ...] = ()
-    exclude_newer: datetime | None = None
-    min_release_age: timedelta | None = None
+    signature_threshold: int
+    key_expiry_warning_days: int
+    lock_file: Path
+    dockerfile: Path
+    builder_lock: Path
+    packages: dict[str, PackageSettings]
+    project_inputs: tuple[str, ...] | None
+    install_test_commands: tuple[str, ...]
+    extra_builder_packages: tuple[str, ...]
+    extra_depends: tuple[str, ...]
+    exclude_newer: datetime | None
+    min_release_age: timedelta | None
 
     @property
     def cutoff(self) -> Cutoff:
@@ -326,7 +354,7 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
             )
     if len(set(fingerprints)) != len(fingerprints):
         raise ConfigError("trusted-fingerprints lists a fingerprint twice: list each key once")
-    threshold = _get(table, "signature-threshold", int, 1)
+    threshold = _get(table, "signature-threshold", int, DEFAULTS.signature_threshold)
     if threshold < 1:
         raise ConfigError(
             f"signature-threshold = {threshold} must be a positive integer (the distinct trusted signers a mirror needs): "
@@ -337,13 +365,13 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
             f"signature-threshold = {threshold} needs between 1 and {len(fingerprints)} trusted signers "
             "(the number of trusted-fingerprints): fix pyproject.toml"
         )
-    warn_days = _get(table, "key-expiry-warning-days", int, 30)
+    warn_days = _get(table, "key-expiry-warning-days", int, DEFAULTS.key_expiry_warning_days)
     if warn_days < 0:
         raise ConfigError(f"key-expiry-warning-days = {warn_days} must be 0 or more days")
-    sde = _get(table, "source-date-epoch", int, DEFAULT_SOURCE_DATE_EPOCH)
+    sde = _get(table, "source-date-epoch", int, DEFAULTS.source_date_epoch)
     if sde < 315532800:  # zip cannot store times before 1980
         raise ConfigError(f"source-date-epoch {sde} is before 1980-01-01, which zip cannot store: use a later time")
-    runtime = container_runtime(runtime, _get(table, "container-runtime", str, "podman"))
+    runtime = container_runtime(runtime, _get(table, "container-runtime", str, DEFAULTS.container_runtime))
     inputs = _get(table, "project-inputs", list, []) if "project-inputs" in table else None
     if inputs is not None:
         for entry in inputs:
@@ -386,15 +414,15 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         root=root,
         project_name=str(project.get("name") or _locked_project_name(root, table) or root.name),
         project_version=str(project.get("version", "0")),
-        mirror_dir=root / _get(table, "mirror", str, "wheels-mirror"),
-        requirements=root / _get(table, "requirements", str, "requirements/requirements.txt"),
-        build_requirements=root / _get(table, "build-requirements", str, "requirements/build-requirements.txt"),
+        mirror_dir=root / _get(table, "mirror", str, DEFAULTS.mirror),
+        requirements=root / _get(table, "requirements", str, DEFAULTS.requirements),
+        build_requirements=root / _get(table, "build-requirements", str, DEFAULTS.build_requirements),
         source_date_epoch=sde,
         trusted_fingerprints=fingerprints,
-        keys_dir=root / _get(table, "keys-dir", str, "keys"),
-        index_url=_get(table, "index-url", str, DEFAULT_INDEX_URL).rstrip("/"),
-        debian_suite=_get(table, "debian-suite", str, "bookworm"),
-        debian_mirror=_get(table, "debian-mirror", str, DEFAULT_DEBIAN_MIRROR),
+        keys_dir=root / _get(table, "keys-dir", str, DEFAULTS.keys_dir),
+        index_url=_get(table, "index-url", str, DEFAULTS.index_url).rstrip("/"),
+        debian_suite=_get(table, "debian-suite", str, DEFAULTS.debian_suite),
+        debian_mirror=_get(table, "debian-mirror", str, DEFAULTS.debian_mirror),
         builder_packages=tuple(sorted({str(p) for p in [*packages, *extra_packages]})),
         extra_builder_packages=tuple(str(p) for p in extra_packages),
         extra_depends=tuple(str(r) for r in extra_depends),
@@ -403,9 +431,9 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         container_runtime=runtime,
         signature_threshold=threshold,
         key_expiry_warning_days=warn_days,
-        lock_file=root / _get(table, "lock", str, "requirements/lock.json"),
-        dockerfile=(root / _get(table, "dockerfile", str, "Dockerfile")).resolve(),
-        builder_lock=(root / _get(table, "builder-lock", str, "builder-lock.json")).resolve(),
+        lock_file=root / _get(table, "lock", str, DEFAULTS.lock),
+        dockerfile=(root / _get(table, "dockerfile", str, DEFAULTS.dockerfile)).resolve(),
+        builder_lock=(root / _get(table, "builder-lock", str, DEFAULTS.builder_lock)).resolve(),
         project_inputs=tuple(inputs) if inputs is not None else None,
         install_test_commands=tuple(commands),
         packages=per_package,
