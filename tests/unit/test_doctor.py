@@ -11,8 +11,10 @@ import pytest
 
 from conftest import run_cli
 from debwheels import errors
-from debwheels.tools import doctor
-from debwheels.tools.doctor import Check, Fix, GiB, Report, diagnose
+from debwheels.doctor import disks, probe, programs, run
+from debwheels.doctor.containers import diagnose
+from debwheels.doctor.disks import GiB
+from debwheels.doctor.report import Check, Fix, Report, render
 
 # Seen on this project's machine (podman 4.3.1, PATH=/usr/bin:/bin, so netavark finds no iptables).
 NETAVARK = "Error: netavark: No such file or directory (os error 2)\n"
@@ -74,10 +76,10 @@ def test_unknown_failures_and_other_runtimes_are_not_guessed() -> None:
 
 def test_error_line_prefers_the_runtime_error_line() -> None:
     text = 'time="x" level=warning msg="retrying"\nError: the real cause\ntrailing noise\n'
-    assert doctor.error_line(text) == "Error: the real cause"
-    assert doctor.error_line("only\nlast line\n\n") == "last line"
-    assert doctor.error_line("") == ""
-    assert len(doctor.error_line("Error: " + "x" * 500)) == 200
+    assert programs.error_line(text) == "Error: the real cause"
+    assert programs.error_line("only\nlast line\n\n") == "last line"
+    assert programs.error_line("") == ""
+    assert len(programs.error_line("Error: " + "x" * 500)) == 200
 
 
 def test_probe_output_is_read_per_target_with_bashs_reasons() -> None:
@@ -88,7 +90,7 @@ def test_probe_output_is_read_per_target_with_bashs_reasons() -> None:
         "unreachable pypi.org:443\n"
         "unreachable 192.0.2.1:80\n"
     )
-    result = doctor.parse_probe(output)
+    result = probe.parse_probe(output)
     assert result.reached == ("deb.debian.org:80",)
     assert list(result.unreachable) == ["pypi.org:443", "192.0.2.1:80"]
     assert "Temporary failure in name resolution" in result.unreachable["pypi.org:443"]
@@ -102,18 +104,18 @@ def test_ldd_output_gives_the_library_paths() -> None:
         "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f02)\n"
         "\t/lib64/ld-linux-x86-64.so.2 (0x00007f03)\n"
     )
-    assert doctor.ldd_paths(text) == [
+    assert probe.ldd_paths(text) == [
         "/lib/x86_64-linux-gnu/libtinfo.so.6",
         "/lib/x86_64-linux-gnu/libc.so.6",
         "/lib64/ld-linux-x86-64.so.2",
     ]
     with pytest.raises(errors.ToolError, match=r"libgone\.so\.1 => not found"):
-        doctor.ldd_paths("\tlibgone.so.1 => not found\n")
+        probe.ldd_paths("\tlibgone.so.1 => not found\n")
 
 
 def test_probe_rootfs_is_the_hosts_bash_and_its_libraries_and_the_same_bytes_twice() -> None:
-    first = doctor.probe_rootfs()
-    assert first == doctor.probe_rootfs()
+    first = probe.probe_rootfs()
+    assert first == probe.probe_rootfs()
     with tarfile.open(fileobj=io.BytesIO(first)) as tar:
         members = {m.name: m for m in tar.getmembers()}
         bash = tar.extractfile(members["bin/bash"])
@@ -130,24 +132,24 @@ def test_probe_rootfs_is_the_hosts_bash_and_its_libraries_and_the_same_bytes_twi
     [(0, "fail"), (2 * GiB - 1, "fail"), (2 * GiB, "warn"), (10 * GiB - 1, "warn"), (10 * GiB, "ok")],
 )
 def test_disk_thresholds(free: int, status: str) -> None:
-    assert doctor.disk_status(free) == status
+    assert disks.disk_status(free) == status
 
 
 def test_a_warning_disk_check_says_how_to_free_space_but_stays_ok(tmp_path: Path) -> None:
-    check = doctor.disk_check([("cache", tmp_path)], 5 * GiB)
+    check = disks.disk_check([("cache", tmp_path)], 5 * GiB)
     assert check.status == "warn" and check.ok and check.required
     assert check.detail == f"5.0 GiB free for {tmp_path} (cache)"
     assert check.fix is not None and "DEBWHEELS_CACHE" in check.fix.setting
-    assert doctor.disk_check([("cache", tmp_path)], 50 * GiB).fix is None
+    assert disks.disk_check([("cache", tmp_path)], 50 * GiB).fix is None
 
 
 def test_places_on_one_filesystem_give_one_disk_check(tmp_path: Path) -> None:
     places = [("cache", tmp_path / "not" / "made" / "yet"), ("project state", tmp_path / ".debwheels")]
-    (check,) = doctor.check_disks(places)
+    (check,) = disks.check_disks(places)
     assert check.name == "disk (cache, project state)"
     stats = os.statvfs(tmp_path)
     assert f"{stats.f_bavail * stats.f_frsize / GiB:.1f} GiB free" in check.detail
-    assert doctor.existing_ancestor(tmp_path / "a" / "b") == tmp_path
+    assert disks.existing_ancestor(tmp_path / "a" / "b") == tmp_path
 
 
 @pytest.mark.parametrize(
@@ -160,17 +162,17 @@ def test_places_on_one_filesystem_give_one_disk_check(tmp_path: Path) -> None:
     ],
 )
 def test_endpoints_of_urls(url: str, expected: tuple[str, int] | None) -> None:
-    assert doctor.endpoint(url) == expected
+    assert run.endpoint(url) == expected
 
 
 def test_target_outside_a_project_uses_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEBWHEELS_CONTAINER_RUNTIME", raising=False)
     monkeypatch.setenv("DEBWHEELS_CACHE", str(tmp_path / "cache"))
-    target = doctor.host_target(tmp_path)
+    target = run.host_target(tmp_path)
     assert target.runtime == "podman"
     assert target.endpoints == (("deb.debian.org", 80), ("pypi.org", 443))
     assert target.places == (("cache", tmp_path / "cache"),)
-    assert doctor.host_target(tmp_path, "docker").runtime == "docker"
+    assert run.host_target(tmp_path, "docker").runtime == "docker"
 
 
 def test_target_in_a_project_uses_its_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,24 +180,24 @@ def test_target_in_a_project_uses_its_settings(tmp_path: Path, monkeypatch: pyte
     (tmp_path / "pyproject.toml").write_text(
         '[tool.debwheels]\ndebian-mirror = "http://mirror.example:8080/debian"\ncontainer-runtime = "docker"\n'
     )
-    target = doctor.host_target(tmp_path)
+    target = run.host_target(tmp_path)
     assert target.runtime == "docker"
     assert target.endpoints[0] == ("mirror.example", 8080)
     assert ("project state", tmp_path / ".debwheels") in target.places
 
 
 def test_a_program_that_is_not_installed_names_its_package() -> None:
-    check = doctor.check_program("nothing", ["debwheels-no-such-program", "--version"], "nothing-pkg", False, "x")
+    check = programs.check_program("nothing", ["debwheels-no-such-program", "--version"], "nothing-pkg", False, "x")
     assert check.status == "fail" and check.fix == Fix(("nothing-pkg",))
     assert check.detail == "debwheels-no-such-program not installed"
 
 
 def test_a_program_that_fails_is_reinstalled() -> None:
-    check = doctor.check_program("sh", ["sh", "-c", "echo broken >&2; exit 3"], "dash", True, "x")
+    check = programs.check_program("sh", ["sh", "-c", "echo broken >&2; exit 3"], "dash", True, "x")
     assert check.status == "fail"
     assert check.detail == "'sh -c echo broken >&2; exit 3' failed (exit 3): broken"
     assert check.fix == Fix(setting="apt-get install --reinstall dash")
-    assert doctor.check_program("sh", ["sh", "-c", "echo 'sh 1.0'"], "dash", True, "x").detail == "sh 1.0"
+    assert programs.check_program("sh", ["sh", "-c", "echo 'sh 1.0'"], "dash", True, "x").detail == "sh 1.0"
 
 
 def test_a_program_in_sbin_but_off_path_is_fixed_by_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,13 +206,13 @@ def test_a_program_in_sbin_but_off_path_is_fixed_by_path(tmp_path: Path, monkeyp
     program = sbin / "debwheels-sbin-tool"
     program.write_text("#!/bin/sh\necho ok\n")
     program.chmod(0o755)
-    monkeypatch.setattr(doctor, "SBIN_DIRS", (str(sbin),))
-    assert doctor.installed_off_path("debwheels-sbin-tool") == str(program)
-    check = doctor.check_program("tool", ["debwheels-sbin-tool"], "tool-pkg", True, "x")
+    monkeypatch.setattr(programs, "SBIN_DIRS", (str(sbin),))
+    assert programs.installed_off_path("debwheels-sbin-tool") == str(program)
+    check = programs.check_program("tool", ["debwheels-sbin-tool"], "tool-pkg", True, "x")
     assert check.status == "fail" and check.fix == Fix(setting=f"add {sbin} to PATH")
     monkeypatch.setenv("PATH", f"{sbin}:{os.environ['PATH']}")
-    assert doctor.installed_off_path("debwheels-sbin-tool") is None
-    assert doctor.check_program("tool", ["debwheels-sbin-tool"], "tool-pkg", True, "x").status == "ok"
+    assert programs.installed_off_path("debwheels-sbin-tool") is None
+    assert programs.check_program("tool", ["debwheels-sbin-tool"], "tool-pkg", True, "x").status == "ok"
 
 
 REPORT = Report(
@@ -233,7 +235,7 @@ REPORT = Report(
 
 
 def test_rendering_shows_each_check_and_the_fix_of_each_failure() -> None:
-    assert doctor.render(REPORT) == [
+    assert render(REPORT) == [
         "ok   podman: podman 4.3.1 answers",
         "FAIL networked container: a networked container did not start (podman exit 127): "
         "Error: netavark: No such file or directory",

@@ -36,8 +36,9 @@ def doctor(state: State, everything: bool, as_json: bool) -> None:
     or the setting that fixes it. Exits 16 when a check that lock, build and deb need fails; with
     --all, when any check fails. Outside a project it checks against the defaults.
     """
+    from debwheels.doctor.report import render
+    from debwheels.doctor.run import host_target, run_checks
     from debwheels.errors import HostError
-    from debwheels.tools.doctor import host_target, render, run_checks
 
     with json_failure(as_json, {"checks": []}):
         report = run_checks(host_target(Path.cwd(), state.runtime))

@@ -1,1 +1,1 @@
-"""One thin adapter per external program (container runtime, mmdebstrap, diffoscope, disorderfs) and the host doctor."""
+"""One thin adapter per external program: the container runtime, mmdebstrap, diffoscope, disorderfs."""
