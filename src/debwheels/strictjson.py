@@ -108,3 +108,18 @@ def loads(data: bytes, source: str, limit: int, *, fix: str = _FIX) -> Any:
         ) from None
     except RecursionError:
         raise VerificationError(f"{where} is nested too deeply: {fix}") from None
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A refused JSON value for a one-line message: escaped and clipped to *limit* characters.
+
+    An object or an array is named, never shown (a hostile value may be huge or deep); a
+    string is quoted; anything else (a bounded integer, a boolean, null) is its JSON text.
+    """
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return f'"{clip(value, limit)}"'
+    return clip(json.dumps(value), limit)

@@ -38,7 +38,7 @@ from typing import Any
 
 from debwheels import strictjson
 from debwheels.errors import VerificationError
-from debwheels.safetext import bounded, clip, escape
+from debwheels.safetext import bounded, escape
 
 MANIFEST_NAME = "build-manifest.json"
 MANIFEST_FORMAT = 3
@@ -65,14 +65,8 @@ _FIX = "build the mirror again with 'debwheels build' and sign it, or restore th
 
 
 def _show(value: Any) -> str:
-    """A refused value for a message: escaped and clipped, never a whole (or deep) hostile value."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return f'"{clip(value, _SHOWN)}"'
-    return clip(json.dumps(value), _SHOWN)
+    """A refused value for a message (:func:`debwheels.strictjson.show`)."""
+    return strictjson.show(value, _SHOWN)
 
 
 def _refuse(where: str, what: str) -> VerificationError:

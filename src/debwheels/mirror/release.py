@@ -97,14 +97,8 @@ def now_utc() -> str:
 
 
 def _show(value: Any) -> str:
-    """A refused value for a message: escaped and clipped, never a whole hostile value (nor a deep one)."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return f'"{clip(value, _SHOWN)}"'
-    return clip(json.dumps(value), _SHOWN)  # int (at most 19 digits), bool or None
+    """A refused value for a message (:func:`debwheels.strictjson.show`)."""
+    return strictjson.show(value, _SHOWN)
 
 
 def _is_int(value: Any, low: int, high: int) -> bool:
