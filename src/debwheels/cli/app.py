@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -151,6 +152,17 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def _show_library_warnings() -> None:
+    """The library reports through :mod:`logging` (logger ``debwheels``); warnings reach standard error as one line each."""
+    logger = logging.getLogger("debwheels")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("debwheels: warning: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the code of :func:`debwheels.errors.exit_code_for`.
 
@@ -160,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     ``DEBWHEELS_DEBUG=1``). SIGINT and SIGTERM unwind through every cleanup, then exit 130/143.
     """
     signal.signal(signal.SIGTERM, _terminate)
+    _show_library_warnings()
     try:
         code = cli.main(args=argv, prog_name="debwheels", standalone_mode=False)
     except click.exceptions.Exit as exc:

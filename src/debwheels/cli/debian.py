@@ -170,7 +170,10 @@ def venvfix(stage: Path, venv: str) -> None:
     """(debian/rules) Make the venv staged under STAGE independent of its build path; VENV is its installed path."""
     from debwheels.debian.venvfix import fix_venv
 
-    fix_venv(stage, venv)
+    changed = fix_venv(stage, venv)
+    click.echo(
+        f"venvfix: {stage / venv.lstrip('/')}: {changed} RECORD rows updated, .pyc compiled for {venv} (checked-hash)"
+    )
 
 
 @cli.command("runtime-depends", hidden=True)

@@ -76,7 +76,7 @@ def compile_for_installed_path(stage: Path, root: Path) -> bool:
     )
 
 
-def fix_venv(stage: Path, venv: str) -> None:
+def fix_venv(stage: Path, venv: str) -> int:
     """Apply every fix above to the venv staged at ``STAGE/VENV`` (``debwheels venvfix``, run by debian/rules).
 
     Args:
@@ -85,6 +85,9 @@ def fix_venv(stage: Path, venv: str) -> None:
 
     Raises:
         BuildError: a module did not compile.
+
+    Returns:
+        int: how many RECORD rows were updated.
     """
     stage = stage.resolve()
     root = stage / venv.lstrip("/")
@@ -92,4 +95,4 @@ def fix_venv(stage: Path, venv: str) -> None:
     changed = fix_records(root)
     if not compile_for_installed_path(stage, root):
         raise BuildError(f"venvfix: a module under {root} did not compile: see the compileall output above")
-    print(f"venvfix: {root}: {changed} RECORD rows updated, .pyc compiled for {venv} (checked-hash)")
+    return changed

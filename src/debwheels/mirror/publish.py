@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,8 @@ from debwheels.mirror.signing import Keyring, SignatureCheck, sign_detached, tru
 from debwheels.mirror.snapshot import MAX_SIGNATURE_BYTES, MirrorTree, Snapshot, read_listed, read_regular, snapshot_at
 from debwheels.mirror.sums import MAX_SUMS_BYTES, SIGNATURES_DIR, SUMS_NAME, parse_sums, render_sums
 from debwheels.safetext import bounded, escape
+
+_LOG = logging.getLogger(__name__)
 
 #: The application and its runtime closure pinned to wheel sha256 (what dh-virtualenv installs).
 VERIFIED_REQUIREMENTS = "verified-requirements.txt"
@@ -130,7 +132,7 @@ def _remember(state: SerialState, release: Release, sums_sha256: str) -> None:
     try:
         state.record(release, sums_sha256)
     except OSError as exc:
-        print(f"debwheels: warning: cannot record serial {release.serial} in {state.path}: {exc}", file=sys.stderr)
+        _LOG.warning("cannot record serial %s in %s: %s", release.serial, state.path, exc)
 
 
 def _verify_tree(
