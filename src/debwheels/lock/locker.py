@@ -51,7 +51,8 @@ from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 from debwheels.lock import simpleindex
 from debwheels.lock.graph import LockedPackage, LockGraph, key_of
-from debwheels.lock.importers import ImportedLock, check_sdist, constraints, pin_applies
+from debwheels.lock.importers import check_sdist, constraints, pin_applies
+from debwheels.lock.importers.common import ImportedLock
 from debwheels.lock.metadata import CoreMetadata, MetadataProvider, same_requirements, sdist_build_system
 from debwheels.lock.releases import Cutoff, Skipped
 from debwheels.lock.requirements import Pin, render_pins
