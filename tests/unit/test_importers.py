@@ -13,15 +13,8 @@ import packaging
 import pytest
 
 from debwheels.errors import HashMismatchError, RequirementsError, UsageError, exit_code_for
-from debwheels.lock.importers import (
-    ImportedLock,
-    ImportedPin,
-    check_sdist,
-    constraints,
-    detect_format,
-    pin_applies,
-    read_lock,
-)
+from debwheels.lock.importers import check_sdist, constraints, detect_format, pin_applies, read_lock
+from debwheels.lock.importers.common import ImportedLock, ImportedPin
 
 DATA = Path(__file__).parent / "data" / "importers"
 

@@ -12,7 +12,8 @@ from debian.deb822 import Deb822
 from conftest import ROOT, run_cli
 from debwheels.config import load_config
 from debwheels.debian.changelog import debian_version
-from debwheels.debian.scaffold import read_project, render_rules
+from debwheels.debian.projectinfo import read_project
+from debwheels.debian.scaffold import render_rules
 from debwheels.errors import ConfigError
 
 PYPROJECT = """\

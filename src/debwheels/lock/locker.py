@@ -18,7 +18,7 @@
    the built wheel's) is compared with what resolution used (the index's metadata); on any
    difference the lock resolves again with the backend's answer, so the lock never rests on
    metadata that the sdists do not produce. The project's own name and version come from its
-   backend too (dynamic versions, setup.cfg, setup.py).
+   backend too (dynamic versions, setup.cfg, setup.py). See :mod:`debwheels.lock.confirm`.
 
 With ``--from FILE`` (a pip-compile/uv requirements.txt with hashes, poetry.lock, uv.lock or
 PEP 751 pylock.toml), that file's pins are constraints that are never dropped, and every
@@ -36,7 +36,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from debwheels.build.builder import FRONTEND, Builder
 from debwheels.build.closure import effective_requires
@@ -50,9 +50,11 @@ from debwheels.debian.syslibs import known_requirements
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 from debwheels.lock import simpleindex
+from debwheels.lock.confirm import check_project, confirm
 from debwheels.lock.graph import LockedPackage, LockGraph, key_of
-from debwheels.lock.importers import ImportedLock, check_sdist, constraints, pin_applies
-from debwheels.lock.metadata import CoreMetadata, MetadataProvider, same_requirements, sdist_build_system
+from debwheels.lock.importers import check_sdist, constraints, pin_applies
+from debwheels.lock.importers.common import ImportedLock
+from debwheels.lock.metadata import CoreMetadata, MetadataProvider, sdist_build_system
 from debwheels.lock.releases import Cutoff, Skipped
 from debwheels.lock.requirements import Pin, render_pins
 from debwheels.lock.resolve import Catalog, Resolved, resolve
@@ -299,9 +301,9 @@ class Locker:
             graph = self._graph(roots, infile)
             self._warn_system_packages(graph)
             result = self._discover_dynamic(graph)
-            differing, project = self._confirm(graph, result)
+            differing, project = confirm(graph, result, self.metadata)
             if not differing:
-                self._check_project(graph, project)
+                check_project(graph, project, self.environment, self.cfg.requirements.with_suffix(".in").name, self.say)
                 self._report_skipped(graph)
                 self.write(graph)
                 return graph
@@ -435,72 +437,6 @@ class Locker:
             f"dynamic build requirements did not settle after {MAX_ROUNDS} passes: see .debwheels/logs"
         )
 
-    def _confirm(self, graph: LockGraph, result: RunResult) -> tuple[list[str], CoreMetadata]:
-        """Compare each package's Requires-Dist with its backend's (step 4); record the backend's.
-
-        Args:
-            graph: the lock graph.
-            result: the last dynamic pass, with every package's metadata.
-
-        Returns:
-            (keys whose backend reports other requirements than resolution used, the project's metadata).
-
-        Raises:
-            RequirementsError: a package's backend reports another name or version than its
-                sdist's (a broken release), or gave no metadata.
-        """
-        differing = []
-        project: CoreMetadata | None = None
-        for key, node in sorted(graph.packages.items()):
-            data = result.metadata.get(key)
-            if data is None:
-                raise RequirementsError(f"the build backend of {key} gave no metadata: see .debwheels/logs")
-            reported = CoreMetadata.parse(data, f"the build backend of {key}")
-            if key == graph.project:
-                project = reported
-                continue
-            if reported.name != node.name or not _same_version(reported.version, node.version):
-                raise RequirementsError(
-                    f"{node.sdist} builds {reported.name} {reported.version}, not {node.name} {node.version}: "
-                    f"the release is broken; exclude it in requirements.in ({node.name}!={node.version})"
-                )
-            assert node.sha256 is not None
-            self.metadata.confirm(node.sha256, reported)
-            if node.requires_dist is None or not same_requirements(reported.requires_dist, node.requires_dist):
-                differing.append(key)
-            node.requires_dist = sorted(reported.requires_dist)
-        assert project is not None  # the project is in every graph
-        return differing, project
-
-    def _check_project(self, graph: LockGraph, reported: CoreMetadata) -> None:
-        """Take the project's name and version from its backend; its requirements must be in the runtime closure.
-
-        Raises:
-            RequirementsError: a requirement of the project is not in the runtime closure, or
-                its locked version does not satisfy it.
-        """
-        project = graph.packages[graph.project]
-        if (reported.name, reported.version) != (project.name, project.version):
-            self.say(f"the project's build backend reports {reported.name} {reported.version}")
-            graph.rename_project(reported.name, reported.version)
-        graph.packages[graph.project].requires_dist = sorted(reported.requires_dist)
-        runtime = {p.name: p.version for p in graph.packages.values() if p.runtime}
-        for text in reported.requires_dist:
-            req = Requirement(text)
-            if req.marker is not None and not req.marker.evaluate({**self.environment, "extra": ""}):
-                continue
-            name = str(canonicalize_name(req.name))
-            if name not in runtime:
-                raise RequirementsError(
-                    f"{reported.name} requires {text} (its metadata), which the runtime closure lacks: "
-                    f"add {req.name} to {self.cfg.requirements.with_suffix('.in').name}"
-                )
-            if not req.specifier.contains(runtime[name], prereleases=True):
-                raise RequirementsError(
-                    f"{reported.name} requires {text} (its metadata), but {name} {runtime[name]} was locked: "
-                    f"align {self.cfg.requirements.with_suffix('.in').name} with the project's dependencies"
-                )
-
     def _report_skipped(self, graph: LockGraph) -> None:
         """Say which newer versions of locked packages were skipped, and why (one line per package)."""
         for name, skipped in sorted(self.skipped.items()):
@@ -538,10 +474,3 @@ class Locker:
             ),
         )
         graph.write(self.cfg.lock_file)
-
-
-def _same_version(first: str, second: str) -> bool:
-    try:
-        return Version(first) == Version(second)
-    except InvalidVersion:
-        return first == second
