@@ -17,7 +17,8 @@ from debwheels.doctor.probe import PROBE_SCRIPT, ensure_probe_image, parse_probe
 from debwheels.doctor.programs import error_line, first_line, installed_off_path, reinstall, run_program
 from debwheels.doctor.report import MAIN_JOB, Check, Fix, Target
 from debwheels.errors import ToolError
-from debwheels.tools.container import RUNTIME_PACKAGES, ContainerRuntime, Outcome, preferred_oci_runtime
+from debwheels.tools.container import RUNTIME_PACKAGES, ContainerRuntime, preferred_oci_runtime
+from debwheels.tools.runner import Outcome
 
 #: Seconds a probe container may run (it starts in about 0.3 s; a TCP connect to a host that
 #: drops packets hangs for two minutes without this).

@@ -12,15 +12,14 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from debwheels.doctor.report import Check, Fix
 from debwheels.errors import ToolError
 from debwheels.tools import diffoscope
-from debwheels.tools.container import Outcome
 from debwheels.tools.disorderfs import shuffled
+from debwheels.tools.runner import Outcome, capture
 
 #: Seconds a host tool may take to answer.
 TOOL_TIMEOUT = 60.0
@@ -60,23 +59,7 @@ def run_program(argv: Sequence[str], timeout: float = TOOL_TIMEOUT) -> Outcome:
         argv: the command.
         timeout: seconds (then the code is 124).
     """
-    start = time.monotonic()
-    try:
-        done = subprocess.run(
-            list(argv),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Outcome(124, f"{argv[0]} did not finish in {timeout:.0f} s", time.monotonic() - start)
-    except OSError as exc:
-        return Outcome(127, f"{argv[0]}: {exc.strerror}", time.monotonic() - start)
-    return Outcome(done.returncode, done.stdout, time.monotonic() - start)
+    return capture(argv, timeout=timeout)
 
 
 def _missing(programs: dict[str, str], name: str, required: bool, used_by: str) -> Check | None:

@@ -16,12 +16,12 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from debwheels.errors import ToolError
+from debwheels.tools.runner import Outcome, capture, logged
 
 DATA = Path(__file__).parents[1] / "data"
 BUILD_UID = 1000
@@ -60,27 +60,6 @@ def failure(what: str, log: Path, lines: int = 20, advice: str = "") -> str:
 def preferred_oci_runtime() -> str:
     """The OCI runtime debwheels has podman use: ``$DEBWHEELS_OCI_RUNTIME``, else ``runc`` (when on PATH)."""
     return os.environ.get("DEBWHEELS_OCI_RUNTIME") or "runc"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one runtime command did, for callers that judge a failure themselves (``debwheels doctor``).
-
-    Attributes:
-        code: the exit status (podman and docker give 125 for their own errors; a container's
-            status otherwise); 124 when the command did not finish in time.
-        output: standard output and standard error, interleaved.
-        seconds: how long it ran.
-    """
-
-    code: int
-    output: str
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        """True when the command exited 0."""
-        return self.code == 0
 
 
 @dataclass(frozen=True)
@@ -137,13 +116,7 @@ class ContainerRuntime:
             if done.returncode != 0:
                 raise ToolError(f"{what} failed ({self.name} exit {done.returncode}): {done.stderr.strip()[-300:]}")
             return done.stdout
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as handle:
-            handle.write(("$ " + " ".join(command) + "\n").encode())
-            handle.flush()
-            code = subprocess.run(
-                command, env=self._env(), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
-            ).returncode
+        code = logged(command, log, env=self._env())
         if code != 0:
             raise ToolError(f"{what} failed ({self.name} exit {code}): see {log}")
         return ""
@@ -158,25 +131,7 @@ class ContainerRuntime:
         Returns:
             Outcome: exit status, output (stdout and stderr interleaved) and duration in seconds.
         """
-        start = time.monotonic()
-        try:
-            done = subprocess.run(
-                self._command(*args),
-                env=self._env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            partial = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
-            return Outcome(124, f"{partial}{self.name} did not finish in {timeout:.0f} s", time.monotonic() - start)
-        except OSError as exc:  # the executable vanished or is not executable
-            return Outcome(127, f"{self.name}: {exc.strerror}", time.monotonic() - start)
-        return Outcome(done.returncode, done.stdout, time.monotonic() - start)
+        return capture(self._command(*args), env=self._env(), timeout=timeout)
 
     def info(self, timeout: float = 60) -> Outcome:
         """``podman info`` / ``docker info``: does the runtime answer?

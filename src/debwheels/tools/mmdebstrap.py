@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from debwheels.errors import ToolError
+from debwheels.tools.runner import logged
 
 
 def make_rootfs(
@@ -45,14 +45,8 @@ def make_rootfs(
     command += [suite, str(tmp), mirror]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "LC_", "LANG"))}
     env.update(SOURCE_DATE_EPOCH=str(source_date_epoch), LC_ALL="C.UTF-8", TZ="UTC")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as handle:
-        handle.write(("$ " + " ".join(command) + "\n").encode())
-        handle.flush()
-        proc = subprocess.run(
-            command, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
-        )
-    if proc.returncode != 0:
+    code = logged(command, log, env=env)
+    if code != 0:
         tmp.unlink(missing_ok=True)
-        raise ToolError(f"mmdebstrap failed (exit {proc.returncode}): see {log}")
+        raise ToolError(f"mmdebstrap failed (exit {code}): see {log}")
     os.replace(tmp, output)
