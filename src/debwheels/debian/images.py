@@ -19,6 +19,7 @@ from pathlib import Path
 
 from debian.deb822 import Deb822
 
+from debwheels import strictjson
 from debwheels.config import Config, cache_dir
 from debwheels.errors import ConfigError, DriftError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, sha256_file
@@ -147,7 +148,7 @@ def write_lock(path: Path, cfg: Config, entries: dict[str, PinnedRootfs]) -> Non
             for role, e in sorted(entries.items())
         },
     }
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, strictjson.render(data))
 
 
 def _rootfs(

@@ -36,6 +36,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from debwheels import strictjson
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 
@@ -123,7 +124,7 @@ class LockGraph:
             "frontend": sorted(self.frontend),
             "packages": {k: self.packages[k].to_json() for k in sorted(self.packages)},
         }
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        return strictjson.render(data)
 
     def write(self, path: Path) -> None:
         """Write atomically."""

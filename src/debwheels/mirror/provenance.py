@@ -65,11 +65,11 @@ they are not fetched.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from debwheels import strictjson
 from debwheels.mirror.manifest import Manifest
 from debwheels.mirror.stage import Stage
 
@@ -201,7 +201,7 @@ def render_statement(manifest: Manifest, wheel: str) -> str:
             },
         },
     }
-    return json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    return strictjson.render(statement)
 
 
 def render_all(manifest: Manifest) -> dict[str, str]:

@@ -69,6 +69,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from debwheels import strictjson
 from debwheels.build.wheelmeta import parse_headers, read_metadata
 from debwheels.errors import BuildError, ToolError
 from debwheels.mirror.manifest import Manifest
@@ -281,7 +282,7 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
     document.pop("serialNumber", None)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     document["serialNumber"] = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:sha256:{digest}')}"
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    return strictjson.render(document)
 
 
 def write_sbom(cfg: Config, stage: Stage, manifest: Manifest, verified: Iterable[Pin]) -> dict[str, str]:
