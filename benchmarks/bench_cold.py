@@ -133,9 +133,7 @@ def run_plain(project: Path, work: Path) -> tuple[float, int, list[str], list[st
                 {
                     "stem": f"{package.name}-{package.version}",
                     "sdist": str(
-                        fetch(
-                            Pin(package.name, package.version, (package.sha256 or "",)), cfg.index_url, cache_dir()
-                        ).path.relative_to(cache_dir() / "sdists")
+                        fetch(package.pin(), cfg.index_url, cache_dir()).path.relative_to(cache_dir() / "sdists")
                     )
                     if package.sha256
                     else None,
@@ -154,12 +152,10 @@ def run_plain(project: Path, work: Path) -> tuple[float, int, list[str], list[st
     build_sdist = fetch(BUILD_PIN, cfg.index_url, cache_dir())
     build_tree = unpack(build_sdist.path, work / "build-src") / "src"
     packaging = max((p for p in graph.packages.values() if p.name == "packaging"), key=lambda p: p.version)
-    packaging_sdist = fetch(
-        Pin(packaging.name, packaging.version, (packaging.sha256 or "",)), cfg.index_url, cache_dir()
-    )
+    packaging_sdist = fetch(packaging.pin(), cfg.index_url, cache_dir())
     packaging_tree = unpack(packaging_sdist.path, work / "packaging-src") / "src"
     hooks = next(p for p in graph.packages.values() if p.name == "pyproject-hooks")
-    hooks_sdist = fetch(Pin(hooks.name, hooks.version, (hooks.sha256 or "",)), cfg.index_url, cache_dir())
+    hooks_sdist = fetch(hooks.pin(), cfg.index_url, cache_dir())
     hooks_tree = unpack(hooks_sdist.path, work / "hooks-src") / "src"
     project_copy = work / "project"
     shutil.copytree(project, project_copy, ignore=shutil.ignore_patterns(".debwheels", "wheels-mirror"))

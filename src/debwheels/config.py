@@ -44,6 +44,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,21 @@ class Config:
     def settings(self, name: str) -> PackageSettings:
         """Settings of package *name* (canonical); empty settings when none are configured."""
         return self.packages.get(name) or PackageSettings(name)
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        """:func:`cache_dir`, read from the environment once per configuration."""
+        return cache_dir()
+
+    @cached_property
+    def build_cache_dir(self) -> Path:
+        """:func:`build_cache_dir`, read from the environment once per configuration."""
+        return build_cache_dir()
+
+    @cached_property
+    def state_home(self) -> Path:
+        """:func:`state_home`, read from the environment once per configuration."""
+        return state_home()
 
     @property
     def state_dir(self) -> Path:

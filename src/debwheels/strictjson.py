@@ -10,6 +10,9 @@ the accepted-serials state) hold only objects, arrays, strings, ``true``/``false
 integers that fit a signed 64-bit integer (RFC 8259 section 6 recommends staying within what
 implementations agree on), so anything else is refused with a
 :class:`~debwheels.errors.VerificationError` whose message is one line.
+
+:func:`render` is the other direction: the one stable rendering of the JSON files debwheels
+writes (``lock.json``, ``build-manifest.json``, ``release.json``, the SBOM, ...).
 """
 
 from __future__ import annotations
@@ -108,6 +111,19 @@ def loads(data: bytes, source: str, limit: int, *, fix: str = _FIX) -> Any:
         ) from None
     except RecursionError:
         raise VerificationError(f"{where} is nested too deeply: {fix}") from None
+
+
+def render(value: Any) -> str:
+    """The stable JSON text of *value*: how debwheels' reviewable and signed JSON files are written.
+
+    Keys sorted, two-space indent, ASCII only (anything else escaped as ``\\uXXXX``), a final
+    newline: ``json.dumps(value, indent=2, sort_keys=True) + "\\n"``; the same value always
+    gives the same text.
+
+    Raises:
+        TypeError, ValueError: *value* holds something JSON cannot represent, or a cycle.
+    """
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
 
 def show(value: Any, limit: int = 80) -> str:

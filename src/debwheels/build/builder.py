@@ -41,13 +41,12 @@ from debwheels.build.sources import fetch, read_build_system, unpack
 from debwheels.build.staging import remove_stage, stage_mirror
 from debwheels.build.vary import Variation
 from debwheels.build.wheelmeta import read_metadata, requires_dist
-from debwheels.config import Config, cache_dir
+from debwheels.config import Config
 from debwheels.debian.images import Images, marker_environment
 from debwheels.debian.syslibs import advice_for_log
 from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import fresh_dir, sha256_file
 from debwheels.lock.graph import LockedPackage, LockGraph
-from debwheels.lock.requirements import Pin
 from debwheels.mirror.manifest import WheelEntry
 from debwheels.mirror.snapshot import copy_verified
 from debwheels.progress import Progress
@@ -144,7 +143,7 @@ class Builder:
             raise RequirementsError(
                 f"{package.key} has no sdist sha256 in {self.cfg.lock_file.name}: run 'debwheels lock'"
             )
-        sdist = fetch(Pin(package.name, package.version, (package.sha256,)), self.cfg.index_url, cache_dir())
+        sdist = fetch(package.pin(), self.cfg.index_url, self.cfg.cache_dir)
         tree = unpack(sdist.path, self.work / "src" / stem)
         return SourceItem(package, tree, read_build_system(tree), sdist, settings)
 

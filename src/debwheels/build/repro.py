@@ -20,12 +20,12 @@ and ``index.html`` beside it: the same as a table, like reproduciblewheels.com.
 from __future__ import annotations
 
 import html
-import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from debwheels import strictjson
 from debwheels.build.builder import Builder
 from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.vary import ALL, Variation
@@ -233,7 +233,7 @@ class Repro:
             "packages": [o.to_json() for o in outcomes],
         }
         report = self.report_dir / "report.json"
-        atomic_write_text(report, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(report, strictjson.render(data))
         atomic_write_text(self.report_dir / "index.html", render_html(outcomes, self.variation))
         return report, ok
 

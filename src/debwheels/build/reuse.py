@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from debwheels.build.keys import BuildCache, CachedWheel
-from debwheels.config import Config, build_cache_dir
+from debwheels.config import Config
 from debwheels.errors import VerificationError
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
 from debwheels.mirror.publish import verify_mirror
@@ -60,7 +60,7 @@ class Reuse:
 
         A mirror that does not verify is not used (``mirror_note`` says why); nothing is raised.
         """
-        reuse = cls(BuildCache(build_cache_dir()), rebuild=rebuild)
+        reuse = cls(BuildCache(cfg.build_cache_dir), rebuild=rebuild)
         if not (cfg.mirror_dir / MANIFEST_NAME).is_file():
             reuse.mirror_note = f"{cfg.mirror_dir.name} has no {MANIFEST_NAME} yet"
             return reuse

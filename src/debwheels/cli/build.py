@@ -26,16 +26,14 @@ from debwheels.cli.app import State, cli, container_images, jobs_option, json_op
 def fetch(state: State) -> None:
     """Download every locked sdist into the cache, checking its sha256 first."""
     from debwheels.build.sources import fetch as fetch_one
-    from debwheels.config import cache_dir
     from debwheels.lock.graph import LockGraph
-    from debwheels.lock.requirements import Pin
 
     cfg = state.config()
     nodes = [p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256]
     for number, node in enumerate(sorted(nodes, key=lambda p: p.key), start=1):
-        sdist = fetch_one(Pin(node.name, node.version, (node.sha256 or "",)), cfg.index_url, cache_dir())
+        sdist = fetch_one(node.pin(), cfg.index_url, cfg.cache_dir)
         say(f"[{number}/{len(nodes)}] {sdist.path.name} sha256 ok")
-    click.echo(f"{len(nodes)} sdists verified in {cache_dir() / 'sdists'}")
+    click.echo(f"{len(nodes)} sdists verified in {cfg.cache_dir / 'sdists'}")
 
 
 def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool) -> tuple[Config, Refreshed]:

@@ -15,7 +15,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from debwheels.config import Config, cache_dir
+from debwheels.config import Config
 from debwheels.debian.aptrepo import COMPONENT, PACKAGE_NAME
 from debwheels.debian.deb import source_identity
 from debwheels.debian.images import Images
@@ -40,7 +40,7 @@ def apt_archives(cfg: Config) -> Mount:
     ``apt-get update`` and apt checks each cached .deb against the sha256 in the signed
     Packages index before it installs it, so the cache saves downloads without being trusted.
     """
-    directory = cache_dir() / "apt-archives" / cfg.debian_suite
+    directory = cfg.cache_dir / "apt-archives" / cfg.debian_suite
     (directory / "partial").mkdir(parents=True, exist_ok=True)
     return Mount(directory, "/var/cache/apt/archives", read_only=False)
 

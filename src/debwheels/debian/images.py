@@ -19,7 +19,8 @@ from pathlib import Path
 
 from debian.deb822 import Deb822
 
-from debwheels.config import Config, cache_dir
+from debwheels import strictjson
+from debwheels.config import Config
 from debwheels.errors import ConfigError, DriftError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, sha256_file
 from debwheels.tools.container import ContainerRuntime
@@ -147,7 +148,7 @@ def write_lock(path: Path, cfg: Config, entries: dict[str, PinnedRootfs]) -> Non
             for role, e in sorted(entries.items())
         },
     }
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, strictjson.render(data))
 
 
 def _rootfs(
@@ -159,7 +160,7 @@ def _rootfs(
     remake: bool,
     say: Callable[[str], None],
 ) -> PinnedRootfs:
-    store = cache_dir() / "rootfs"
+    store = cfg.cache_dir / "rootfs"
     store.mkdir(parents=True, exist_ok=True)
     if not remake and locked is not None and locked.include == include:
         cached = store / f"{locked.sha256}.tar"
@@ -242,7 +243,7 @@ def ensure_images(
         write_lock(cfg.builder_lock, cfg, entries)
         say(f"wrote {cfg.builder_lock}: review and commit it")
     images = image_tags(entries)
-    store = cache_dir() / "rootfs"
+    store = cfg.cache_dir / "rootfs"
     if not (
         runtime.image_exists(images.builder) and runtime.image_label(images.builder, LABEL_DOCKERFILE) == dockerfile_sha
     ):

@@ -36,8 +36,10 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from debwheels import strictjson
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
+from debwheels.lock.requirements import Pin
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)  # format 1 lacks requires-dist
@@ -68,6 +70,15 @@ class LockedPackage:
     def key(self) -> str:
         """``name==version``."""
         return key_of(self.name, self.version)
+
+    def pin(self) -> Pin:
+        """The hash pin of this node's sdist: ``name==version --hash=sha256:<sha256>``.
+
+        Returns:
+            Pin: no marker; its one hash is the sdist sha256, or the empty string (which no
+            file matches) when the lock has none.
+        """
+        return Pin(self.name, self.version, (self.sha256 or "",))
 
     def to_json(self) -> dict[str, Any]:
         """JSON object of this node."""
@@ -123,7 +134,7 @@ class LockGraph:
             "frontend": sorted(self.frontend),
             "packages": {k: self.packages[k].to_json() for k in sorted(self.packages)},
         }
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        return strictjson.render(data)
 
     def write(self, path: Path) -> None:
         """Write atomically."""

@@ -44,7 +44,7 @@ from debwheels.build.keys import BuildCache
 from debwheels.build.results import RunResult
 from debwheels.build.reuse import Reuse
 from debwheels.build.sources import fetch, needs_rust, read_build_system
-from debwheels.config import Config, build_cache_dir, cache_dir
+from debwheels.config import Config
 from debwheels.debian.images import Images, marker_environment
 from debwheels.debian.syslibs import known_requirements
 from debwheels.errors import RequirementsError
@@ -56,7 +56,7 @@ from debwheels.lock.importers import check_sdist, constraints, pin_applies
 from debwheels.lock.importers.common import ImportedLock
 from debwheels.lock.metadata import CoreMetadata, MetadataProvider, sdist_build_system
 from debwheels.lock.releases import Cutoff, Skipped
-from debwheels.lock.requirements import Pin, render_pins
+from debwheels.lock.requirements import render_pins
 from debwheels.lock.resolve import Catalog, Resolved, resolve
 from debwheels.tools.container import ContainerRuntime
 
@@ -137,11 +137,11 @@ class Locker:
         self.upgrade_names = {str(canonicalize_name(n)) for n in upgrade_packages}
         self.previous = self._previous()
         self.cutoff = cutoff if cutoff is not None else cfg.cutoff
-        index = simpleindex.client(cfg.index_url, cache_dir())
+        index = simpleindex.client(cfg.index_url, cfg.cache_dir)
         python = self.environment["python_full_version"]
         self.catalog = Catalog(index, self.cutoff, python)
         self.metadata = MetadataProvider(
-            index, cache_dir(), "cp" + "".join(python.split(".")[:2]), self._previously_confirmed()
+            index, cfg.cache_dir, "cp" + "".join(python.split(".")[:2]), self._previously_confirmed()
         )
         self.forced: dict[str, SpecifierSet] = {}
         if imported is not None:
@@ -254,7 +254,7 @@ class Locker:
             build_system = read_build_system(self.cfg.root)
         else:
             assert node.sdist is not None and node.sha256 is not None
-            sdist = fetch(Pin(node.name, node.version, (node.sha256,)), self.cfg.index_url, cache_dir())
+            sdist = fetch(node.pin(), self.cfg.index_url, self.cfg.cache_dir)
             build_system = sdist_build_system(sdist.path)  # read from the archive, nothing unpacked
         settings = self.cfg.settings(node.name)
         rust = needs_rust(build_system) if settings.build_requires is None else None
@@ -413,7 +413,7 @@ class Locker:
         Returns:
             RunResult: the last pass, in which nothing was missing: every package probed or built.
         """
-        reuse = Reuse(BuildCache(build_cache_dir()))
+        reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
         for round_number in range(1, MAX_ROUNDS + 1):
             self.say(f"dynamic build requirements and metadata, pass {round_number}")
             builder = Builder(
@@ -460,8 +460,8 @@ class Locker:
         """Write requirements.txt, build-requirements.txt and the lock graph (each atomically)."""
         nodes = [p for p in graph.packages.values() if p.key != graph.project]
         source = f"'debwheels lock'; edit {self.cfg.requirements.with_suffix('.in').name}, not this file"
-        runtime = [Pin(p.name, p.version, (p.sha256 or "",)) for p in nodes if p.runtime]
-        build = [Pin(p.name, p.version, (p.sha256 or "",)) for p in nodes if not p.runtime]
+        runtime = [p.pin() for p in nodes if p.runtime]
+        build = [p.pin() for p in nodes if not p.runtime]
         atomic_write_text(
             self.cfg.requirements,
             render_pins(runtime, f"Runtime closure, pinned to sdist sha256. Written by {source}."),

@@ -30,6 +30,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from debwheels import strictjson
 from debwheels.build.sources import BuildSystem, Sdist, download, parse_build_system
 from debwheels.build.wheelmeta import MAX_METADATA, parse_headers
 from debwheels.errors import FetchError, RequirementsError, UnsafeArchiveError
@@ -252,7 +253,7 @@ class ConfirmedStore:
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.directory / f"{sha256}.json", json.dumps(record, indent=2, sort_keys=True) + "\n")
+            atomic_write_text(self.directory / f"{sha256}.json", strictjson.render(record))
         except OSError:
             pass
 

@@ -36,7 +36,6 @@ import email.parser
 import email.policy
 import hashlib
 import html
-import json
 import os
 import shutil
 import stat
@@ -49,6 +48,7 @@ from urllib.parse import quote
 from packaging.utils import InvalidWheelFilename, NormalizedName, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from debwheels import strictjson
 from debwheels.build.wheelmeta import read_metadata
 from debwheels.errors import BuildError
 from debwheels.mirror.stage import Stage
@@ -123,7 +123,7 @@ def _load_wheel(mirror: Path, filename: str, sha256: str) -> tuple[_Wheel, bytes
 
 def _json_bytes(document: Mapping[str, Any]) -> bytes:
     """Serialize deterministically: sorted keys, two-space indent, ASCII, trailing newline."""
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode("ascii")
+    return strictjson.render(document).encode("ascii")
 
 
 def _page(title: str, body: list[str]) -> bytes:

@@ -31,7 +31,6 @@ in the same shape, plus the wheel's file name.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -229,7 +228,7 @@ class Manifest:
             str: JSON, sorted keys, two-space indent, final newline; the same manifest always
             gives the same bytes.
         """
-        return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+        return strictjson.render(self.to_json())
 
     @classmethod
     def read(cls, data: bytes, where: str) -> Manifest:

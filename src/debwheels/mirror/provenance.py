@@ -65,12 +65,11 @@ they are not fetched.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
+from debwheels import strictjson
 from debwheels.mirror.manifest import Manifest
+from debwheels.mirror.sbom import canonical_name
 from debwheels.mirror.stage import Stage
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -81,16 +80,11 @@ PROVENANCE_DIR = "provenance"
 SUFFIX = ".intoto.json"
 
 
-def _canonical(name: str) -> str:
-    """PEP 503 normalised project name."""
-    return str(canonicalize_name(name))
-
-
 def _purl(name: str, version: str, file_name: str) -> str:
     """``pkg:pypi/<name>@<version>?file_name=<file>`` (https://github.com/package-url/purl-spec, packageurl-python)."""
     from packageurl import PackageURL  # a dependency of cyclonedx-python-lib, like the SBOM
 
-    return str(PackageURL(type="pypi", name=_canonical(name), version=version, qualifiers={"file_name": file_name}))
+    return str(PackageURL(type="pypi", name=canonical_name(name), version=version, qualifiers={"file_name": file_name}))
 
 
 def statement_path(wheel: str) -> str:
@@ -139,10 +133,10 @@ def render_statement(manifest: Manifest, wheel: str) -> str:
                 "annotations": {"role": "sdist"},
             }
         )
-    by_key = {(f"{_canonical(e.name)}=={e.version}", e.sha256): f for f, e in wheels.items()}
+    by_key = {(f"{canonical_name(e.name)}=={e.version}", e.sha256): f for f, e in wheels.items()}
     for dep, digest in sorted(dict(inputs["build-env"]).items()):
         dep_name, _, dep_version = str(dep).partition("==")
-        file_name = by_key.get((f"{_canonical(dep_name)}=={dep_version}", str(digest)))
+        file_name = by_key.get((f"{canonical_name(dep_name)}=={dep_version}", str(digest)))
         material: dict[str, Any] = {
             "name": file_name or str(dep),
             "digest": {"sha256": str(digest)},
@@ -201,7 +195,7 @@ def render_statement(manifest: Manifest, wheel: str) -> str:
             },
         },
     }
-    return json.dumps(statement, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    return strictjson.render(statement)
 
 
 def render_all(manifest: Manifest) -> dict[str, str]:

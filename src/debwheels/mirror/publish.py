@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from debwheels.config import FINGERPRINT, Config, state_home
+from debwheels.config import FINGERPRINT, Config
 from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
@@ -158,7 +158,7 @@ def _verify_tree(
     if missing:
         raise VerificationError(f"{escape(str(tree.path))}/{SUMS_NAME} does not list {bounded(missing)}: sign again")
     sums_sha256 = hashlib.sha256(sums).hexdigest()
-    SerialState(state_home()).check(release, sums_sha256, min_serial)
+    SerialState(cfg.state_home).check(release, sums_sha256, min_serial)
     contents = {**listed, SUMS_NAME: sums_sha256}
     for name, (signature, _) in checked.items():
         contents[f"{SIGNATURES_DIR}/{name}"] = hashlib.sha256(signature).hexdigest()
@@ -228,7 +228,7 @@ def verify_mirror(
                     verified = dataclasses.replace(verified, snapshot=snap.publish())
                 break
     if record:
-        _remember(SerialState(state_home()), verified.release, verified.sums_sha256)
+        _remember(SerialState(cfg.state_home), verified.release, verified.sums_sha256)
     return verified
 
 
@@ -321,7 +321,7 @@ def _publish(cfg: Config, assemble: Callable[[Path], T]) -> T:
 
 
 def _new_release(cfg: Config, work: Path, previous: Release | None) -> Release:
-    accepted = SerialState(state_home()).get(cfg.project_name)
+    accepted = SerialState(cfg.state_home).get(cfg.project_name)
     serial = max(previous.serial if previous else 0, accepted.serial if accepted else 0) + 1
     rootfs: str | None = None
     sde = cfg.source_date_epoch
@@ -416,7 +416,7 @@ def sign_and_publish(cfg: Config, key: str, home: str | None = None) -> Publishe
     release, signer, signers = _publish(cfg, lambda work: _sign_in(cfg, work, staged, content, previous, key, home))
     if staged.is_dir():
         discard(staged)  # published: a rebuild starts again from the sdists
-    _remember(SerialState(state_home()), release, sha256_file(cfg.mirror_dir / SUMS_NAME))
+    _remember(SerialState(cfg.state_home), release, sha256_file(cfg.mirror_dir / SUMS_NAME))
     return Published(cfg.mirror_dir, release, content is not None, signer, tuple(signers), cfg.signature_threshold)
 
 

@@ -22,7 +22,6 @@ a lower serial, or another list under the same serial.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 import stat
@@ -88,7 +87,7 @@ class Release:
             "serial": self.serial,
             "source-date-epoch": self.source_date_epoch,
         }
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        return strictjson.render(data)
 
 
 def now_utc() -> str:
@@ -291,4 +290,4 @@ class SerialState:
                 origin: {"accepted": a.accepted, "serial": a.serial, "sha256sums": a.sums_sha256}
                 for origin, a in data.items()
             }
-            atomic_write_text(self.path, json.dumps(text, indent=2, sort_keys=True) + "\n")
+            atomic_write_text(self.path, strictjson.render(text))

@@ -69,6 +69,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from debwheels import strictjson
 from debwheels.build.wheelmeta import parse_headers, read_metadata
 from debwheels.errors import BuildError, ToolError
 from debwheels.mirror.manifest import Manifest
@@ -86,8 +87,8 @@ _SETUP_HINT = (
 )
 
 
-def _canonical(name: str) -> str:
-    """PEP 503 normalised project name."""
+def canonical_name(name: str) -> str:
+    """PEP 503 normalised project name (also what :mod:`debwheels.mirror.provenance` names packages by)."""
     return str(canonicalize_name(name))
 
 
@@ -129,7 +130,7 @@ def _edges(heads: dict[str, email.message.Message], root: str, environment: dict
                     req = Requirement(text)
                 except InvalidRequirement:
                     continue
-                target = _canonical(req.name)
+                target = canonical_name(req.name)
                 if target not in heads:
                     continue
                 wanted = ["", *sorted(extras[name])]
@@ -140,7 +141,7 @@ def _edges(heads: dict[str, email.message.Message], root: str, environment: dict
                 if target not in edges[name]:
                     edges[name].add(target)
                     changed = True
-                new = {_canonical(e) for e in req.extras} - extras[target]
+                new = {canonical_name(e) for e in req.extras} - extras[target]
                 if new:
                     extras[target] |= new
                     changed = True
@@ -206,8 +207,8 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
                 return [LicenseExpression(values[0], acknowledgement=declared)]
         return [DisjunctiveLicense(name=value, acknowledgement=declared) for value in values]
 
-    by_pin = {(_canonical(e.name), e.version, e.sha256): (file, e) for file, e in manifest.wheels.items()}
-    root_name = _canonical(cfg.project_name)
+    by_pin = {(canonical_name(e.name), e.version, e.sha256): (file, e) for file, e in manifest.wheels.items()}
+    root_name = canonical_name(cfg.project_name)
     index = cfg.index_url.rstrip("/")
     components: dict[str, Any] = {}
     heads: dict[str, email.message.Message] = {}
@@ -281,7 +282,7 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
     document.pop("serialNumber", None)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     document["serialNumber"] = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:sha256:{digest}')}"
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    return strictjson.render(document)
 
 
 def write_sbom(cfg: Config, stage: Stage, manifest: Manifest, verified: Iterable[Pin]) -> dict[str, str]:
@@ -323,7 +324,7 @@ def _sbom_set(sbom: Path) -> tuple[dict[str, str], list[str]]:
         if not isinstance(component, dict) or not component.get("name") or not component.get("version"):
             problems.append(f"{sbom}: a component without name or version: {json.dumps(component)[:120]}")
             continue
-        name = _canonical(str(component["name"]))
+        name = canonical_name(str(component["name"]))
         version = _version_key(str(component["version"]))
         if name in found and found[name] != version:
             problems.append(f"{sbom}: {name} is listed at two versions ({found[name]}, {version})")
@@ -348,7 +349,7 @@ def _venv_set(site_packages: Path) -> tuple[dict[str, str], list[str]]:
         if not name or not version:
             problems.append(f"{info.name}: METADATA has no Name or Version")
             continue
-        key = _canonical(str(name).strip())
+        key = canonical_name(str(name).strip())
         if key in found:
             problems.append(f"{info.name}: {key} is installed twice ({found[key]} and {str(version).strip()})")
         found[key] = _version_key(str(version))
