@@ -135,6 +135,16 @@ def cli(ctx: click.Context, directory: Path | None, runtime: str | None) -> None
     ctx.obj = State(runtime)
 
 
+def key_option(when: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--key FPR`` (default ``$DEBWHEELS_SIGNING_KEY``): the signing key, a secret key in ``$GNUPGHOME``; *when* ends the help."""
+    return click.option(
+        "--key",
+        envvar="DEBWHEELS_SIGNING_KEY",
+        default=None,
+        help=f"Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a secret key in $GNUPGHOME{when}.",
+    )
+
+
 def jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "-j",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from debwheels.build.refresh import Refreshed
     from debwheels.build.repro import Outcome
 
-from debwheels.cli.app import State, cli, container_images, jobs_option, json_option, locked, say
+from debwheels.cli.app import State, cli, container_images, jobs_option, json_option, key_option, locked, say
 
 
 @cli.command()
@@ -98,12 +98,7 @@ def build(state: State, explain: str | None, jobs: int, rebuild: bool, as_json: 
 @click.option(
     "--json", "as_json", is_flag=True, help="Print what was built, reused and signed, and the review diff, as JSON."
 )
-@click.option(
-    "--key",
-    envvar="DEBWHEELS_SIGNING_KEY",
-    default=None,
-    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY); needed only when the mirror changes.",
-)
+@key_option("; needed only when the mirror changes")
 @click.pass_obj
 def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | None) -> None:
     """Refresh the signed mirror: build what changed, show the review diff, sign when the mirror changes.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from debwheels.cli.app import State, cli, container_images, emit_json, jobs_option, json_option, locked, say
+from debwheels.cli.app import State, cli, container_images, emit_json, jobs_option, json_option, key_option, locked, say
 from debwheels.config import load_config
 from debwheels.errors import (
     VerificationError,
@@ -55,12 +55,7 @@ def deb(state: State) -> None:
     type=click.Path(path_type=Path),
     help="REPO_DIR: the repository to write (new, or replacing one made before).",
 )
-@click.option(
-    "--key",
-    envvar="DEBWHEELS_SIGNING_KEY",
-    default=None,
-    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a trusted secret key in $GNUPGHOME.",
-)
+@key_option(" (one the trust policy trusts)")
 @click.option("--uri", default=None, help="URIs: of the .sources example (default: file:REPO_DIR).")
 @json_option
 @click.pass_obj

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from debwheels.cli.app import State, cli, emit_json, json_failure, json_option, locked, say
+from debwheels.cli.app import State, cli, emit_json, json_failure, json_option, key_option, locked, say
 from debwheels.errors import (
     SigningError,
     UsageError,
@@ -16,12 +16,7 @@ from debwheels.safetext import escape
 
 
 @cli.command()
-@click.option(
-    "--key",
-    envvar="DEBWHEELS_SIGNING_KEY",
-    default=None,
-    help="Signing key fingerprint (default: $DEBWHEELS_SIGNING_KEY), a secret key in $GNUPGHOME.",
-)
+@key_option("")
 @click.pass_obj
 def sign(state: State, key: str | None) -> None:
     """Sign the mirror and publish it atomically.
