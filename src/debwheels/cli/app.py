@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ import click
 
 from debwheels import __version__
 from debwheels.config import Config, load_config
+from debwheels.context import Context
 from debwheels.errors import (
     INTERRUPTED,
     TERMINATED,
@@ -28,8 +29,7 @@ from debwheels.errors import (
 from debwheels.safetext import clip
 
 if TYPE_CHECKING:
-    from debwheels.debian.images import Images
-    from debwheels.tools.container import ContainerRuntime
+    pass
 
 
 @dataclass
@@ -41,6 +41,10 @@ class State:
     def config(self) -> Config:
         """Load the configuration of the current directory's project."""
         return load_config(Path.cwd(), self.runtime)
+
+    def context(self) -> Context:
+        """A :class:`debwheels.context.Context` of the current directory's project, reporting with :func:`say`."""
+        return Context(self.config(), say)
 
 
 def say(message: str) -> None:
@@ -91,21 +95,6 @@ def color_enabled(stream: Any, environ: Mapping[str, str] | None = None) -> bool
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def container_images(cfg: Config, update_lock: bool = False, check: bool = False) -> tuple[ContainerRuntime, Images]:
-    from debwheels.debian.images import ensure_images
-    from debwheels.tools.container import ContainerRuntime
-
-    runtime = ContainerRuntime(cfg.container_runtime)
-    return runtime, ensure_images(cfg, runtime, update_lock=update_lock, check=check, say=say)
-
-
-def locked(cfg: Config, command: str) -> AbstractContextManager[Path]:
-    """Hold the project's lock file (one mutating run at a time, see debwheels.exclusive)."""
-    from debwheels.exclusive import exclusive_run
-
-    return exclusive_run(cfg.state_dir, command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

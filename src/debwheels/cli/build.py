@@ -2,54 +2,41 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from debwheels.config import Config
 from debwheels.errors import (
     BuildError,
-    SigningError,
-    UsageError,
 )
 
 if TYPE_CHECKING:
     from debwheels.build.refresh import Refreshed
     from debwheels.build.repro import Outcome
 
-from debwheels.cli.app import State, cli, container_images, jobs_option, json_option, key_option, locked, say
+from debwheels.cli.app import State, cli, jobs_option, json_option, key_option, say
 
 
 @cli.command()
 @click.pass_obj
 def fetch(state: State) -> None:
     """Download every locked sdist into the cache, checking its sha256 first."""
-    from debwheels.build.sources import fetch as fetch_one
-    from debwheels.lock.graph import LockGraph
+    from debwheels.build.commands import fetch_sdists
 
-    cfg = state.config()
-    nodes = [p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256]
-    for number, node in enumerate(sorted(nodes, key=lambda p: p.key), start=1):
-        sdist = fetch_one(node.pin(), cfg.index_url, cfg.cache_dir)
-        say(f"[{number}/{len(nodes)}] {sdist.path.name} sha256 ok")
-    click.echo(f"{len(nodes)} sdists verified in {cfg.cache_dir / 'sdists'}")
+    done = fetch_sdists(state.context())
+    click.echo(f"{len(done.sdists)} sdists verified in {done.cache}")
 
 
-def _refresh(state: State, jobs: int, rebuild: bool, as_json: bool) -> tuple[Config, Refreshed]:
-    """Run debwheels.build.refresh and print its review diff (text on stderr, or nothing when --json)."""
-    from debwheels.build.refresh import refresh
-
-    cfg = state.config()
-    done = refresh(cfg, lambda: container_images(cfg), say, jobs=jobs, rebuild=rebuild)
-    if not as_json:
-        if done.staged is not None:
-            say(
-                f"built {len(done.built)}, reused {len(done.reused)} of {done.packages} packages "
-                f"in {done.seconds:.0f}s; staged in {done.staged}"
-            )
-        click.echo(done.review.render())
-    return cfg, done
+def _render_refresh(done: Refreshed) -> None:
+    """The refresh's summary line (stderr) and its review diff."""
+    if done.staged is not None:
+        say(
+            f"built {len(done.built)}, reused {len(done.reused)} of {done.packages} packages "
+            f"in {done.seconds:.0f}s; staged in {done.staged}"
+        )
+    click.echo(done.review.render())
 
 
 @cli.command()
@@ -66,28 +53,19 @@ def build(state: State, explain: str | None, jobs: int, rebuild: bool, as_json: 
     the review diff against the published mirror. The staged mirror (.debwheels/staged-mirror)
     is published by 'debwheels sign'.
     """
+    from debwheels.build import commands
+
+    ctx = state.context()
     if explain is not None:
-        import json
-
-        from debwheels.build.builder import Builder
-        from debwheels.lock.graph import LockGraph
-
-        cfg = state.config()
-        runtime, images = container_images(cfg)
-        lock_graph = LockGraph.read(cfg.lock_file)
-        if not lock_graph.by_name(explain):
-            raise UsageError(f"{explain} is not in {cfg.lock_file.name}: see 'debwheels graph'")
-        builder = Builder(cfg, runtime, images, say, work=cfg.state_dir / "explain")
-        items = builder.prepare(lock_graph, only={p.key for p in lock_graph.by_name(explain)})
-        click.echo(json.dumps([builder.explain(item) for _, item in sorted(items.items())], indent=2))
+        click.echo(json.dumps(commands.explain(ctx, explain), indent=2))
         return
-    cfg, done = _refresh(state, jobs, rebuild, as_json)
+    done = commands.refreshed(ctx, jobs, rebuild)
     if as_json:
-        import json
-
         click.echo(json.dumps(done.to_json(), indent=2, sort_keys=True))
-    elif done.staged is None:
-        click.echo(f"{cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build")
+        return
+    _render_refresh(done)
+    if done.staged is None:
+        click.echo(f"{ctx.cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build")
     else:
         click.echo("publish with 'debwheels sign'")
 
@@ -105,36 +83,27 @@ def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | Non
 
     On an up-to-date mirror it writes nothing and needs no signing key (what 'make wheels' runs).
     """
-    from debwheels.mirror.publish import discard, sign_and_publish, staged_changes_mirror
+    from debwheels.build import commands
 
-    cfg, done = _refresh(state, jobs, rebuild, as_json)
-    report = done.to_json()
-    if done.staged is None:
-        message = f"{cfg.mirror_dir.name} is up to date ({done.packages} packages): nothing to build or sign"
-    elif not staged_changes_mirror(cfg):
-        with locked(cfg, "debwheels wheels"):
-            discard(done.staged)
-        report["staged"] = None
-        message = f"{cfg.mirror_dir.name} already holds exactly these files: nothing to sign"
-    else:
-        if not key:
-            raise SigningError(
-                f"the mirror changed and the build is staged in {done.staged}: set DEBWHEELS_SIGNING_KEY to the "
-                "fingerprint of a trusted secret key in $GNUPGHOME and run 'debwheels sign'"
-            )
-        with locked(cfg, "debwheels sign"):
-            signed = sign_and_publish(cfg, key)
-        report["signed"] = {"serial": signed.release.serial, "by": signed.signer.fingerprint}
-        message = (
+    ctx = state.context()
+    refreshed = commands.refreshed(ctx, jobs, rebuild)
+    if not as_json:
+        _render_refresh(refreshed)  # the review comes before any signing
+    done = commands.publish_refresh(ctx, refreshed, key)
+    if as_json:
+        click.echo(json.dumps(done.to_json(), indent=2, sort_keys=True))
+        return
+    mirror = ctx.cfg.mirror_dir.name
+    if done.signed is not None:
+        signed = done.signed
+        click.echo(
             f"signed {signed.mirror} (new release, serial {signed.release.serial}) as {signed.signer.fingerprint}; "
             f"{len(signed.signers)} of {signed.threshold} required signatures"
         )
-    if as_json:
-        import json
-
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
+    elif done.outcome == "unchanged":
+        click.echo(f"{mirror} already holds exactly these files: nothing to sign")
     else:
-        click.echo(message)
+        click.echo(f"{mirror} is up to date ({done.refreshed.packages} packages): nothing to build or sign")
 
 
 @cli.command()
@@ -163,8 +132,10 @@ def repro(
     from debwheels.build.repro import Repro
     from debwheels.build.vary import Variation, parse_vary
 
-    cfg = state.config()
-    runtime, images = container_images(cfg)
+    ctx = state.context()
+
+    cfg = ctx.cfg
+    runtime, images = ctx.images()
     target = (report_dir or cfg.state_dir / "repro-report").resolve()
     runner = Repro(cfg, runtime, images, Variation(parse_vary(vary)), target, say)
     runner.prepare_report_dir()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from debwheels.cli.app import State, cli, container_images, emit_json, jobs_option, json_option, key_option, locked, say
+from debwheels.cli.app import State, cli, emit_json, jobs_option, json_option, key_option, say
 from debwheels.config import load_config
 from debwheels.errors import (
     VerificationError,
@@ -20,8 +20,9 @@ from debwheels.errors import (
 @click.pass_obj
 def builder(state: State, update_lock: bool, check: bool) -> None:
     """Build or check the pinned builder and endpoint images (mmdebstrap rootfs + Dockerfile)."""
-    cfg = state.config()
-    _, images = container_images(cfg, update_lock, check)
+    ctx = state.context()
+    cfg = ctx.cfg
+    _, images = ctx.images(update_lock, check)
     if check:
         click.echo(f"no drift: both rootfs match {cfg.builder_lock.name}")
     click.echo(f"builder image {images.builder}\nendpoint image {images.endpoint}")
@@ -34,11 +35,13 @@ def deb(state: State) -> None:
     from debwheels.debian.deb import build_deb
     from debwheels.mirror.publish import verify_mirror
 
-    cfg = state.config()
+    ctx = state.context()
+
+    cfg = ctx.cfg
     verified = verify_mirror(cfg)
     say(f"mirror verified: {verified.files} files, serial {verified.release.serial}, signed by {verified.signer_text}")
-    runtime, images = container_images(cfg)
-    with locked(cfg, "debwheels deb"):
+    runtime, images = ctx.images()
+    with ctx.exclusive("debwheels deb"):
         result = build_deb(cfg, runtime, images)
     for path in result.files:
         click.echo(str(path))
@@ -68,8 +71,10 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
     """
     from debwheels.debian.aptrepo import build_apt_repo
 
-    cfg = state.config()
-    with locked(cfg, "debwheels apt-repo"):
+    ctx = state.context()
+
+    cfg = ctx.cfg
+    with ctx.exclusive("debwheels apt-repo"):
         repo = build_apt_repo(cfg, dist_dir, repo_dir, key, uri)
     if as_json:
         emit_json(repo.to_json())
@@ -108,6 +113,7 @@ def init(state: State, force: bool, maintainer: str | None, version: str | None,
     """
     from dataclasses import replace
 
+    from debwheels.context import Context
     from debwheels.debian.scaffold import DATA, init_project
     from debwheels.lock.locker import Locker
 
@@ -119,7 +125,7 @@ def init(state: State, force: bool, maintainer: str | None, version: str | None,
         cfg = replace(  # the builder init is about to copy into the project
             cfg, dockerfile=DATA / "builder" / "Dockerfile", builder_lock=DATA / "builder" / "builder-lock.json"
         )
-        runtime, images = container_images(cfg)
+        runtime, images = Context(cfg, say).images()
         return Locker(cfg, runtime, images, say, jobs=jobs).project_metadata()
 
     result = init_project(
@@ -153,7 +159,9 @@ def changelog(state: State, version: str | None, message: str | None, distributi
     """
     from debwheels.debian.changelog import add_entry
 
-    cfg = state.config()
+    ctx = state.context()
+
+    cfg = ctx.cfg
     entry = add_entry(cfg, version, message, distribution, dict(os.environ))
     click.echo(f"debian/changelog: {entry.package} {entry.debian_version} ({entry.version}) by {entry.author}")
 
@@ -232,8 +240,10 @@ def install_test(
     from debwheels.debian.endpoint import apt_install_test, install_test_commands
     from debwheels.debian.endpoint import install_test as run_install_test
 
-    cfg = state.config()
-    runtime, images = container_images(cfg)
+    ctx = state.context()
+
+    cfg = ctx.cfg
+    runtime, images = ctx.images()
     steps = list(commands) or install_test_commands(cfg)
     if apt_repo is None:
         log = run_install_test(cfg, runtime, images, steps, files.resolve() if files else None)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from debwheels.cli.app import State, cli, container_images, jobs_option, locked, say
+from debwheels.cli.app import State, cli, jobs_option, say
 
 
 @cli.command()
@@ -68,16 +68,18 @@ def lock(
     from debwheels.lock.locker import Locker
     from debwheels.lock.releases import parse_duration, parse_timestamp
 
-    cfg = state.config()
+    ctx = state.context()
+
+    cfg = ctx.cfg
     cutoff = cfg.cutoff
     if exclude_newer is not None:
         cutoff = replace(cutoff, exclude_newer=parse_timestamp(exclude_newer, "--exclude-newer"))
     if min_release_age is not None:
         cutoff = replace(cutoff, min_release_age=parse_duration(min_release_age, "--min-release-age"))
     imported = read_lock(import_from.resolve(), marker_environment(cfg), from_format) if import_from else None
-    runtime, images = container_images(cfg)
+    runtime, images = ctx.images()
     infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
-    with locked(cfg, "debwheels lock"):
+    with ctx.exclusive("debwheels lock"):
         locker = Locker(cfg, runtime, images, say, upgrade, upgrade_packages, imported, cutoff=cutoff, jobs=jobs)
         graph = locker.lock(infile)
     runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from debwheels.cli.app import State, cli, emit_json, json_failure, json_option, key_option, locked, say
+from debwheels.cli.app import State, cli, emit_json, json_failure, json_option, key_option, say
 from debwheels.errors import (
     SigningError,
     UsageError,
@@ -31,8 +31,9 @@ def sign(state: State, key: str | None) -> None:
             "no signing key: set DEBWHEELS_SIGNING_KEY to the fingerprint of a secret key in $GNUPGHOME "
             "(create one: gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
         )
-    cfg = state.config()
-    with locked(cfg, "debwheels sign"):
+    ctx = state.context()
+    cfg = ctx.cfg
+    with ctx.exclusive("debwheels sign"):
         done = sign_and_publish(cfg, key)
     what = f"new release, serial {done.release.serial}" if done.new_release else f"serial {done.release.serial}"
     click.echo(f"signed {done.mirror} ({what}) as {done.signer.fingerprint}")
@@ -70,7 +71,9 @@ def verify(
     """
     from debwheels.mirror.publish import verify_mirror
 
-    cfg = state.config()
+    ctx = state.context()
+
+    cfg = ctx.cfg
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
     with json_failure(as_json, {"mirror": str(mirror)}):
         result = verify_mirror(cfg, mirror, min_serial, snapshot=snapshot_dir)
@@ -105,8 +108,10 @@ def keys_add(state: State, source: str) -> None:
     """Trust SOURCE: a public key file, or the full fingerprint of a key in $GNUPGHOME."""
     from debwheels.mirror.keys import add_key
 
-    cfg = state.config()
-    with locked(cfg, "debwheels keys add"):
+    ctx = state.context()
+
+    cfg = ctx.cfg
+    with ctx.exclusive("debwheels keys add"):
         info = add_key(cfg, source)
     click.echo(f"trusted {info.fingerprint} {info.uid}: {cfg.keys_dir.name}/{info.fingerprint}.asc, pyproject.toml")
 
@@ -118,8 +123,10 @@ def keys_remove(state: State, fingerprint: str) -> None:
     """Stop trusting FINGERPRINT: delete its key file, unpin it, drop its signature from the mirror."""
     from debwheels.mirror.keys import remove_key
 
-    cfg = state.config()
-    with locked(cfg, "debwheels keys remove"):
+    ctx = state.context()
+
+    cfg = ctx.cfg
+    with ctx.exclusive("debwheels keys remove"):
         removed = remove_key(cfg, fingerprint)
     files = ", ".join(p.name for p in removed.files) or "no key file"
     dropped = "; its signature was removed from the mirror" if removed.dropped_signature else ""
@@ -177,7 +184,9 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
     from debwheels.mirror.publish import verify_mirror
     from debwheels.mirror.serve import make_server
 
-    cfg = state.config()
+    ctx = state.context()
+
+    cfg = ctx.cfg
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
     with private_tempdir("debwheels-serve-") as private:
         # Served from a private snapshot of the verified bytes, each file re-checked when sent.

@@ -1,0 +1,141 @@
+"""The build stage's commands as library functions: fetch, explain, refresh and wheels; each returns its result.
+
+The CLI (:mod:`debwheels.cli.build`) parses options, calls these with a
+:class:`debwheels.context.Context` and renders what they return; nothing here prints
+(progress goes to ``ctx.say``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from debwheels.build.refresh import Refreshed, refresh
+from debwheels.build.sources import Sdist, fetch
+from debwheels.context import Context
+from debwheels.errors import SigningError, UsageError
+from debwheels.lock.graph import LockGraph
+from debwheels.mirror.publish import Published, discard, sign_and_publish, staged_changes_mirror
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What :func:`fetch_sdists` checked: every locked sdist, in the cache, with its sha256 verified.
+
+    Attributes:
+        sdists: the sdists, by package key order.
+        cache: the sdist cache directory.
+    """
+
+    sdists: tuple[Sdist, ...]
+    cache: Path
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"cache": path, "sdists": {file name: sha256}}``."""
+        return {"cache": str(self.cache), "sdists": {s.path.name: s.sha256 for s in self.sdists}}
+
+
+def fetch_sdists(ctx: Context) -> Fetched:
+    """Download every locked sdist into the cache (``debwheels fetch``), checking its sha256 before anything reads it.
+
+    Returns:
+        Fetched: the sdists and the cache directory.
+
+    Raises:
+        RequirementsError: no lock. FetchError, HashMismatchError: see :func:`debwheels.build.sources.fetch`.
+    """
+    cfg = ctx.cfg
+    nodes = sorted((p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256), key=lambda p: p.key)
+    sdists = []
+    for number, node in enumerate(nodes, start=1):
+        sdists.append(fetch(node.pin(), cfg.index_url, cfg.cache_dir))
+        ctx.say(f"[{number}/{len(nodes)}] {sdists[-1].path.name} sha256 ok")
+    return Fetched(tuple(sdists), cfg.cache_dir / "sdists")
+
+
+def explain(ctx: Context, name: str) -> list[dict[str, object]]:
+    """The effective build settings of every locked version of *name* (``debwheels build --explain``).
+
+    Its sources are fetched (hash-checked) and unpacked into ``.debwheels/explain``; nothing is built.
+
+    Returns:
+        list: one JSON object per locked version (see :meth:`debwheels.build.builder.Builder.explain`).
+
+    Raises:
+        UsageError: *name* is not locked. FetchError, HashMismatchError, UnsafeArchiveError, ToolError.
+    """
+    from debwheels.build.builder import Builder
+
+    cfg = ctx.cfg
+    graph = LockGraph.read(cfg.lock_file)
+    if not graph.by_name(name):
+        raise UsageError(f"{name} is not in {cfg.lock_file.name}: see 'debwheels graph'")
+    runtime, images = ctx.images()
+    builder = Builder(cfg, runtime, images, ctx.say, work=cfg.state_dir / "explain")
+    items = builder.prepare(graph, only={p.key for p in graph.by_name(name)})
+    return [builder.explain(item) for _, item in sorted(items.items())]
+
+
+def refreshed(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
+    """Build what changed in the lock and stage the mirror (``debwheels build``); see :func:`debwheels.build.refresh.refresh`."""
+    return refresh(ctx.cfg, ctx.images, ctx.say, jobs=jobs, rebuild=rebuild)
+
+
+@dataclass(frozen=True)
+class Wheels:
+    """What :func:`wheels` did.
+
+    Attributes:
+        refreshed: the refresh (what was built and reused, the review diff).
+        outcome: ``up-to-date`` (nothing built), ``unchanged`` (built, but the published mirror
+            already holds exactly these files: the stage was discarded) or ``signed``.
+        signed: the publication, when ``signed``.
+    """
+
+    refreshed: Refreshed
+    outcome: str
+    signed: Published | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The refresh's JSON (:meth:`Refreshed.to_json`), with ``signed`` (serial and signer) when signed."""
+        report = self.refreshed.to_json()
+        if self.outcome == "unchanged":
+            report["staged"] = None
+        if self.signed is not None:
+            report["signed"] = {"serial": self.signed.release.serial, "by": self.signed.signer.fingerprint}
+        return report
+
+
+def publish_refresh(ctx: Context, done: Refreshed, key: str | None) -> Wheels:
+    """Finish ``debwheels wheels`` (``make wheels``) after :func:`refreshed`: sign the staged mirror when it changed.
+
+    On an up-to-date mirror nothing is written and no key is needed; a stage that holds exactly
+    the published files is discarded.
+
+    Args:
+        ctx: the command's context.
+        done: the refresh (its review is what the maintainer reads before this signs).
+        key: fingerprint of the signing key (a secret key in ``$GNUPGHOME``), needed only when the mirror changes.
+
+    Returns:
+        Wheels: the refresh and what became of it.
+
+    Raises:
+        SigningError: the mirror changed and there is no key (the build stays staged).
+        Whatever :func:`debwheels.mirror.publish.sign_and_publish` raises.
+    """
+    if done.staged is None:
+        return Wheels(done, "up-to-date")
+    if not staged_changes_mirror(ctx.cfg):
+        with ctx.exclusive("debwheels wheels"):
+            discard(done.staged)
+        return Wheels(done, "unchanged")
+    if not key:
+        raise SigningError(
+            f"the mirror changed and the build is staged in {done.staged}: set DEBWHEELS_SIGNING_KEY to the "
+            "fingerprint of a trusted secret key in $GNUPGHOME and run 'debwheels sign'"
+        )
+    with ctx.exclusive("debwheels sign"):
+        signed = sign_and_publish(ctx.cfg, key)
+    return Wheels(done, "signed", signed)
