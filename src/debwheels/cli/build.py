@@ -133,7 +133,6 @@ def repro(
     from debwheels.build.vary import Variation, parse_vary
 
     ctx = state.context()
-
     cfg = ctx.cfg
     runtime, images = ctx.images()
     target = (report_dir or cfg.state_dir / "repro-report").resolve()

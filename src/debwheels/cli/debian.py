@@ -32,17 +32,9 @@ def builder(state: State, update_lock: bool, check: bool) -> None:
 @click.pass_obj
 def deb(state: State) -> None:
     """Verify the mirror, then build the .deb with dpkg-buildpackage in the builder (into dist/)."""
-    from debwheels.debian.deb import build_deb
-    from debwheels.mirror.publish import verify_mirror
+    from debwheels.debian.commands import deb as build
 
-    ctx = state.context()
-
-    cfg = ctx.cfg
-    verified = verify_mirror(cfg)
-    say(f"mirror verified: {verified.files} files, serial {verified.release.serial}, signed by {verified.signer_text}")
-    runtime, images = ctx.images()
-    with ctx.exclusive("debwheels deb"):
-        result = build_deb(cfg, runtime, images)
+    result = build(state.context()).result
     for path in result.files:
         click.echo(str(path))
     click.echo(f"sha256 {result.sha256}  {result.deb.name}")
@@ -72,7 +64,6 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
     from debwheels.debian.aptrepo import build_apt_repo
 
     ctx = state.context()
-
     cfg = ctx.cfg
     with ctx.exclusive("debwheels apt-repo"):
         repo = build_apt_repo(cfg, dist_dir, repo_dir, key, uri)
@@ -160,7 +151,6 @@ def changelog(state: State, version: str | None, message: str | None, distributi
     from debwheels.debian.changelog import add_entry
 
     ctx = state.context()
-
     cfg = ctx.cfg
     entry = add_entry(cfg, version, message, distribution, dict(os.environ))
     click.echo(f"debian/changelog: {entry.package} {entry.debian_version} ({entry.version}) by {entry.author}")
@@ -235,20 +225,7 @@ def install_test(
 
     The commands are --run, else install-test-commands of [tool.debwheels], else '<name> --version'.
     """
-    from debwheels.debian.aptrepo import keyring_name
-    from debwheels.debian.deb import source_identity
-    from debwheels.debian.endpoint import apt_install_test, install_test_commands
-    from debwheels.debian.endpoint import install_test as run_install_test
+    from debwheels.debian.commands import endpoint_test
 
-    ctx = state.context()
-
-    cfg = ctx.cfg
-    runtime, images = ctx.images()
-    steps = list(commands) or install_test_commands(cfg)
-    if apt_repo is None:
-        log = run_install_test(cfg, runtime, images, steps, files.resolve() if files else None)
-    else:
-        package, _ = source_identity(cfg.root)
-        ring = keyring or apt_repo / keyring_name(cfg)
-        log = apt_install_test(cfg, runtime, images, apt_repo, ring, package, steps, files.resolve() if files else None)
+    log = endpoint_test(state.context(), commands, apt_repo, keyring, files)
     click.echo(f"install test passed; log {log}")

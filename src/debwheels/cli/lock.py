@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from debwheels.cli.app import State, cli, jobs_option, say
+from debwheels.cli.app import State, cli, jobs_option
 
 
 @cli.command()
@@ -61,29 +61,16 @@ def lock(
     build-requirements.txt and the lock graph (lock.json). With --from, the versions another
     tool locked are kept and its hashes checked against the sdists.
     """
-    from dataclasses import replace
-
-    from debwheels.debian.images import marker_environment
-    from debwheels.lock.importers import read_lock
-    from debwheels.lock.locker import Locker
-    from debwheels.lock.releases import parse_duration, parse_timestamp
+    from debwheels.lock.commands import LockRequest
+    from debwheels.lock.commands import lock as lock_project
 
     ctx = state.context()
-
     cfg = ctx.cfg
-    cutoff = cfg.cutoff
-    if exclude_newer is not None:
-        cutoff = replace(cutoff, exclude_newer=parse_timestamp(exclude_newer, "--exclude-newer"))
-    if min_release_age is not None:
-        cutoff = replace(cutoff, min_release_age=parse_duration(min_release_age, "--min-release-age"))
-    imported = read_lock(import_from.resolve(), marker_environment(cfg), from_format) if import_from else None
-    runtime, images = ctx.images()
-    infile = requirements_in.resolve() if requirements_in else cfg.requirements.with_suffix(".in")
-    with ctx.exclusive("debwheels lock"):
-        locker = Locker(cfg, runtime, images, say, upgrade, upgrade_packages, imported, cutoff=cutoff, jobs=jobs)
-        graph = locker.lock(infile)
-    runtime_count = sum(1 for p in graph.packages.values() if p.runtime and p.key != graph.project)
-    build_count = sum(1 for p in graph.packages.values() if not p.runtime)
+    request = LockRequest(
+        requirements_in, upgrade, upgrade_packages, import_from, from_format, exclude_newer, min_release_age, jobs
+    )
+    done = lock_project(ctx, request)
+    graph, runtime_count, build_count = done.graph, done.runtime_count, done.build_count
     click.echo(
         f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
         f"{graph.python}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"

@@ -72,7 +72,6 @@ def verify(
     from debwheels.mirror.publish import verify_mirror
 
     ctx = state.context()
-
     cfg = ctx.cfg
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
     with json_failure(as_json, {"mirror": str(mirror)}):
@@ -109,7 +108,6 @@ def keys_add(state: State, source: str) -> None:
     from debwheels.mirror.keys import add_key
 
     ctx = state.context()
-
     cfg = ctx.cfg
     with ctx.exclusive("debwheels keys add"):
         info = add_key(cfg, source)
@@ -124,7 +122,6 @@ def keys_remove(state: State, fingerprint: str) -> None:
     from debwheels.mirror.keys import remove_key
 
     ctx = state.context()
-
     cfg = ctx.cfg
     with ctx.exclusive("debwheels keys remove"):
         removed = remove_key(cfg, fingerprint)
@@ -185,7 +182,6 @@ def serve(state: State, mirror_dir: Path | None, host: str, port: int) -> None:
     from debwheels.mirror.serve import make_server
 
     ctx = state.context()
-
     cfg = ctx.cfg
     mirror = mirror_dir.resolve() if mirror_dir else cfg.mirror_dir
     with private_tempdir("debwheels-serve-") as private:

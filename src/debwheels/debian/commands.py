@@ -1,0 +1,77 @@
+"""The Debian stage's commands as library functions: ``deb`` and ``install-test`` return what they made.
+
+The CLI (:mod:`debwheels.cli.debian`) parses options, calls these with a
+:class:`debwheels.context.Context` and renders the results; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from debwheels.context import Context
+from debwheels.debian.aptrepo import keyring_name
+from debwheels.debian.deb import DebResult, build_deb, source_identity
+from debwheels.debian.endpoint import apt_install_test, install_test, install_test_commands
+from debwheels.mirror.publish import Verified, verify_mirror
+
+
+@dataclass(frozen=True)
+class Deb:
+    """What :func:`deb` did: the mirror it verified first, and the .deb with its files in ``dist/``."""
+
+    verified: Verified
+    result: DebResult
+
+
+def deb(ctx: Context) -> Deb:
+    """Verify the mirror, then build the .deb with dpkg-buildpackage in the builder (``debwheels deb``).
+
+    Returns:
+        Deb: the verification and the build's files and sha256.
+
+    Raises:
+        VerificationError: the mirror does not verify (nothing is built). BuildError, ToolError,
+        BusyError: see :func:`debwheels.debian.deb.build_deb`.
+    """
+    verified = verify_mirror(ctx.cfg)
+    ctx.say(
+        f"mirror verified: {verified.files} files, serial {verified.release.serial}, signed by {verified.signer_text}"
+    )
+    runtime, images = ctx.images()
+    with ctx.exclusive("debwheels deb"):
+        return Deb(verified, build_deb(ctx.cfg, runtime, images))
+
+
+def endpoint_test(
+    ctx: Context,
+    commands: tuple[str, ...] = (),
+    apt_repo: Path | None = None,
+    keyring: Path | None = None,
+    files: Path | None = None,
+) -> Path:
+    """Install the .deb on a fresh endpoint and run *commands* there (``debwheels install-test``).
+
+    Args:
+        ctx: the command's context.
+        commands: shell commands (default: ``install-test-commands``, else ``<name> --version``).
+        apt_repo: install with apt from this repository instead of the .deb in ``dist/``.
+        keyring: the keyring apt trusts for *apt_repo* (default: its ``<project>-archive-keyring.gpg``).
+        files: a directory the commands may use, at ``/stage/<its name>``.
+
+    Returns:
+        Path: the install test's log.
+
+    Raises:
+        BuildError: the install or a command failed. ToolError: the container runtime failed.
+    """
+    cfg = ctx.cfg
+    runtime, images = ctx.images()
+    steps = list(commands) or install_test_commands(cfg)
+    stage = files.resolve() if files else None
+    if apt_repo is None:
+        return install_test(cfg, runtime, images, steps, stage)
+    package, _ = source_identity(cfg.root)
+    return apt_install_test(
+        cfg, runtime, images, apt_repo, keyring or apt_repo / keyring_name(cfg), package, steps, stage
+    )
