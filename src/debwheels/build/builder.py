@@ -22,7 +22,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -41,8 +41,8 @@ from debwheels.build.sources import fetch, read_build_system, unpack
 from debwheels.build.staging import remove_stage, stage_mirror
 from debwheels.build.vary import Variation
 from debwheels.build.wheelmeta import read_metadata, requires_dist
-from debwheels.config import Config
-from debwheels.debian.images import Images, marker_environment
+from debwheels.context import Context
+from debwheels.debian.images import marker_environment
 from debwheels.debian.syslibs import advice_for_log
 from debwheels.errors import BuildError, RequirementsError, ToolError
 from debwheels.fsutil import fresh_dir, sha256_file
@@ -50,7 +50,7 @@ from debwheels.lock.graph import LockedPackage, LockGraph
 from debwheels.mirror.manifest import WheelEntry
 from debwheels.mirror.snapshot import copy_verified
 from debwheels.progress import Progress
-from debwheels.tools.container import ContainerRuntime, Mount, failure
+from debwheels.tools.container import Mount, failure
 from debwheels.tools.disorderfs import shuffled
 
 FRONTEND = "pyproject-hooks"
@@ -81,25 +81,21 @@ class Builder:
 
     def __init__(
         self,
-        cfg: Config,
-        runtime: ContainerRuntime,
-        images: Images,
-        say: Callable[[str], None] = print,
+        ctx: Context,
         work: Path | None = None,
         variation: Variation | None = None,
         keep_going: bool = False,
         logs: Path | None = None,
         jobs: int = 1,
     ) -> None:
-        self.cfg = cfg
+        cfg = self.cfg = ctx.cfg
         self.jobs = max(1, jobs)
         self._keys: KeyMaker | None = None
         self.logs = logs or cfg.logs_dir
         self.variation = variation or Variation()
         self.keep_going = keep_going
-        self.runtime = runtime
-        self.images = images
-        self.say = say
+        self.runtime, self.images = ctx.images()
+        self.say = ctx.say
         self.environment = marker_environment(cfg)
         self.work = work or cfg.state_dir / "work"
         self.wheels_dir = self.work / "wheels"

@@ -71,15 +71,14 @@ def explain(ctx: Context, name: str) -> list[dict[str, object]]:
     graph = LockGraph.read(cfg.lock_file)
     if not graph.by_name(name):
         raise UsageError(f"{name} is not in {cfg.lock_file.name}: see 'debwheels graph'")
-    runtime, images = ctx.images()
-    builder = Builder(cfg, runtime, images, ctx.say, work=cfg.state_dir / "explain")
+    builder = Builder(ctx, work=cfg.state_dir / "explain")
     items = builder.prepare(graph, only={p.key for p in graph.by_name(name)})
     return [builder.explain(item) for _, item in sorted(items.items())]
 
 
 def refreshed(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
     """Build what changed in the lock and stage the mirror (``debwheels build``); see :func:`debwheels.build.refresh.refresh`."""
-    return refresh(ctx.cfg, ctx.images, ctx.say, jobs=jobs, rebuild=rebuild)
+    return refresh(ctx, jobs=jobs, rebuild=rebuild)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,10 @@ from debwheels.build.builder import Builder
 from debwheels.build.closure import check_lock_files
 from debwheels.build.reuse import Reuse
 from debwheels.build.staging import published_is_current
-from debwheels.config import Config
-from debwheels.debian.images import Images
-from debwheels.exclusive import exclusive_run
+from debwheels.context import Context
 from debwheels.lock.graph import LockGraph
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
 from debwheels.mirror.review import Review, read_manifest, review
-from debwheels.tools.container import ContainerRuntime
 
 
 @dataclass(frozen=True)
@@ -63,19 +59,11 @@ class Refreshed:
         }
 
 
-def refresh(
-    cfg: Config,
-    images: Callable[[], tuple[ContainerRuntime, Images]],
-    say: Callable[[str], None],
-    jobs: int = 1,
-    rebuild: bool = False,
-) -> Refreshed:
+def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
     """Bring the staged mirror up to date with the lock, building only what changed.
 
     Args:
-        cfg: configuration.
-        images: returns the container runtime and ready images (called only when something must be built).
-        say: progress sink (one line per call).
+        ctx: the command's context (its runtime and images are asked for only when something must be built).
         jobs: builds at once.
         rebuild: reuse nothing.
 
@@ -86,6 +74,7 @@ def refresh(
         RequirementsError, FetchError, HashMismatchError, UnsafeArchiveError, BuildError, BusyError.
     """
     started = time.monotonic()
+    cfg, say = ctx.cfg, ctx.say
     graph = LockGraph.read(cfg.lock_file)
     check_lock_files(cfg, graph)
     reuse = Reuse.load(cfg, rebuild)
@@ -96,9 +85,8 @@ def refresh(
     published = reuse.published or read_manifest(cfg.mirror_dir / MANIFEST_NAME)
     if reuse.mirror_note:
         say(reuse.mirror_note)
-    runtime, ready = images()
-    with exclusive_run(cfg.state_dir, "debwheels build"):
-        staged, result = Builder(cfg, runtime, ready, say, jobs=jobs).build_all(reuse)
+    with ctx.exclusive("debwheels build"):
+        staged, result = Builder(ctx, jobs=jobs).build_all(reuse)
     staged_manifest = Manifest.read((staged / MANIFEST_NAME).read_bytes(), str(staged / MANIFEST_NAME))
     built = tuple(sorted(k for k in result.built if k not in result.reused))
     return Refreshed(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import zipfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,15 +28,13 @@ from debwheels import strictjson
 from debwheels.build.builder import Builder
 from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.vary import ALL, Variation
-from debwheels.config import Config
+from debwheels.context import Context
 from debwheels.debian.deb import build_deb
-from debwheels.debian.images import Images
 from debwheels.errors import BuildError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, sha256_file
 from debwheels.lock.graph import LockGraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
 from debwheels.tools import diffoscope
-from debwheels.tools.container import ContainerRuntime
 
 
 @dataclass
@@ -84,26 +81,23 @@ class Repro:
 
     def __init__(
         self,
-        cfg: Config,
-        runtime: ContainerRuntime,
-        images: Images,
+        ctx: Context,
         variation: Variation,
         report_dir: Path,
-        say: Callable[[str], None] = print,
     ) -> None:
-        self.cfg = cfg
-        self.runtime = runtime
-        self.images = images
+        self.ctx = ctx
+        cfg = self.cfg = ctx.cfg
+        self.runtime, self.images = ctx.images()
         self.variation = variation
         self.report_dir = report_dir
-        self.say = say
+        self.say = ctx.say
         mirror_sums = cfg.mirror_dir / SUMS_NAME
         self.mirror = parse_sums(mirror_sums.read_bytes(), str(mirror_sums)) if mirror_sums.is_file() else {}
 
     def _builder(self, name: str, variation: Variation | None = None) -> Builder:
         work = self.cfg.state_dir / "repro" / name
         logs = self.cfg.logs_dir / "repro" / name
-        return Builder(self.cfg, self.runtime, self.images, self.say, work, variation, keep_going=True, logs=logs)
+        return Builder(self.ctx, work, variation, keep_going=True, logs=logs)
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
         text = self.report_dir / "diffoscope" / f"{label}.txt"

@@ -134,9 +134,8 @@ def repro(
 
     ctx = state.context()
     cfg = ctx.cfg
-    runtime, images = ctx.images()
     target = (report_dir or cfg.state_dir / "repro-report").resolve()
-    runner = Repro(cfg, runtime, images, Variation(parse_vary(vary)), target, say)
+    runner = Repro(ctx, Variation(parse_vary(vary)), target)
     runner.prepare_report_dir()
     wanted = {str(canonicalize_name(n)) for n in names} or None
     outcomes = runner.wheels(wanted)

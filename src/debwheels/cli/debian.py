@@ -116,8 +116,7 @@ def init(state: State, force: bool, maintainer: str | None, version: str | None,
         cfg = replace(  # the builder init is about to copy into the project
             cfg, dockerfile=DATA / "builder" / "Dockerfile", builder_lock=DATA / "builder" / "builder-lock.json"
         )
-        runtime, images = Context(cfg, say).images()
-        return Locker(cfg, runtime, images, say, jobs=jobs).project_metadata()
+        return Locker(Context(cfg, say), jobs=jobs).project_metadata()
 
     result = init_project(
         root, force=force, maintainer=maintainer, environ=dict(os.environ), version=version, backend=backend

@@ -85,14 +85,10 @@ def lock(ctx: Context, request: LockRequest) -> Locked:
         if request.import_from
         else None
     )
-    runtime, images = ctx.images()
     infile = request.requirements_in.resolve() if request.requirements_in else cfg.requirements.with_suffix(".in")
     with ctx.exclusive("debwheels lock"):
         locker = Locker(
-            cfg,
-            runtime,
-            images,
-            ctx.say,
+            ctx,
             request.upgrade,
             request.upgrade_packages,
             imported,

@@ -30,7 +30,7 @@ Existing pins are preferred (kept unless they conflict) unless ``--upgrade`` or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -44,8 +44,8 @@ from debwheels.build.keys import BuildCache
 from debwheels.build.results import RunResult
 from debwheels.build.reuse import Reuse
 from debwheels.build.sources import fetch, needs_rust, read_build_system
-from debwheels.config import Config
-from debwheels.debian.images import Images, marker_environment
+from debwheels.context import Context
+from debwheels.debian.images import marker_environment
 from debwheels.debian.syslibs import known_requirements
 from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
@@ -58,7 +58,6 @@ from debwheels.lock.metadata import CoreMetadata, MetadataProvider, sdist_build_
 from debwheels.lock.releases import Cutoff, Skipped
 from debwheels.lock.requirements import render_pins
 from debwheels.lock.resolve import Catalog, Resolved, resolve
-from debwheels.tools.container import ContainerRuntime
 
 MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
 MAX_RESOLUTIONS = 4  # resolutions before the backends' metadata must agree with the one used
@@ -116,21 +115,17 @@ class Locker:
 
     def __init__(
         self,
-        cfg: Config,
-        runtime: ContainerRuntime,
-        images: Images,
-        say: Callable[[str], None] = print,
+        ctx: Context,
         upgrade: bool = False,
         upgrade_packages: Iterable[str] = (),
         imported: ImportedLock | None = None,
         cutoff: Cutoff | None = None,
         jobs: int = 1,
     ) -> None:
-        self.cfg = cfg
+        self.ctx = ctx
+        cfg = self.cfg = ctx.cfg
         self.imported = imported
-        self.runtime = runtime
-        self.images = images
-        self.say = say
+        self.say = ctx.say
         self.jobs = jobs
         self.environment = marker_environment(cfg)
         self.upgrade = upgrade
@@ -416,9 +411,7 @@ class Locker:
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
         for round_number in range(1, MAX_ROUNDS + 1):
             self.say(f"dynamic build requirements and metadata, pass {round_number}")
-            builder = Builder(
-                self.cfg, self.runtime, self.images, self.say, work=self.cfg.state_dir / "lock-work", jobs=self.jobs
-            )
+            builder = Builder(self.ctx, work=self.cfg.state_dir / "lock-work", jobs=self.jobs)
             builder.reset()
             needed = {dep for p in graph.packages.values() for dep in p.build_env}
             result = builder.run(graph, probe=set(graph.packages) - needed, reuse=reuse)
