@@ -183,8 +183,8 @@ def make_project(root: Path) -> Path:
     mirror.mkdir()
     shutil.copy2(ROOT / "wheels-mirror" / "click-8.5.1-py3-none-any.whl", mirror)
     (mirror / "sha256sums.txt").write_text("an earlier release, which no build may touch\n")
-    shutil.copy2(ROOT / "src/debwheels/data/builder/Dockerfile", root / "Dockerfile")
-    shutil.copy2(ROOT / "src/debwheels/data/builder/builder-lock.json", root / "builder-lock.json")
+    shutil.copy2(ROOT / "Dockerfile", root / "Dockerfile")
+    shutil.copy2(ROOT / "builder-lock.json", root / "builder-lock.json")
     return root
 
 

@@ -39,8 +39,8 @@ def make_app(
     for name, text in (files or {}).items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    shutil.copy2(ROOT / "src/debwheels/data/builder/Dockerfile", root / "Dockerfile")
-    shutil.copy2(ROOT / "src/debwheels/data/builder/builder-lock.json", root / "builder-lock.json")
+    shutil.copy2(ROOT / "Dockerfile", root / "Dockerfile")
+    shutil.copy2(ROOT / "builder-lock.json", root / "builder-lock.json")
     return root
 
 

@@ -113,7 +113,8 @@ def locked_suite(path: Path) -> str | None:
     return str(suite) if suite else None
 
 
-#: The suite of the builder debwheels ships (``data/builder/builder-lock.json``).
+#: The suite of the builder debwheels ships (``data/builder/builder-lock.json``: in a checkout, a link to
+#: the repository's top-level builder-lock.json; in the wheel, its copy).
 SHIPPED_LOCK = Path(__file__).parents[1] / "data" / "builder" / "builder-lock.json"
 
 
