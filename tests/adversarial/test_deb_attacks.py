@@ -19,10 +19,9 @@ import pytest
 
 from conftest import ROOT
 from debwheels.config import load_config
+from debwheels.context import Context
 from debwheels.debian.deb import build_deb
-from debwheels.debian.images import ensure_images
 from debwheels.errors import BuildError, exit_code_for
-from debwheels.tools.container import ContainerRuntime
 
 from .conftest import snapshot
 
@@ -62,10 +61,8 @@ def test_debian_rules_refuses_a_mirror_damaged_after_the_check(case: str, tmp_pa
     fragment = CASES[case](clone / "wheels-mirror")
     before = snapshot(clone / "wheels-mirror", clone / "debian", clone / "requirements")
     cfg = load_config(clone)
-    runtime = ContainerRuntime(cfg.container_runtime)
-    images = ensure_images(cfg, runtime, say=lambda message: None)
     with pytest.raises(BuildError) as caught:
-        build_deb(cfg, runtime, images)
+        build_deb(Context(cfg, lambda message: None))
     message = str(caught.value)
     assert exit_code_for(caught.value) == 10 and "\n" not in message
     assert "debian/rules refused: " in message and fragment in message, message
@@ -120,10 +117,7 @@ def test_debian_rules_installs_the_verified_snapshot_when_the_mirror_changes_aft
     git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "attack"], check=True)
-    cfg = load_config(clone)
-    runtime = ContainerRuntime(cfg.container_runtime)
-    images = ensure_images(cfg, runtime, say=lambda message: None)
-    result = build_deb(cfg, runtime, images)
+    result = build_deb(Context(load_config(clone), lambda message: None))
     log = (clone / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
     assert f"cmp debian/evil/{wheel.name}" in log  # the swap did happen inside the build
     unpacked = tmp_path / "unpacked"

@@ -20,10 +20,9 @@ import pytest
 
 from conftest import SRC, Key
 from debwheels.config import load_config
+from debwheels.context import Context
 from debwheels.debian.endpoint import apt_install_test
-from debwheels.debian.images import ensure_images
 from debwheels.errors import InstallTestError
-from debwheels.tools.container import ContainerRuntime
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -175,10 +174,8 @@ def signed_repo(
 
 def endpoint(clone: Path, repo: Path, keyring: Path) -> Path:
     """apt_install_test of debwheels from *repo* with *keyring*, logs in *clone*; return the log."""
-    images = ensure_images(load_config(SRC.parent), ContainerRuntime("podman"), say=lambda _: None)
-    cfg = load_config(clone)
     return apt_install_test(
-        cfg, ContainerRuntime(cfg.container_runtime), images, repo, keyring, "debwheels", ["debwheels --version"]
+        Context(load_config(clone), lambda _: None), repo, keyring, "debwheels", ["debwheels --version"]
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from debwheels.build.refresh import Refreshed, refresh
+from debwheels.build.repro import Outcome
 from debwheels.build.sources import Sdist, fetch
 from debwheels.context import Context
 from debwheels.errors import SigningError, UsageError
@@ -79,6 +80,78 @@ def explain(ctx: Context, name: str) -> list[dict[str, object]]:
 def refreshed(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
     """Build what changed in the lock and stage the mirror (``debwheels build``); see :func:`debwheels.build.refresh.refresh`."""
     return refresh(ctx, jobs=jobs, rebuild=rebuild)
+
+
+@dataclass(frozen=True)
+class Reproduced:
+    """What :func:`reproduce` found.
+
+    Attributes:
+        outcomes: one per wheel (and the .deb, when asked), first and second build compared.
+        report: the ``report.json`` written (with ``index.html`` and diffoscope reports beside it).
+        ok: every build was made and reproducible.
+    """
+
+    outcomes: tuple[Outcome, ...]
+    report: Path
+    ok: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"ok", "report", "reproducible", "built", "outcomes": [...]}`` (the outcomes as in report.json)."""
+        return {
+            "ok": self.ok,
+            "report": str(self.report),
+            "reproducible": self.reproducible,
+            "built": self.built,
+            "outcomes": [o.name for o in self.outcomes],
+        }
+
+    @property
+    def reproducible(self) -> int:
+        """How many builds were identical."""
+        return sum(1 for o in self.outcomes if o.reproducible)
+
+    @property
+    def built(self) -> int:
+        """How many were built twice (the others failed to build)."""
+        return sum(1 for o in self.outcomes if o.reproducible is not None)
+
+
+def reproduce(
+    ctx: Context,
+    names: tuple[str, ...] = (),
+    vary: str = "+all",
+    with_deb: bool = False,
+    report_dir: Path | None = None,
+) -> Reproduced:
+    """Rebuild *names* (default: every locked wheel) under varied conditions and compare (``debwheels repro``).
+
+    Args:
+        ctx: the command's context.
+        names: project names to rebuild (canonicalised); empty: all.
+        vary: the variations, in reprotest's syntax (``+all,-time``).
+        with_deb: also build the .deb twice and compare.
+        report_dir: where the report goes (default ``.debwheels/repro-report``; replaced).
+
+    Returns:
+        Reproduced: the outcomes, the report and whether all were reproducible.
+
+    Raises:
+        ConfigError: a bad *vary*. BuildError, ToolError: the builds could not run at all.
+    """
+    from packaging.utils import canonicalize_name
+
+    from debwheels.build.repro import Repro
+    from debwheels.build.vary import Variation, parse_vary
+
+    target = (report_dir or ctx.cfg.state_dir / "repro-report").resolve()
+    runner = Repro(ctx, Variation(parse_vary(vary)), target)
+    runner.prepare_report_dir()
+    outcomes = runner.wheels({str(canonicalize_name(n)) for n in names} or None)
+    if with_deb:
+        outcomes.append(runner.deb())
+    report, ok = runner.write(outcomes)
+    return Reproduced(tuple(outcomes), report, ok)
 
 
 @dataclass(frozen=True)

@@ -197,11 +197,9 @@ class Repro:
         outcome = Outcome(name, version, "deb", "dh-virtualenv")
         base = self.cfg.state_dir / "repro"
         try:
-            one = build_deb(self.cfg, self.runtime, self.images, dist=base / "deb-first", work=base / "deb-work-first")
+            one = build_deb(self.ctx, dist=base / "deb-first", work=base / "deb-work-first")
             self.say(f"first .deb: {one.sha256}")
-            two = build_deb(
-                self.cfg, self.runtime, self.images, self.variation, base / "deb-second", base / "deb-work-second"
-            )
+            two = build_deb(self.ctx, self.variation, base / "deb-second", base / "deb-work-second")
             self.say(f"second .deb (varying {self.variation.describe()}): {two.sha256}")
         except BuildError as exc:
             outcome.error = str(exc)

@@ -127,32 +127,20 @@ def repro(
     Exits 0 only when every build is identical to its normal build; writes report.json and
     index.html, and a diffoscope report for each difference.
     """
-    from packaging.utils import canonicalize_name
+    from debwheels.build.commands import reproduce
 
-    from debwheels.build.repro import Repro
-    from debwheels.build.vary import Variation, parse_vary
-
-    ctx = state.context()
-    cfg = ctx.cfg
-    target = (report_dir or cfg.state_dir / "repro-report").resolve()
-    runner = Repro(ctx, Variation(parse_vary(vary)), target)
-    runner.prepare_report_dir()
-    wanted = {str(canonicalize_name(n)) for n in names} or None
-    outcomes = runner.wheels(wanted)
-    if with_deb:
-        outcomes.append(runner.deb())
-    report, ok = runner.write(outcomes)
+    done = reproduce(state.context(), names, vary, with_deb, report_dir)
     if as_json:
-        click.echo(report.read_text(encoding="utf-8"), nl=False)
+        click.echo(done.report.read_text(encoding="utf-8"), nl=False)
     else:
-        _print_outcomes(outcomes)
-    built = [o for o in outcomes if o.reproducible is not None]
+        _print_outcomes(list(done.outcomes))
     click.echo(
         err=as_json,
-        message=f"{sum(1 for o in built if o.reproducible)}/{len(built)} reproducible, {len(outcomes) - len(built)} not built; report {report}",
+        message=f"{done.reproducible}/{done.built} reproducible, {len(done.outcomes) - done.built} not built; "
+        f"report {done.report}",
     )
-    if not ok:
-        raise BuildError(f"not every build was reproducible or built: see {target / 'index.html'}")
+    if not done.ok:
+        raise BuildError(f"not every build was reproducible or built: see {done.report.parent / 'index.html'}")
 
 
 def _print_outcomes(outcomes: list[Outcome]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from debwheels.context import Context
 from debwheels.debian.aptrepo import keyring_name
@@ -22,6 +23,15 @@ class Deb:
 
     verified: Verified
     result: DebResult
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"deb", "sha256", "files", "mirror": {"files", "serial"}}``."""
+        return {
+            "deb": str(self.result.deb),
+            "sha256": self.result.sha256,
+            "files": [str(p) for p in self.result.files],
+            "mirror": {"files": self.verified.files, "serial": self.verified.release.serial},
+        }
 
 
 def deb(ctx: Context) -> Deb:
@@ -38,9 +48,8 @@ def deb(ctx: Context) -> Deb:
     ctx.say(
         f"mirror verified: {verified.files} files, serial {verified.release.serial}, signed by {verified.signer_text}"
     )
-    runtime, images = ctx.images()
     with ctx.exclusive("debwheels deb"):
-        return Deb(verified, build_deb(ctx.cfg, runtime, images))
+        return Deb(verified, build_deb(ctx))
 
 
 def endpoint_test(
@@ -66,12 +75,9 @@ def endpoint_test(
         BuildError: the install or a command failed. ToolError: the container runtime failed.
     """
     cfg = ctx.cfg
-    runtime, images = ctx.images()
     steps = list(commands) or install_test_commands(cfg)
     stage = files.resolve() if files else None
     if apt_repo is None:
-        return install_test(cfg, runtime, images, steps, stage)
+        return install_test(ctx, steps, stage)
     package, _ = source_identity(cfg.root)
-    return apt_install_test(
-        cfg, runtime, images, apt_repo, keyring or apt_repo / keyring_name(cfg), package, steps, stage
-    )
+    return apt_install_test(ctx, apt_repo, keyring or apt_repo / keyring_name(cfg), package, steps, stage)

@@ -27,13 +27,13 @@ import debwheels
 from debwheels.build.project import export_tar
 from debwheels.build.vary import Variation
 from debwheels.config import Config
+from debwheels.context import Context
 from debwheels.debian.changelog import check_version
-from debwheels.debian.images import Images
 from debwheels.errors import BuildError, ConfigError, RequirementsError, ToolError
 from debwheels.fsutil import fresh_dir, fresh_file, sha256_file
 from debwheels.lock.requirements import read_pins
 from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
-from debwheels.tools.container import ContainerRuntime, Mount, failure
+from debwheels.tools.container import Mount, failure
 from debwheels.tools.disorderfs import shuffled
 
 _SCRIPT = """set -eu
@@ -91,9 +91,7 @@ def project_wheel_version(cfg: Config) -> str:
 
 
 def build_deb(
-    cfg: Config,
-    runtime: ContainerRuntime,
-    images: Images,
+    ctx: Context,
     variation: Variation | None = None,
     dist: Path | None = None,
     work: Path | None = None,
@@ -101,6 +99,7 @@ def build_deb(
     """Run dpkg-buildpackage in the builder and move its outputs to ``dist/``.
 
     Args:
+        ctx: the command's context (configuration, runtime and builder image).
         variation: what to vary (debwheels repro); default none.
         dist: output directory (default the project's ``dist/``).
         work: working directory (default ``.debwheels/deb``).
@@ -112,6 +111,7 @@ def build_deb(
         BuildError: the build failed (the log path is in the message).
         ConfigError: debian/changelog is not at the version of the project's wheel in the mirror.
     """
+    cfg = ctx.cfg
     variation = variation or Variation()
     check_version(cfg.root, project_wheel_version(cfg))
     name, version = source_identity(cfg.root)
@@ -142,6 +142,7 @@ def build_deb(
                 with tarfile.open(work / "source.tar") as tar:
                     tar.extractall(tree)
                 mounts.append(Mount(stack.enter_context(shuffled(tree, work / "disorderfs")), "/in/source"))
+            runtime, images = ctx.images()
             runtime.run(
                 images.builder,
                 ["bash", "-c", script],

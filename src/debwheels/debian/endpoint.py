@@ -16,13 +16,13 @@ import shutil
 from pathlib import Path
 
 from debwheels.config import Config
+from debwheels.context import Context
 from debwheels.debian.aptrepo import COMPONENT, PACKAGE_NAME
 from debwheels.debian.deb import source_identity
-from debwheels.debian.images import Images
 from debwheels.errors import InstallTestError, ToolError, UsageError
 from debwheels.fsutil import fresh_dir, fresh_file
 from debwheels.mirror.publish import verify_mirror
-from debwheels.tools.container import ContainerRuntime, Mount, failure
+from debwheels.tools.container import Mount, failure
 
 _SCRIPT = """set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -66,9 +66,7 @@ def _add_files(stage: Path, files: Path | None) -> None:
 
 
 def install_test(
-    cfg: Config,
-    runtime: ContainerRuntime,
-    images: Images,
+    ctx: Context,
     commands: list[str] | None = None,
     files: Path | None = None,
 ) -> Path:
@@ -90,6 +88,8 @@ def install_test(
         VerificationError: the mirror does not verify (nothing is installed).
         UsageError: *files* has the name of something already staged (``mirror``, ``project``, the .deb).
     """
+    cfg = ctx.cfg
+    runtime, images = ctx.images()
     name, version = source_identity(cfg.root)
     upstream = version.split(":")[-1]
     debs = sorted(cfg.dist_dir.glob(f"{name}_{upstream}_*.deb"))
@@ -151,9 +151,7 @@ _APT_REFUSED = re.compile(
 
 
 def apt_install_test(
-    cfg: Config,
-    runtime: ContainerRuntime,
-    images: Images,
+    ctx: Context,
     repo: Path,
     keyring: Path,
     package: str,
@@ -170,9 +168,7 @@ def apt_install_test(
     and the shell *commands*, in order. See :mod:`debwheels.debian.aptrepo` for the repository layout.
 
     Args:
-        cfg: configuration (logs directory, state directory).
-        runtime: the container runtime.
-        images: the images (``images.endpoint`` is used).
+        ctx: the command's context (configuration; its runtime and endpoint image are used).
         repo: repository directory (``dists/<suite>/`` with exactly one suite).
         keyring: binary OpenPGP keyring apt trusts for it (``<project>-archive-keyring.gpg``).
         package: binary package name to install.
@@ -201,6 +197,8 @@ def apt_install_test(
         raise UsageError(f"{package!r} is not a Debian package name")
     if not commands:
         raise UsageError("no command to run after installing: pass one, e.g. --run 'PROGRAM --version'")
+    cfg = ctx.cfg
+    runtime, images = ctx.images()
     stage = fresh_dir(cfg.state_dir / "apt-install-test")
     shutil.copyfile(keyring, stage / keyring.name)
     _add_files(stage, files)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from debwheels.context import Context
 from debwheels.lock.graph import LockGraph
@@ -55,6 +56,15 @@ class Locked:
     graph: LockGraph
     runtime_count: int
     build_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"project", "python", "runtime", "build"}``: the locked project, its interpreter and the counts."""
+        return {
+            "project": self.graph.project,
+            "python": self.graph.python,
+            "runtime": self.runtime_count,
+            "build": self.build_count,
+        }
 
 
 def lock(ctx: Context, request: LockRequest) -> Locked:
