@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tarfile
 from pathlib import Path
 
 from debwheels.errors import ToolError
+from debwheels.tools.runner import output
 
 ALWAYS_EXCLUDED = (".git", ".debwheels", "dist")
 
@@ -26,13 +26,9 @@ def project_files(root: Path, exclude: tuple[str, ...] = (), include: tuple[str,
     """
     skipped = set(ALWAYS_EXCLUDED) | set(exclude)
     if (root / ".git").exists() and shutil.which("git"):
-        done = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise ToolError(f"git ls-files failed in {root}: {done.stderr.decode(errors='replace').strip()}")
+        done = output(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        if not done.ok:
+            raise ToolError(f"git ls-files failed in {root}: {done.stderr.strip()}")
         names = [n for n in done.stdout.decode().split("\0") if n]
     else:
         names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()]

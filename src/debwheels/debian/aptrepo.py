@@ -39,8 +39,6 @@ import gzip
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, replace
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
@@ -49,6 +47,7 @@ from debwheels.config import Config
 from debwheels.errors import SigningError, ToolError, UsageError, VerificationError
 from debwheels.fsutil import fresh_dir, replace_dir, sha256_file
 from debwheels.mirror.signing import clearsign, secret_primary, sign_detached, trusted_keyring
+from debwheels.tools import aptftparchive
 
 COMPONENT = "main"
 #: Debian package names (Debian Policy 5.6.1).
@@ -187,39 +186,6 @@ def _date(cfg: Config, packages: list[AptPackage]) -> int:
     return max(dates) if dates else cfg.source_date_epoch
 
 
-#: apt's configuration for apt-ftparchive: read no file of the host's /etc/apt (apt.conf(5)).
-_APT_CONFIG = 'Dir::Etc::main "/dev/null";\nDir::Etc::parts "/dev/null";\n'
-
-
-def _ftparchive(args: list[str], cwd: Path, what: str) -> str:
-    """Run apt-ftparchive(1) in *cwd* with apt's host configuration ignored; return its standard output.
-
-    Raises:
-        ToolError: apt-ftparchive is missing or failed.
-    """
-    if shutil.which("apt-ftparchive") is None:
-        raise ToolError("apt-ftparchive is not installed: apt-get install apt-utils (scripts/setup-host.sh)")
-    checksums: list[str] = []
-    for scope in ("", "Index::", "Release::"):
-        for name, on in (("MD5", "false"), ("SHA1", "false"), ("SHA256", "true"), ("SHA512", "true")):
-            checksums += ["-o", f"APT::FTPArchive::{scope}{name}={on}"]
-    with tempfile.NamedTemporaryFile("w", prefix="debwheels-apt-", suffix=".conf") as config:
-        config.write(_APT_CONFIG)
-        config.flush()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LC_ALL": "C.UTF-8",
-            "TZ": "UTC",
-            "APT_CONFIG": config.name,
-        }
-        done = subprocess.run(
-            ["apt-ftparchive", *checksums, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-        )
-    if done.returncode != 0:
-        raise ToolError(f"apt-ftparchive {what} failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
-    return done.stdout
-
-
 def _paragraphs(text: str) -> list[tuple[tuple[str, str, str], str]]:
     """Split apt-ftparchive's Packages output into ((Package, Architecture, Filename), paragraph) pairs."""
     result = []
@@ -292,7 +258,7 @@ def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, hom
     packages.sort(key=lambda p: (p.package, p.version, p.architecture, p.filename))
     architectures = tuple(sorted({p.architecture for p in packages} - {"all"})) or ("all",)
 
-    listing = _paragraphs(_ftparchive(["packages", "pool"], work, "packages"))
+    listing = _paragraphs(aptftparchive.run(["packages", "pool"], work, "packages"))
     if len(listing) != len(packages):
         raise ToolError(f"apt-ftparchive listed {len(listing)} of {len(packages)} packages: see its output")
     dist = work / "dists" / suite
@@ -324,7 +290,7 @@ def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, hom
     }
     options = [arg for name, value in fields.items() for arg in ("-o", f"APT::FTPArchive::Release::{name}={value}")]
     release = dist / "Release"
-    release_text = _ftparchive([*options, "release", f"dists/{suite}"], work, "release")
+    release_text = aptftparchive.run([*options, "release", f"dists/{suite}"], work, "release")
     release.write_bytes(release_text.encode("utf-8"))
 
     clearsign(release, dist / "InRelease", key, home)

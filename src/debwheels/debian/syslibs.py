@@ -20,13 +20,14 @@ from __future__ import annotations
 import functools
 import re
 import shutil
-import subprocess
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+
+from debwheels.tools.runner import output
 
 MAP = Path(__file__).parents[1] / "data" / "syslibs.toml"
 APT_FILE_TIMEOUT = 60
@@ -294,20 +295,13 @@ def apt_file_search(evidence: Evidence) -> list[tuple[str, str]] | None:
     if shutil.which("apt-file") is None:
         return None
     try:
-        done = subprocess.run(
-            ["apt-file", "search", "--regexp", apt_file_regexp(evidence)],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=APT_FILE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        done = output(["apt-file", "search", "--regexp", apt_file_regexp(evidence)], timeout=APT_FILE_TIMEOUT)
+    except OSError:
         return None
-    if done.returncode not in (0, 1):
+    if done.code not in (0, 1):  # a timeout is TIMED_OUT
         return None
     hits = []
-    for line in done.stdout.splitlines():
+    for line in done.text.splitlines():
         package, sep, path = line.partition(": ")
         if sep:
             hits.append((package.strip(), path.strip()))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from debwheels.doctor.programs import TOOL_TIMEOUT, error_line
 from debwheels.errors import ToolError
 from debwheels.tools.container import ContainerRuntime
+from debwheels.tools.runner import output
 
 #: The probe image's repository; its tag is the first 16 hex digits of the rootfs tarball's sha256.
 PROBE_REPOSITORY = "localhost/debwheels-probe"
@@ -98,12 +98,12 @@ def probe_rootfs(bash: Path = Path("/bin/bash")) -> bytes:
         ToolError: ldd failed or lists a missing library.
     """
     try:
-        done = subprocess.run(["ldd", str(bash)], capture_output=True, text=True, check=False, timeout=TOOL_TIMEOUT)
+        done = output(["ldd", str(bash)], timeout=TOOL_TIMEOUT)
     except OSError as exc:
         raise ToolError(f"cannot run ldd ({exc.strerror}): apt-get install libc-bin") from None
-    if done.returncode != 0:
-        raise ToolError(f"ldd {bash} failed: {error_line(done.stderr or done.stdout)}")
-    files = {"bin/bash": bash, **{p.lstrip("/"): Path(p) for p in ldd_paths(done.stdout)}}
+    if not done.ok:
+        raise ToolError(f"ldd {bash} failed: {error_line(done.stderr or done.text)}")
+    files = {"bin/bash": bash, **{p.lstrip("/"): Path(p) for p in ldd_paths(done.text)}}
     contents = {name: (path.resolve().read_bytes(), 0o755) for name, path in files.items()}
     contents["etc/nsswitch.conf"] = (b"hosts: files dns\n", 0o644)
     dirs = {str(parent) for name in contents for parent in Path(name).parents if str(parent) != "."}

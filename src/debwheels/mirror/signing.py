@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from debwheels.errors import SigningError, ToolError, VerificationError
 from debwheels.fsutil import private_tempdir
 from debwheels.mirror.snapshot import read_regular
 from debwheels.safetext import escape
+from debwheels.tools.runner import capture, output
 
 KEY_SUFFIXES = (".asc", ".pub", ".gpg")
 #: A signature or key created this many seconds after the local clock is refused as "in the future".
@@ -127,7 +127,7 @@ def temporary_gpg() -> Iterator[gnupg.GPG]:
 
 def _stop_agent(home: Path) -> None:
     """gpg may have started an agent for *home*: stop it before its socket directory goes."""
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
+    capture(["gpgconf", "--homedir", str(home), "--kill", "all"])
 
 
 def _int(value: Any) -> int | None:
@@ -137,16 +137,12 @@ def _int(value: Any) -> int | None:
 
 def _revocations(home: str) -> dict[str, int]:
     """Primary fingerprint -> revocation time, read from ``gpg --with-colons --list-sigs`` (doc/DETAILS)."""
-    done = subprocess.run(
-        ["gpg", "--homedir", home, "--batch", "--with-colons", "--fixed-list-mode", "--list-sigs"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # Standard error apart: a gpg warning must not land inside a colon-separated line.
+    done = output(["gpg", "--homedir", home, "--batch", "--with-colons", "--fixed-list-mode", "--list-sigs"])
     result: dict[str, int] = {}
     current = ""
     in_primary = False
-    for line in done.stdout.splitlines():
+    for line in done.text.splitlines():
         fields = line.split(":")
         if fields[0] == "pub":
             current, in_primary = "", True

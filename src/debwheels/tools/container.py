@@ -15,13 +15,12 @@ import math
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from debwheels.errors import ToolError
-from debwheels.tools.runner import Outcome, capture, logged
+from debwheels.tools.runner import Outcome, capture, logged, output
 
 DATA = Path(__file__).parents[1] / "data"
 BUILD_UID = 1000
@@ -110,12 +109,10 @@ class ContainerRuntime:
     def _call(self, args: list[str], what: str, log: Path | None = None) -> str:
         command = self._command(*args)
         if log is None:
-            done = subprocess.run(
-                command, env=self._env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-            )
-            if done.returncode != 0:
-                raise ToolError(f"{what} failed ({self.name} exit {done.returncode}): {done.stderr.strip()[-300:]}")
-            return done.stdout
+            done = output(command, env=self._env())
+            if not done.ok:
+                raise ToolError(f"{what} failed ({self.name} exit {done.code}): {done.stderr.strip()[-300:]}")
+            return done.text
         code = logged(command, log, env=self._env())
         if code != 0:
             raise ToolError(f"{what} failed ({self.name} exit {code}): see {log}")
@@ -150,7 +147,7 @@ class ContainerRuntime:
     def image_exists(self, tag: str) -> bool:
         """True when an image *tag* is in local storage."""
         command = self._command("image", "inspect", tag)
-        return subprocess.run(command, env=self._env(), capture_output=True, check=False).returncode == 0
+        return output(command, env=self._env()).ok
 
     def image_label(self, tag: str, label: str) -> str:
         """Return the value of *label* on image *tag* ('' when unset)."""

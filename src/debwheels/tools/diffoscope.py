@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from debwheels.errors import ToolError
+from debwheels.tools.runner import output
 
 
 def compare(first: Path, second: Path, text: Path, html: Path, timeout: float = 600) -> bool:
@@ -19,18 +19,17 @@ def compare(first: Path, second: Path, text: Path, html: Path, timeout: float = 
         bool: True when diffoscope found them identical (exit 0), False when they differ (exit 1).
 
     Raises:
-        ToolError: diffoscope is missing or failed (exit 2 and up).
+        ToolError: diffoscope is missing or failed (exit 2 and up; exit 124 when it did not
+            finish in *timeout* seconds).
+        OSError: diffoscope cannot be started.
     """
     if shutil.which("diffoscope") is None:
         raise ToolError("diffoscope is not installed: apt-get install diffoscope-minimal")
     text.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
+    done = output(
         ["diffoscope", "--no-progress", "--text", str(text), "--html", str(html), str(first), str(second)],
-        capture_output=True,
-        text=True,
-        check=False,
         timeout=timeout,
     )
-    if done.returncode > 1:
-        raise ToolError(f"diffoscope failed on {first.name} (exit {done.returncode}): {done.stderr.strip()[-200:]}")
-    return done.returncode == 0
+    if done.code > 1:
+        raise ToolError(f"diffoscope failed on {first.name} (exit {done.code}): {done.stderr.strip()[-200:]}")
+    return done.code == 0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from debwheels.errors import ToolError
+from debwheels.tools.runner import output
 
 
 @contextmanager
@@ -27,18 +27,15 @@ def shuffled(source: Path, mountpoint: Path) -> Iterator[Path]:
             "FUSE is not available here (/dev/fuse missing): vary without fileordering (--vary=-fileordering)"
         )
     mountpoint.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
+    done = output(
         # The daemon reads as root; allow_other + default_permissions let the build user read by mode.
-        ["disorderfs", "--shuffle-dirents=yes", "-o", "allow_other,default_permissions", str(source), str(mountpoint)],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["disorderfs", "--shuffle-dirents=yes", "-o", "allow_other,default_permissions", str(source), str(mountpoint)]
     )
-    if done.returncode != 0:
+    if not done.ok:
         raise ToolError(
             f"disorderfs could not mount {source} ({done.stderr.strip()[-200:]}): vary with --vary=-fileordering"
         )
     try:
         yield mountpoint
     finally:
-        subprocess.run(["fusermount", "-u", str(mountpoint)], capture_output=True, check=False)
+        output(["fusermount", "-u", str(mountpoint)])  # its failure shows as a mount left in place
