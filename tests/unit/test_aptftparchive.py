@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from debwheels.errors import ToolError
 from debwheels.tools import aptftparchive
-
-pytestmark = pytest.mark.skipif(shutil.which("apt-ftparchive") is None, reason="apt-ftparchive (apt-utils) missing")
 
 
 def test_release_lists_sha256_and_sha512_only(tmp_path: Path) -> None:

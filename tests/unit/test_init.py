@@ -91,9 +91,7 @@ def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) ->
     assert (root / "debian/rules").read_text() == render_rules("hello-tool", "3.11", "wheels-mirror")
     assert (root / "debian/rules").stat().st_mode & 0o111
     assert (root / "requirements/requirements.in").read_text().splitlines()[1:] == ["rich>=13", "click"]
-    assert (root / "debian/debwheels/Dockerfile").read_bytes() == (
-        ROOT / "Dockerfile"
-    ).read_bytes()
+    assert (root / "debian/debwheels/Dockerfile").read_bytes() == (ROOT / "Dockerfile").read_bytes()
     config = tomllib.loads((root / "pyproject.toml").read_text())
     assert config["tool"]["debwheels"]["dockerfile"] == "debian/debwheels/Dockerfile"
     assert config["tool"]["debwheels"]["builder-lock"] == "debian/debwheels/builder-lock.json"
