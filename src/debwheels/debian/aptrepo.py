@@ -46,8 +46,9 @@ from pathlib import Path
 from debwheels.config import Config
 from debwheels.errors import SigningError, ToolError, UsageError, VerificationError
 from debwheels.fsutil import fresh_dir, replace_dir, sha256_file
-from debwheels.mirror.signing import clearsign, secret_primary, sign_detached, trusted_keyring
+from debwheels.mirror.signing import trusted_keyring
 from debwheels.tools import aptftparchive
+from debwheels.tools.gpg import clearsign, secret_primary, sign_detached
 
 COMPONENT = "main"
 #: Debian package names (Debian Policy 5.6.1).

@@ -17,18 +17,9 @@ from debwheels.config import FINGERPRINT, Config
 from debwheels.errors import ConfigError, KeyCheckError, UsageError, VerificationError
 from debwheels.fsutil import atomic_write_bytes, atomic_write_text
 from debwheels.mirror.publish import drop_signature
-from debwheels.mirror.signing import (
-    KEY_SUFFIXES,
-    KeyInfo,
-    day,
-    gpg_for,
-    read_key_file,
-    scan_key_file,
-    scan_keys,
-    temporary_gpg,
-    trusted_keyring,
-)
+from debwheels.mirror.signing import KEY_SUFFIXES, KeyInfo, day, read_key_file, scan_key_file, trusted_keyring
 from debwheels.safetext import clip
+from debwheels.tools.gpg import gpg_for, scan_keys, temporary_gpg
 
 DAY = 86400  # seconds
 

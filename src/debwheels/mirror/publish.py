@@ -31,10 +31,11 @@ from debwheels.errors import SigningError, VerificationError
 from debwheels.fsutil import atomic_write_text, fresh_dir, link_or_copy, replace_dir, sha256_file
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
 from debwheels.mirror.release import MAX_RELEASE_BYTES, RELEASE_NAME, Release, SerialState, now_utc, parse_release
-from debwheels.mirror.signing import Keyring, SignatureCheck, sign_detached, trusted_keyring
+from debwheels.mirror.signing import Keyring, SignatureCheck, trusted_keyring
 from debwheels.mirror.snapshot import MAX_SIGNATURE_BYTES, MirrorTree, Snapshot, read_listed, read_regular, snapshot_at
 from debwheels.mirror.sums import MAX_SUMS_BYTES, SIGNATURES_DIR, SUMS_NAME, parse_sums, render_sums
 from debwheels.safetext import bounded, escape
+from debwheels.tools.gpg import sign_detached
 
 _LOG = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""GPG signing and verification, through python-gnupg (the adapter for gpg).
+"""The trust policy over gpg: which keys and signatures count (the gpg adapter is :mod:`debwheels.tools.gpg`).
 
 Signatures are detached and ASCII-armored (OpenPGP, RFC 4880 section 11.4), one signature per
 file. Verification never uses the user's keyring: :func:`trusted_keyring` imports only the
@@ -11,7 +11,6 @@ are refused with the key, the state, and the date of that state.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,11 +21,10 @@ from typing import Any
 
 import gnupg
 
-from debwheels.errors import SigningError, ToolError, VerificationError
-from debwheels.fsutil import private_tempdir
+from debwheels.errors import VerificationError
 from debwheels.mirror.snapshot import read_regular
 from debwheels.safetext import escape
-from debwheels.tools.runner import capture, output
+from debwheels.tools.gpg import digest_algorithm, revocations, scan_keys, temporary_gpg
 
 KEY_SUFFIXES = (".asc", ".pub", ".gpg")
 #: A signature or key created this many seconds after the local clock is refused as "in the future".
@@ -38,15 +36,6 @@ MAX_KEY_BYTES = 1 << 20
 #: OpenPGP hash algorithm ids (RFC 9580 section 9.5) accepted for signatures: SHA-256, -384, -512, SHA3-256, -512.
 STRONG_DIGESTS = frozenset({8, 9, 10, 12, 14})
 WEAK_DIGESTS = {1: "MD5", 2: "SHA-1", 3: "RIPEMD-160", 11: "SHA-224"}
-
-
-def _digest_algorithm(status: str) -> int | None:
-    """The hash algorithm id of the one good signature, from gpg's ``VALIDSIG`` status line (doc/DETAILS)."""
-    for line in status.splitlines():
-        fields = line.split()
-        if fields[:2] == ["[GNUPG:]", "VALIDSIG"] and len(fields) >= 10 and fields[9].isdigit():
-            return int(fields[9])
-    return None
 
 
 def day(timestamp: int) -> str:
@@ -107,52 +96,9 @@ class SignatureCheck:
     created: int
 
 
-def gpg_for(home: str | None) -> gnupg.GPG:
-    """A python-gnupg handle on GNUPGHOME *home* (None: the environment's).
-
-    Raises:
-        ToolError: gpg is not installed.
-    """
-    if shutil.which("gpg") is None:
-        raise ToolError("gpg is not installed: apt-get install gnupg")
-    return gnupg.GPG(gnupghome=home)
-
-
-@contextmanager
-def temporary_gpg() -> Iterator[gnupg.GPG]:
-    """Yield a python-gnupg handle on a new, empty GNUPGHOME, deleted afterwards."""
-    with private_tempdir("debwheels-gpg-", before_removal=_stop_agent) as home:
-        yield gpg_for(str(home))
-
-
-def _stop_agent(home: Path) -> None:
-    """gpg may have started an agent for *home*: stop it before its socket directory goes."""
-    capture(["gpgconf", "--homedir", str(home), "--kill", "all"])
-
-
 def _int(value: Any) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-def _revocations(home: str) -> dict[str, int]:
-    """Primary fingerprint -> revocation time, read from ``gpg --with-colons --list-sigs`` (doc/DETAILS)."""
-    # Standard error apart: a gpg warning must not land inside a colon-separated line.
-    done = output(["gpg", "--homedir", home, "--batch", "--with-colons", "--fixed-list-mode", "--list-sigs"])
-    result: dict[str, int] = {}
-    current = ""
-    in_primary = False
-    for line in done.text.splitlines():
-        fields = line.split(":")
-        if fields[0] == "pub":
-            current, in_primary = "", True
-        elif fields[0] == "fpr" and in_primary and not current:
-            current = fields[9].upper()
-        elif fields[0] in ("sub", "uid"):
-            in_primary = False
-        elif fields[0] == "rev" and in_primary and current and fields[10].startswith("20"):
-            result[current] = int(fields[5])
-    return result
 
 
 def read_key_file(path: Path) -> bytes:
@@ -162,21 +108,6 @@ def read_key_file(path: Path) -> bytes:
         VerificationError: missing, a link, FIFO, device or directory, or too large.
     """
     return read_regular(path, MAX_KEY_BYTES, str(path))
-
-
-def scan_keys(data: bytes) -> list[dict[str, Any]]:
-    """List the keys in OpenPGP key material without importing it (``gpg --show-keys``).
-
-    Args:
-        data: an armored or binary OpenPGP key file's bytes (see :func:`read_key_file`).
-
-    Returns:
-        list of python-gnupg key dicts (``fingerprint``, ``date``, ``expires``, ``uids``, ``type``).
-    """
-    with temporary_gpg() as gpg:
-        copy = Path(gpg.gnupghome) / "scanned.key"
-        copy.write_bytes(data)
-        return list(gpg.scan_keys(str(copy)))
 
 
 def scan_key_file(path: Path) -> list[dict[str, Any]]:
@@ -264,7 +195,7 @@ class Keyring:
         if not result.valid or not primary:
             reason = result.status or "no valid OpenPGP signature found (truncated or damaged?)"
             raise VerificationError(f"{name} does not verify {data_name}: {escape(reason)}; sign again")
-        digest = _digest_algorithm(str(result.stderr or ""))
+        digest = digest_algorithm(str(result.stderr or ""))
         if digest not in STRONG_DIGESTS:
             label = (
                 WEAK_DIGESTS.get(digest, f"digest algorithm {digest}") if digest is not None else "no digest gpg names"
@@ -297,7 +228,7 @@ def trusted_keyring(keys_dir: Path, fingerprints: tuple[str, ...], now: float | 
         files = sorted(p for p in keys_dir.glob("*") if p.suffix in KEY_SUFFIXES) if keys_dir.is_dir() else []
         for path in files:
             gpg.import_keys(read_regular(path, MAX_KEY_BYTES, f"{keys_dir.name}/{path.name}"))
-        revoked = _revocations(gpg.gnupghome)
+        revoked = revocations(gpg.gnupghome)
         keys: dict[str, KeyInfo] = {}
         for entry in gpg.list_keys():
             fpr = entry["fingerprint"].upper()
@@ -328,84 +259,3 @@ def trusted_keyring(keys_dir: Path, fingerprints: tuple[str, ...], now: float | 
                 f"trusted key {fpr} has no public key file in {keys_dir}: add it with 'debwheels keys add {fpr}'"
             )
         yield Keyring(gpg, fingerprints, keys)
-
-
-def sign_detached(data: Path, signature: Path, key: str, home: str | None = None) -> None:
-    """Write an armored detached signature of *data* by secret key *key* to *signature*.
-
-    Args:
-        data: file to sign.
-        signature: output path; written through a temporary sibling and renamed.
-        key: fingerprint of a secret key (or signing subkey) in *home*.
-        home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
-
-    Raises:
-        SigningError: the key is not a secret key there, or gpg failed.
-    """
-    _sign(data, signature, key, home, detach=True)
-
-
-def secret_primary(key: str, home: str | None = None) -> str:
-    """The primary fingerprint of secret key *key* (a primary or subkey fingerprint) in *home*.
-
-    Args:
-        key: fingerprint of a secret key or signing subkey (``0x`` prefix and case ignored).
-        home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
-
-    Returns:
-        str: 40 upper-case hex digits.
-
-    Raises:
-        SigningError: *key* is not a secret key there.
-    """
-    gpg = gpg_for(home or os.environ.get("GNUPGHOME"))
-    wanted = key.upper().removeprefix("0X")
-    for entry in gpg.list_keys(secret=True):
-        primary = str(entry["fingerprint"]).upper()
-        subkeys = {s.upper() for s in entry.get("subkey_info", {})}
-        subkeys |= {str(s[2]).upper() for s in entry.get("subkeys", []) if len(s) > 2}
-        if wanted == primary or wanted in subkeys:
-            return primary
-    raise SigningError(
-        f"signing key {key} is not a secret key in {gpg.gnupghome or '~/.gnupg'}: "
-        "import it or create one (gpg --quick-gen-key 'Name <mail>' ed25519 sign 2y)"
-    )
-
-
-def clearsign(data: Path, output: Path, key: str, home: str | None = None) -> None:
-    """Write *data* clearsigned (RFC 4880 section 7, ``gpg --clearsign``) by secret key *key* to *output*.
-
-    The signed text of the result is exactly *data* (what ``gpg --decrypt`` gives back); apt's
-    ``InRelease`` is such a file (apt-secure(8)).
-
-    Args:
-        data: text file to sign.
-        output: output path; written through a temporary sibling and renamed.
-        key: fingerprint of a secret key (or signing subkey) in *home*.
-        home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
-
-    Raises:
-        SigningError: the key is not a secret key there, or gpg failed.
-    """
-    _sign(data, output, key, home, detach=False)
-
-
-def _sign(data: Path, output: Path, key: str, home: str | None, detach: bool) -> None:
-    """Sign *data* into *output* (armored; detached, or clearsigned when not *detach*) by *key*."""
-    secret_primary(key, home)
-    gpg = gpg_for(home or os.environ.get("GNUPGHOME"))
-    wanted = key.upper().removeprefix("0X")
-    tmp = output.with_name(f".{output.name}.tmp")
-    with open(data, "rb") as handle:
-        result = gpg.sign_file(
-            handle,
-            keyid=wanted,
-            detach=detach,
-            clearsign=not detach,
-            output=str(tmp),
-            extra_args=["--digest-algo", "SHA512"],
-        )
-    if not result or result.status != "signature created" or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        raise SigningError(f"gpg could not sign {data} with {key}: {result.status or result.stderr.strip()[-200:]}")
-    os.replace(tmp, output)
