@@ -19,7 +19,7 @@ from debwheels.build.keys import BuildCache, CachedWheel
 from debwheels.config import Config
 from debwheels.errors import VerificationError
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
-from debwheels.mirror.publish import verify_mirror
+from debwheels.mirror.publish import VERIFIED_REQUIREMENTS, verify_mirror
 
 _LABELS = {
     "source": "its sdist (or project tree) changed",
@@ -42,6 +42,8 @@ class Reuse:
         previous: ``name==version`` -> build inputs recorded in the published mirror (for :meth:`why`).
         manifest: the published ``build-manifest.json`` bytes (None when the mirror did not verify).
         published: the same manifest, parsed (None when the mirror did not verify).
+        verified_requirements: the published ``verified-requirements.txt`` bytes verification
+            hashed (None when the mirror did not verify).
         mirror_note: why the mirror is not used, or '' when it is.
         rebuild: reuse nothing (``debwheels build --rebuild``); what is built is still cached.
     """
@@ -51,6 +53,7 @@ class Reuse:
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     manifest: bytes | None = None
     published: Manifest | None = None
+    verified_requirements: bytes | None = None
     mirror_note: str = ""
     rebuild: bool = False
 
@@ -67,13 +70,14 @@ class Reuse:
         try:
             # The manifest is the very bytes verification hashed; a reused wheel is copied and
             # checked against the sha256 recorded there (snapshot.copy_verified), never linked.
-            verified = verify_mirror(cfg, record=False, keep=frozenset({MANIFEST_NAME}))
+            verified = verify_mirror(cfg, record=False, keep=frozenset({MANIFEST_NAME, VERIFIED_REQUIREMENTS}))
             data = verified.kept[MANIFEST_NAME]
             manifest = Manifest.read(data, str(cfg.mirror_dir / MANIFEST_NAME))
         except (VerificationError, OSError, ValueError) as exc:
             reuse.mirror_note = f"the published mirror is not reused: {exc}"
             return reuse
         reuse.manifest, reuse.published = data, manifest
+        reuse.verified_requirements = verified.kept.get(VERIFIED_REQUIREMENTS)
         for filename, entry in manifest.wheels.items():
             reuse.previous[f"{entry.name}=={entry.version}"] = entry.build_inputs
             reuse.mirror[entry.build_key] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")

@@ -124,13 +124,10 @@ def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
             entries[key] = hit.entry
             files[hit.path.name] = hit.entry
             sorter.done(key)
-    manifest = render_manifest(cfg, files)
-    verified = render_verified(graph, entries)
-    try:
-        published = (cfg.mirror_dir / VERIFIED_REQUIREMENTS).read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return manifest.encode() == reuse.manifest and verified == published
+    # Both compared with the bytes verification hashed, never with a second read of the mirror.
+    manifest = render_manifest(cfg, files).encode()
+    verified = render_verified(graph, entries).encode()
+    return manifest == reuse.manifest and verified == reuse.verified_requirements
 
 
 def remove_stage(cfg: Config) -> None:
