@@ -167,14 +167,37 @@ def cleaned_up(create: Callable[[], T], cleanup: Callable[[T], None]) -> Iterato
         cleanup(made)
 
 
+MEMORY_FS = Path("/dev/shm")  # a tmpfs on Debian (and any systemd or udev system)
+MEMORY_FS_FREE = 2 << 30  # bytes: below this much free space the disk is used instead
+
+
+def memory_fs() -> Path | None:
+    """A writable memory filesystem with room for scratch trees (``/dev/shm``), or None.
+
+    Unpacking sdists writes thousands of small files; on a journaling disk that costs seconds
+    of system time per lock, in memory a fraction of it. Returns None when ``/dev/shm`` is
+    missing, not writable, or has less than :data:`MEMORY_FS_FREE` bytes free.
+    """
+    try:
+        stat = os.statvfs(MEMORY_FS)
+    except OSError:
+        return None
+    if stat.f_bavail * stat.f_frsize < MEMORY_FS_FREE or not os.access(MEMORY_FS, os.W_OK | os.X_OK):
+        return None
+    return MEMORY_FS
+
+
 @contextmanager
-def private_tempdir(prefix: str, before_removal: Callable[[Path], None] | None = None) -> Iterator[Path]:
-    """A new mode-0700 directory under ``$TMPDIR``, removed on exit whatever happens (see :func:`cleaned_up`).
+def private_tempdir(
+    prefix: str, before_removal: Callable[[Path], None] | None = None, parent: Path | None = None
+) -> Iterator[Path]:
+    """A new mode-0700 directory under *parent* (default ``$TMPDIR``), removed on exit whatever happens (see :func:`cleaned_up`).
 
     Args:
         prefix: the directory name's prefix (``debwheels-gpg-``).
         before_removal: called with the path before it is removed (e.g. stop a gpg-agent
             whose socket lives there); its errors do not prevent the removal.
+        parent: where to make it (e.g. :func:`memory_fs`); None for ``$TMPDIR``.
 
     Yields:
         Path: the directory.
@@ -187,5 +210,5 @@ def private_tempdir(prefix: str, before_removal: Callable[[Path], None] | None =
         finally:
             shutil.rmtree(path, ignore_errors=True)
 
-    with cleaned_up(lambda: Path(tempfile.mkdtemp(prefix=prefix)), remove) as path:
+    with cleaned_up(lambda: Path(tempfile.mkdtemp(prefix=prefix, dir=parent)), remove) as path:
         yield path

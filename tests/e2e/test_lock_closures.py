@@ -105,13 +105,21 @@ def test_lock_and_build_from_requirements_in_alone(tmp_path: Path, name: str) ->
 
 def test_lock_of_debwheels_itself_is_stable_and_solves_conflicts(fresh_clone) -> None:  # type: ignore[no-untyped-def]
     clone = fresh_clone("relock")
-    # debwheels' own pins were locked on 2026-12-01 (click 8.5.1 came out after the tests' usual cut-off).
+    # As committed (no exclude-newer of the tests): the recorded inputs prove the lock current.
+    done = debwheels(["lock"], clone, {"DEBWHEELS_EXCLUDE_NEWER": ""})
+    assert done.returncode == 0 and "nothing written" in done.stdout, done.stderr[-3000:]
+    # Another cut-off is another input: resolved again, with every pin kept. debwheels' own pins
+    # were locked on 2026-12-01 (click 8.5.1 came out after the tests' usual cut-off).
     done = debwheels(["lock"], clone, {"DEBWHEELS_EXCLUDE_NEWER": "2026-12-01T00:00:00Z"})
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "locking: the index URL or the time cut-offs changed" in done.stderr
     diff = subprocess.run(
-        ["git", "-C", str(clone), "status", "--porcelain", "requirements"], capture_output=True, text=True
+        ["git", "-C", str(clone), "diff", "-U0", "requirements"], capture_output=True, text=True, check=True
+    ).stdout
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed and all('"exclude-newer"' in line or '"sha256"' in line for line in changed), (
+        "a relock keeps every pin: only the recorded inputs change"
     )
-    assert diff.stdout == "", "a second lock keeps every pin and writes the same bytes"
     graph = LockGraph.read(clone / "requirements" / "lock.json")
     gnupg = graph.packages["python-gnupg==0.5.7"]
     setuptools_versions = {k for k in graph.packages if k.startswith("setuptools==")}
@@ -121,6 +129,33 @@ def test_lock_of_debwheels_itself_is_stable_and_solves_conflicts(fresh_clone) ->
         "click wants flit_core<4; packaging does not"
     )
     assert any(k.startswith("flit-core==3.") for k in graph.packages["click==8.5.1"].build_env)
+
+
+def test_relock_is_incremental_unchanged_writes_nothing_and_one_new_requirement_probes_only_what_is_new(
+    tmp_path: Path,
+) -> None:
+    root = make_app(tmp_path / "incr", ["rich"])
+    cache = {"PYTHONPATH": SRC, "DEBWHEELS_BUILD_CACHE": str(tmp_path / "build-cache")}  # its own: nothing known
+
+    def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return debwheels(["-C", str(root), *args], ROOT, cache)
+
+    first = run(root, "lock")
+    assert first.returncode == 0, first.stderr[-3000:]
+    files = {p: p.read_bytes() for p in (root / "requirements").iterdir()}
+    again = run(root, "lock")
+    assert again.returncode == 0 and "nothing written" in again.stdout, again.stderr[-3000:]
+    assert "probing" not in again.stderr and "building" not in again.stderr
+    assert {p: p.read_bytes() for p in (root / "requirements").iterdir()} == files
+    (root / "requirements" / "requirements.in").write_text("rich\nidna\n")
+    third = run(root, "lock")
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "locking: requirements.in changed" in third.stderr
+    probed = {line.split()[2] for line in third.stderr.splitlines() if "] probing " in line or "] building " in line}
+    graph = LockGraph.read(root / "requirements" / "lock.json")
+    idna = next(k for k in graph.packages if k.startswith("idna=="))
+    # idna is new; the project's tree (requirements.in) changed. Everything else: answers known, tools reused.
+    assert probed == {idna, graph.project}, third.stderr[-3000:]
 
 
 BACKEND = '''"""In-tree build backend whose dynamic build requirements are discovered by debwheels lock."""

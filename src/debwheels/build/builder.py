@@ -33,6 +33,7 @@ from debwheels.build.closure import check_lock_files, effective_requires, topolo
 from debwheels.build.driver import BuildDriver, Finished
 from debwheels.build.incontainer import DRIVER
 from debwheels.build.keys import CachedWheel, KeyInputs, KeyMaker
+from debwheels.build.probes import ProbeCache, ProbeRecord
 from debwheels.build.project import export_tree
 from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.reuse import Reuse
@@ -338,6 +339,7 @@ class Builder:
         items: dict[str, SourceItem] | None = None,
         probe: Iterable[str] = (),
         reuse: Reuse | None = None,
+        probes: ProbeCache | None = None,
     ) -> RunResult:
         """Build the graph's packages, up to ``jobs`` at once, each as soon as its build environment exists.
 
@@ -356,6 +358,8 @@ class Builder:
             items: prepared sources by key (default: none, prepared on demand).
             probe: keys to probe rather than build.
             reuse: wheels available by build key, and the cache to fill (default: build all, cache nothing).
+            probes: backends' answers by build key (:mod:`debwheels.build.probes`): a probed package
+                whose key is there is not run again, and complete new answers are stored (default: none).
 
         Returns:
             RunResult: built (or reused) wheels, their manifest entries, dynamic and missing requirements, failures.
@@ -372,7 +376,7 @@ class Builder:
             Progress(len(graph.packages)) as progress,
             ThreadPoolExecutor(max_workers=1) as preparer,  # sources fetched and unpacked while builds run
         ):
-            driver = BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer)
+            driver = BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer, probes)
             outcome = scheduler.run(driver, progress)
         result = driver.result
         if self.keep_going:
@@ -382,9 +386,16 @@ class Builder:
         return result
 
     def take_in(
-        self, key: str, inputs: KeyInputs, done: Finished, result: RunResult, probing: bool, reuse: Reuse | None
+        self,
+        key: str,
+        inputs: KeyInputs,
+        done: Finished,
+        result: RunResult,
+        probing: bool,
+        reuse: Reuse | None,
+        probes: ProbeCache | None = None,
     ) -> None:
-        """Take in one finished build (main thread)."""
+        """Take in one finished build or probe (main thread); a complete probe answer goes to *probes*."""
         outcome = done.outcome
         result.dynamic[key] = list(outcome.get("dynamic_requires") or [])
         if isinstance(outcome.get("metadata"), str):
@@ -394,6 +405,16 @@ class Builder:
         missing = list(outcome.get("missing") or [])
         if missing and probing:
             result.missing[key] = missing
+        elif probing and probes is not None and not outcome.get("wheel") and not self.variation.enabled:
+            metadata, entry_points = outcome.get("metadata"), outcome.get("entry_points")
+            probes.put(
+                ProbeRecord(
+                    inputs.key,
+                    tuple(result.dynamic[key]),
+                    metadata if isinstance(metadata, str) else None,
+                    entry_points if isinstance(entry_points, str) else None,
+                )
+            )
         elif missing:
             raise BuildError(
                 f"{done.item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from debwheels.build.keys import KeyInputs
+from debwheels.build.probes import ProbeCache
 from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.reuse import Reuse
 from debwheels.build.schedule import Ready, Task
@@ -42,12 +43,14 @@ class BuildDriver:
         probe: set[str],
         reuse: Reuse | None,
         preparer: ThreadPoolExecutor,
+        probes: ProbeCache | None = None,
     ) -> None:
         self.builder = builder
         self.graph = graph
         self.sources = sources
         self.probe = probe
         self.reuse = reuse
+        self.probes = probes
         self.preparer = preparer
         self.result = RunResult()
         self.ahead: dict[str, Future[SourceItem]] = {}  # sources being fetched and unpacked
@@ -55,10 +58,18 @@ class BuildDriver:
         self.frontend: Path | None = None
 
     def plan(self, key: str, needs: Mapping[str, BuiltWheel]) -> Ready[BuiltWheel] | Task[Finished]:
-        """Reuse *key*'s wheel when its build key is known, else a build (or probe) task."""
+        """Reuse *key*'s wheel (or, probing, its backend's answer) when its build key is known, else a task."""
         package = self.graph.packages[key]
         env_wheels = [needs[dep] for dep in sorted(package.build_env)]
         inputs = self.builder.key_inputs(self.graph, package, {dep: needs[dep].sha256 for dep in package.build_env})
+        answer = self.probes.get(inputs.key) if self.probes is not None and key in self.probe else None
+        if answer is not None:
+            self.result.dynamic[key] = list(answer.dynamic_requires)
+            if answer.metadata is not None:
+                self.result.metadata[key] = answer.metadata.encode()
+            if answer.entry_points is not None:
+                self.result.entry_points[key] = answer.entry_points
+            return Ready(None, f"probed {key}: its backend's answer is known (build key {inputs.key[:12]})")
         reuse = self.reuse if key not in self.probe else None
         hit = reuse.lookup(inputs.key) if reuse is not None else None
         if hit is not None:
@@ -108,7 +119,7 @@ class BuildDriver:
     def record(self, key: str, done: Finished) -> tuple[BuiltWheel | None, str]:
         """Take in a finished build or probe: its wheel (None when probed) and the line to print."""
         probing = bool(self.probe)
-        self.builder.take_in(key, self.inputs[key], done, self.result, probing, self.reuse)
+        self.builder.take_in(key, self.inputs[key], done, self.result, probing, self.reuse, self.probes)
         made = self.result.built.get(key)
         if made is None:
             return None, f"probed {key} in {done.seconds:.1f}s"

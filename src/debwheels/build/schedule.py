@@ -32,9 +32,9 @@ T = TypeVar("T")  # what a task returns to its driver
 
 @dataclass(frozen=True)
 class Ready(Generic[R]):
-    """A node whose product exists without running anything; *message* says where it came from."""
+    """A node whose product exists without running anything (None: it makes none); *message* says where it came from."""
 
-    product: R
+    product: R | None
     message: str
 
 
@@ -201,7 +201,8 @@ class Scheduler(Generic[R, T]):
                             continue
                         planned = driver.plan(key, {dep: out.products[dep] for dep in self.needs[key]})
                         if isinstance(planned, Ready):
-                            out.products[key] = planned.product
+                            if planned.product is not None:
+                                out.products[key] = planned.product
                             finish(key, planned.message)
                             sorter.done(key)
                         else:

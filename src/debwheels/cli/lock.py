@@ -60,6 +60,11 @@ def lock(
     package's backend confirms its metadata in the builder, offline. Writes requirements.txt,
     build-requirements.txt and the lock graph (lock.json). With --from, the versions another
     tool locked are kept and its hashes checked against the sdists.
+
+    A lock whose recorded inputs (requirements.in, the project's build files, the settings,
+    the builder) are unchanged is current: nothing is resolved or written. Otherwise existing
+    pins are kept unless they conflict, and backends whose answers are known (probe cache, by
+    build key) are not asked again.
     """
     from debwheels.lock.commands import LockRequest
     from debwheels.lock.commands import lock as lock_project
@@ -71,6 +76,12 @@ def lock(
     )
     done = lock_project(ctx, request)
     graph, runtime_count, build_count = done.graph, done.runtime_count, done.build_count
+    if not done.written:
+        click.echo(
+            f"{cfg.lock_file.name} is current ({runtime_count} runtime and {build_count} build packages for python "
+            f"{graph.python}): its recorded inputs are unchanged, nothing written (--upgrade to look for new releases)"
+        )
+        return
     click.echo(
         f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
         f"{graph.python}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"

@@ -3,7 +3,7 @@
 Format (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
 
     {
-      "format": 2,
+      "format": 3,
       "python": "3.11.2",                   # the builder interpreter it was resolved for
       "requirements-in": ["click", ...],    # the roots, as written in requirements.in
       "project": "debwheels==0.1.0",        # the application itself (built from its tree)
@@ -21,7 +21,10 @@ Format (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
           "dynamic-requires": ["<PEP 508>", ...], # from get_requires_for_build_wheel
           "build-env": ["<key>", ...]       # exactly what its build environment holds
         }
-      }
+      },
+      "inputs": {"sha256": "<hex>", "parts": {...}}  # what the lock follows from
+                                            # (debwheels.lock.inputs): an unchanged digest
+                                            # proves the lock current
     }
 """
 
@@ -41,8 +44,8 @@ from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 from debwheels.lock.requirements import Pin
 
-FORMAT = 2
-READABLE_FORMATS = (1, 2)  # format 1 lacks requires-dist
+FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)  # format 1 lacks requires-dist, formats 1 and 2 lack inputs
 
 
 def key_of(name: str, version: str) -> str:
@@ -123,6 +126,7 @@ class LockGraph:
     project: str
     packages: dict[str, LockedPackage] = field(default_factory=dict)
     frontend: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] | None = None  # debwheels.lock.inputs.LockInputs.to_json(), None when unknown
 
     def to_text(self) -> str:
         """Stable JSON text."""
@@ -133,6 +137,7 @@ class LockGraph:
             "project": self.project,
             "frontend": sorted(self.frontend),
             "packages": {k: self.packages[k].to_json() for k in sorted(self.packages)},
+            "inputs": self.inputs,
         }
         return strictjson.render(data)
 
@@ -163,6 +168,7 @@ class LockGraph:
                 project=data["project"],
                 frontend=list(data["frontend"]),
                 packages={k: LockedPackage.from_json(v) for k, v in data["packages"].items()},
+                inputs=data.get("inputs") if isinstance(data.get("inputs"), dict) else None,
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise RequirementsError(

@@ -41,19 +41,22 @@ from packaging.version import Version
 from debwheels.build.builder import FRONTEND, Builder
 from debwheels.build.closure import effective_requires
 from debwheels.build.keys import BuildCache
+from debwheels.build.probes import ProbeCache
 from debwheels.build.results import RunResult
 from debwheels.build.reuse import Reuse
 from debwheels.build.sources import fetch, needs_rust, read_build_system
+from debwheels.config import Config
 from debwheels.context import Context
 from debwheels.debian.images import marker_environment
 from debwheels.debian.syslibs import known_requirements
 from debwheels.errors import RequirementsError
-from debwheels.fsutil import atomic_write_text
+from debwheels.fsutil import atomic_write_text, memory_fs, private_tempdir
 from debwheels.lock import simpleindex
 from debwheels.lock.confirm import check_project, confirm
 from debwheels.lock.graph import LockedPackage, LockGraph, key_of
 from debwheels.lock.importers import check_sdist, constraints, pin_applies
 from debwheels.lock.importers.common import ImportedLock
+from debwheels.lock.inputs import LockInputs
 from debwheels.lock.metadata import CoreMetadata, MetadataProvider, sdist_build_system
 from debwheels.lock.releases import Cutoff, Skipped
 from debwheels.lock.requirements import render_pins
@@ -111,6 +114,7 @@ class Locker:
             (constraints, never resolved afresh) and whose hashes must match the sdists.
         cutoff: upload-time limits (default: the configuration's ``exclude-newer`` and ``min-release-age``).
         jobs: builds and probes at once in the dynamic passes, each in its own container.
+        inputs: what this lock follows from (:mod:`debwheels.lock.inputs`), recorded in lock.json.
     """
 
     def __init__(
@@ -121,8 +125,10 @@ class Locker:
         imported: ImportedLock | None = None,
         cutoff: Cutoff | None = None,
         jobs: int = 1,
+        inputs: LockInputs | None = None,
     ) -> None:
         self.ctx = ctx
+        self.inputs = inputs
         cfg = self.cfg = ctx.cfg
         self.imported = imported
         self.say = ctx.say
@@ -261,7 +267,20 @@ class Locker:
             )
         node.build_backend = build_system.backend
         node.build_requires = effective_requires(build_system, settings)
+        node.dynamic_requires = sorted(set(node.dynamic_requires) | set(self._known_dynamic(node)))
         node.build_env = self._build_env(graph, node, node.build_requires + node.dynamic_requires)
+
+    def _known_dynamic(self, node: LockedPackage) -> list[str]:
+        """The dynamic build requirements the previous lock recorded for this very sdist and these settings.
+
+        A hint, not a result: the pass probes (or finds in the probe cache) the backend's answer
+        for the environment it gives, and a requirement it no longer asks for is dropped there.
+        Starting from it, a relock builds each build tool once, in its final environment.
+        """
+        previous = self.previous.packages.get(node.key) if self.previous else None
+        if previous is None or previous.sha256 != node.sha256 or previous.build_requires != node.build_requires:
+            return []
+        return list(previous.dynamic_requires)
 
     def _close(self, graph: LockGraph, queue: list[str]) -> None:
         described: set[str] = set()
@@ -408,15 +427,22 @@ class Locker:
         Returns:
             RunResult: the last pass, in which nothing was missing: every package probed or built.
         """
+        with private_tempdir("debwheels-lock-", parent=memory_fs()) as work:
+            return self._passes(graph, work)
+
+    def _passes(self, graph: LockGraph, work: Path) -> RunResult:
+        """The passes of :meth:`_discover_dynamic`, with sources unpacked under *work* (scratch, in memory when possible)."""
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
+        probes = ProbeCache(self.cfg.build_cache_dir / "probes")
         for round_number in range(1, MAX_ROUNDS + 1):
             self.say(f"dynamic build requirements and metadata, pass {round_number}")
-            builder = Builder(self.ctx, work=self.cfg.state_dir / "lock-work", jobs=self.jobs)
+            builder = Builder(self.ctx, work=work / "work", jobs=self.jobs)
             builder.reset()
             needed = {dep for p in graph.packages.values() for dep in p.build_env}
-            result = builder.run(graph, probe=set(graph.packages) - needed, reuse=reuse)
+            result = builder.run(graph, probe=set(graph.packages) - needed, reuse=reuse, probes=probes)
             for key, dynamic in result.dynamic.items():
-                graph.packages[key].dynamic_requires = sorted(set(graph.packages[key].dynamic_requires) | set(dynamic))
+                # The backend's answer for this environment; a seeded hint it no longer asks for goes.
+                graph.packages[key].dynamic_requires = sorted(set(dynamic))
             if not result.missing:
                 return result
             queue = []
@@ -449,21 +475,25 @@ class Locker:
             if parts:
                 self.say(f"skipped newer {name} than {', '.join(chosen)}: {'; '.join(parts)}")
 
-    def write(self, graph: LockGraph) -> None:
-        """Write requirements.txt, build-requirements.txt and the lock graph (each atomically)."""
+    @staticmethod
+    def render(cfg: Config, graph: LockGraph) -> dict[Path, str]:
+        """The text of requirements.txt and build-requirements.txt for *graph*, by path (pip's hash-checking format)."""
         nodes = [p for p in graph.packages.values() if p.key != graph.project]
-        source = f"'debwheels lock'; edit {self.cfg.requirements.with_suffix('.in').name}, not this file"
+        source = f"'debwheels lock'; edit {cfg.requirements.with_suffix('.in').name}, not this file"
         runtime = [p.pin() for p in nodes if p.runtime]
         build = [p.pin() for p in nodes if not p.runtime]
-        atomic_write_text(
-            self.cfg.requirements,
-            render_pins(runtime, f"Runtime closure, pinned to sdist sha256. Written by {source}."),
-        )
-        atomic_write_text(
-            self.cfg.build_requirements,
-            render_pins(
+        return {
+            cfg.requirements: render_pins(runtime, f"Runtime closure, pinned to sdist sha256. Written by {source}."),
+            cfg.build_requirements: render_pins(
                 build,
                 f"Build closure (may hold several versions of a tool), pinned to sdist sha256. Written by {source}.",
             ),
-        )
+        }
+
+    def write(self, graph: LockGraph) -> None:
+        """Write requirements.txt, build-requirements.txt and the lock graph (each atomically), with the inputs."""
+        if self.inputs is not None:
+            graph.inputs = self.inputs.to_json()
+        for path, text in self.render(self.cfg, graph).items():
+            atomic_write_text(path, text)
         graph.write(self.cfg.lock_file)
