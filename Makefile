@@ -1,5 +1,5 @@
 # debwheels' own Makefile. debwheels packages itself the way 'debwheels init' sets up any
-# project: the targets (builder lock wheels verify deb install-test repro apt-repo) are the
+# project: the targets (builder lock update wheels verify deb install-test repro apt-repo) are the
 # template init writes, run with this checkout's bin/debwheels. Host tooling is Debian's
 # python3 and packages plus debwheels' own runtime wheels from its verified, signed mirror in
 # .debwheels/host-venv (scripts/setup-host.sh makes both); nothing comes from PyPI onto the host.
@@ -14,7 +14,7 @@ setup:
 	@bash scripts/setup-host.sh
 
 # Every debwheels target needs the host set up first.
-builder lock wheels verify deb install-test repro apt-repo: setup
+builder lock update wheels verify deb install-test repro apt-repo: setup
 
 # The reproducibility corpus (tests/corpus): rebuild ~70 popular packages twice, report in tests/corpus/report/.
 corpus: builder

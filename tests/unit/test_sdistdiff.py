@@ -133,9 +133,10 @@ def test_build_backend_and_setup_py_changes_come_first(tmp_path: Path) -> None:
     assert result.requires_change == (("setuptools>=61",), ("hatchling",))
     assert [c.path for c in result.build_time] == ["pyproject.toml", "setup.py"]
     lines = result.render().split("\n")
-    assert lines[1:4] == [
+    assert lines[1:5] == [
         "build backend: setuptools.build_meta -> hatchling.build",
         "build requirements: ['setuptools>=61'] -> ['hatchling']",
+        "files: *C pyproject.toml, *C setup.py, C README (A added, R removed, C changed; * runs at build time)",
         "runs at build time:",
     ]
     assert lines.index("--- a/setup.py") < lines.index("other changes:") < lines.index("--- a/README")

@@ -340,6 +340,7 @@ class Builder:
         probe: Iterable[str] = (),
         reuse: Reuse | None = None,
         probes: ProbeCache | None = None,
+        fresh: Iterable[str] = (),
     ) -> RunResult:
         """Build the graph's packages, up to ``jobs`` at once, each as soon as its build environment exists.
 
@@ -360,6 +361,8 @@ class Builder:
             reuse: wheels available by build key, and the cache to fill (default: build all, cache nothing).
             probes: backends' answers by build key (:mod:`debwheels.build.probes`): a probed package
                 whose key is there is not run again, and complete new answers are stored (default: none).
+            fresh: keys built even when *reuse* knows their build key (the packages a partial
+                ``debwheels repro`` checks; what they need is still reused).
 
         Returns:
             RunResult: built (or reused) wheels, their manifest entries, dynamic and missing requirements, failures.
@@ -376,7 +379,7 @@ class Builder:
             Progress(len(graph.packages)) as progress,
             ThreadPoolExecutor(max_workers=1) as preparer,  # sources fetched and unpacked while builds run
         ):
-            driver = BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer, probes)
+            driver = BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer, probes, frozenset(fresh))
             outcome = scheduler.run(driver, progress)
         result = driver.result
         if self.keep_going:

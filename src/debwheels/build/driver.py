@@ -44,6 +44,7 @@ class BuildDriver:
         reuse: Reuse | None,
         preparer: ThreadPoolExecutor,
         probes: ProbeCache | None = None,
+        fresh: frozenset[str] = frozenset(),
     ) -> None:
         self.builder = builder
         self.graph = graph
@@ -51,6 +52,7 @@ class BuildDriver:
         self.probe = probe
         self.reuse = reuse
         self.probes = probes
+        self.fresh = fresh  # keys built whatever reuse knows (debwheels repro NAME)
         self.preparer = preparer
         self.result = RunResult()
         self.ahead: dict[str, Future[SourceItem]] = {}  # sources being fetched and unpacked
@@ -70,7 +72,7 @@ class BuildDriver:
             if answer.entry_points is not None:
                 self.result.entry_points[key] = answer.entry_points
             return Ready(None, f"probed {key}: its backend's answer is known (build key {inputs.key[:12]})")
-        reuse = self.reuse if key not in self.probe else None
+        reuse = self.reuse if key not in self.probe and key not in self.fresh else None
         hit = reuse.lookup(inputs.key) if reuse is not None else None
         if hit is not None:
             wheel = self.builder.adopt(hit)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from debwheels.build.refresh import Refreshed
     from debwheels.build.repro import Outcome
 
-from debwheels.cli.app import State, cli, jobs_option, json_option, key_option, say
+from debwheels.cli.app import State, cli, emit_json, jobs_option, json_option, key_option, say
 
 
 @cli.command()
@@ -150,3 +150,31 @@ def _print_outcomes(outcomes: list[Outcome]) -> None:
         extra += f" ({o.diffoscope})" if o.diffoscope else ""
         extra += f": {(o.error or '').splitlines()[0][:120]}" if o.error else ""
         click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@jobs_option
+@click.option("--vary", default="+all", show_default=True, help="Variations the changed wheels are rebuilt under.")
+@key_option("; without it, update stops after the review")
+@json_option
+@click.pass_obj
+def update(state: State, names: tuple[str, ...], jobs: int, vary: str, key: str | None, as_json: bool) -> None:
+    """Upgrade NAMES (default: everything), rebuild what changed and print one review; sign and package with a key.
+
+    Relocks with --upgrade-package for each name, builds what changed, rebuilds the changed
+    wheels under varied conditions, and prints the review: each package's old -> new version
+    with the diff of its sdists (build-time files first), changed build environments, and the
+    wheel sha256 changes. With DEBWHEELS_SIGNING_KEY it then signs the mirror and builds the
+    .deb. When a step before signing fails, the lock files are restored and nothing is staged
+    or published; the exit status is then non-zero.
+    """
+    from debwheels.update.commands import update as run_update
+
+    done = run_update(state.context(), names, jobs, key, vary)
+    if as_json:
+        emit_json(done.to_json())
+    else:
+        click.echo(done.render())
+    if done.error is not None:
+        raise done.error

@@ -35,6 +35,7 @@ from debwheels.safetext import clip, escape
 #: Most bytes decompressed from one archive (tar headers and skipped data included).
 MAX_ARCHIVE_BYTES = 2 * 1024 * 1024 * 1024
 _CHUNK = 1024 * 1024
+FILES_LISTED = 60  # paths named on the summary's files line
 _MAX_LINK_BYTES = 4096
 _HARDLINK = "hardlink -> "
 #: File names (anywhere in the tree) and suffixes whose changes run or decide things at build time.
@@ -153,6 +154,15 @@ class SdistDiff:
         if self.requires_change:
             old_req, new_req = (escape(repr(list(r))) for r in self.requires_change)
             lines.append(f"build requirements: {old_req} -> {new_req}")
+        if self.changes:  # every path first, so that a truncated review still names them all
+            listed = [c for c in self.changes if c.build_time] + [c for c in self.changes if not c.build_time]
+            shown = listed[:FILES_LISTED]
+            lines.append(
+                "files: "
+                + ", ".join(f"{'*' if c.build_time else ''}{c.kind[0].upper()} {escape(c.path)}" for c in shown)
+                + (f" and {len(listed) - len(shown)} more" if len(listed) > len(shown) else "")
+                + " (A added, R removed, C changed; * runs at build time)"
+            )
         for heading, build_time in (("runs at build time:", True), ("other changes:", False)):
             group = [c for c in self.changes if c.build_time is build_time]
             if group:

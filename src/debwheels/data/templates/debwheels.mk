@@ -3,7 +3,7 @@
 DEBWHEELS ?= debwheels
 JOBS ?= $(shell nproc)
 
-.PHONY: builder lock wheels verify deb install-test repro apt-repo
+.PHONY: builder lock update wheels verify deb install-test repro apt-repo
 
 # The pinned Debian builder and endpoint images (mmdebstrap rootfs, builder-lock.json).
 builder:
@@ -12,6 +12,13 @@ builder:
 # Pin requirements/requirements.in (and every build requirement) to sdist sha256.
 lock: builder
 	$(DEBWHEELS) lock
+
+# Upgrade NAMES (default: every package): relock, build what changed, rebuild the changed
+# wheels under varied conditions, print the review (sdist diffs, build environments, wheel
+# hashes); with DEBWHEELS_SIGNING_KEY, sign the mirror and build the .deb.
+NAMES ?=
+update: builder
+	$(DEBWHEELS) update -j $(JOBS) $(NAMES)
 
 # Build what changed into wheels-mirror/, print the review diff, sign when it changed
 # (DEBWHEELS_SIGNING_KEY: a secret key in $$GNUPGHOME whose fingerprint is trusted).
