@@ -232,3 +232,45 @@ def verdict(passed: bool, text: str) -> int:
     """Print the final ``PASS target ...`` / ``FAIL target ...`` line; return the exit status."""
     print(f"{'PASS' if passed else 'FAIL'} target {text}")
     return 0 if passed else 1
+
+
+# The peers of the lock and bump benchmarks, pinned: installed once into their own venv from
+# PyPI (never the machine's ambient pip configuration), outside the repository.
+PEERS = ("uv==0.13.9", "pip-tools==7.6.2")
+PEERS_DIR = Path("/var/tmp/debwheels-bench-peers")
+
+
+def clean_env(**changes: str | None) -> dict[str, str]:
+    """This environment without any ``PIP_*``/``UV_*`` setting, pip's configuration files ignored, plus *changes*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["UV_NO_CONFIG"] = "1"
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def peer_venv() -> Path:
+    """A venv holding :data:`PEERS` (made on first use); returns its ``bin`` directory."""
+    venv = PEERS_DIR / ("venv-" + "-".join(p.replace("==", "") for p in PEERS))
+    bin_dir = venv / "bin"
+    if not (bin_dir / "uv").exists() or not (bin_dir / "pip-compile").exists():
+        run_checked(["/usr/bin/python3", "-m", "venv", str(venv)])
+        run_checked(
+            [
+                str(bin_dir / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--isolated",
+                "-q",
+                "--index-url",
+                "https://pypi.org/simple",
+                *PEERS,
+            ],
+            env=clean_env(),
+        )
+    return bin_dir

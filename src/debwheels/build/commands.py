@@ -123,6 +123,7 @@ def reproduce(
     vary: str = "+all",
     with_deb: bool = False,
     report_dir: Path | None = None,
+    reuse_first: bool = False,
 ) -> Reproduced:
     """Rebuild *names* (default: every locked wheel) under varied conditions and compare (``debwheels repro``).
 
@@ -132,6 +133,9 @@ def reproduce(
         vary: the variations, in reprotest's syntax (``+all,-time``).
         with_deb: also build the .deb twice and compare.
         report_dir: where the report goes (default ``.debwheels/repro-report``; replaced).
+        reuse_first: with *names*, the normal build of each is the one the build cache holds
+            for its key when it holds one (``debwheels update``: the build it just made), so
+            only the varied build runs.
 
     Returns:
         Reproduced: the outcomes, the report and whether all were reproducible.
@@ -147,7 +151,7 @@ def reproduce(
     target = (report_dir or ctx.cfg.state_dir / "repro-report").resolve()
     runner = Repro(ctx, Variation(parse_vary(vary)), target)
     runner.prepare_report_dir()
-    outcomes = runner.wheels({str(canonicalize_name(n)) for n in names} or None)
+    outcomes = runner.wheels({str(canonicalize_name(n)) for n in names} or None, reuse_first)
     if with_deb:
         outcomes.append(runner.deb())
     report, ok = runner.write(outcomes)

@@ -111,12 +111,13 @@ class Repro:
             return str(text.relative_to(self.report_dir))
         return str(page.relative_to(self.report_dir))
 
-    def wheels(self, names: set[str] | None = None) -> list[Outcome]:
+    def wheels(self, names: set[str] | None = None, reuse_first: bool = False) -> list[Outcome]:
         """Build every locked package (or *names*) twice and compare; returns one outcome each.
 
         With *names*, only their packages are built twice; what they need at build time is
         taken from the build cache by build key (or built once, normally, and cached), so the
-        check costs two builds per named package, not two of the closure.
+        check costs two builds per named package, not two of the closure. With *reuse_first*
+        too, their normal build is the cached one when there is one: only the varied build runs.
         """
         graph = LockGraph.read(self.cfg.lock_file)
         first_builder = self._builder("first")
@@ -125,7 +126,7 @@ class Repro:
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir)) if only is not None else None
         fresh = frozenset(only or ())
         self.say(f"first build: normal settings ({len(items)} packages)")
-        first = first_builder.run(graph, items, reuse=reuse, fresh=fresh)
+        first = first_builder.run(graph, items, reuse=reuse, fresh=frozenset() if reuse_first else fresh)
         second_builder = self._builder("second", self.variation)
         second_builder.reset()
         self.say(f"second build: varying {self.variation.describe()}")

@@ -162,7 +162,10 @@ def download(pin: Pin, entry: IndexFile, cache: Path) -> Sdist:
     tmp = Path(name)
     hasher = hashlib.sha256()
     try:
-        with urllib.request.urlopen(entry.url, timeout=300) as response, os.fdopen(handle, "wb") as out:
+        with (
+            urllib.request.urlopen(entry.url, timeout=300, context=simpleindex.tls_context()) as response,
+            os.fdopen(handle, "wb") as out,
+        ):
             while chunk := response.read(1 << 20):
                 hasher.update(chunk)
                 out.write(chunk)

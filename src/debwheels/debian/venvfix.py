@@ -71,7 +71,7 @@ def compile_for_installed_path(stage: Path, root: Path) -> bool:
             stripdir=str(stage),
             prependdir="/",
             invalidation_mode=PycInvalidationMode.CHECKED_HASH,
-            workers=1,
+            workers=0,  # one process per core; each .pyc depends only on its source
         )
     )
 

@@ -44,7 +44,7 @@ from debwheels.build.keys import BuildCache
 from debwheels.build.probes import ProbeCache
 from debwheels.build.results import RunResult
 from debwheels.build.reuse import Reuse
-from debwheels.build.sources import fetch, needs_rust, read_build_system
+from debwheels.build.sources import needs_rust, read_build_system
 from debwheels.config import Config
 from debwheels.context import Context
 from debwheels.debian.images import marker_environment
@@ -57,7 +57,7 @@ from debwheels.lock.graph import LockedPackage, LockGraph, key_of
 from debwheels.lock.importers import check_sdist, constraints, pin_applies
 from debwheels.lock.importers.common import ImportedLock
 from debwheels.lock.inputs import LockInputs
-from debwheels.lock.metadata import CoreMetadata, MetadataProvider, sdist_build_system
+from debwheels.lock.metadata import CoreMetadata, MetadataProvider, pinned_build_system
 from debwheels.lock.releases import Cutoff, Skipped
 from debwheels.lock.requirements import render_pins
 from debwheels.lock.resolve import Catalog, Resolved, resolve
@@ -255,8 +255,7 @@ class Locker:
             build_system = read_build_system(self.cfg.root)
         else:
             assert node.sdist is not None and node.sha256 is not None
-            sdist = fetch(node.pin(), self.cfg.index_url, self.cfg.cache_dir)
-            build_system = sdist_build_system(sdist.path)  # read from the archive, nothing unpacked
+            build_system = pinned_build_system(node.pin(), self.cfg.index_url, self.cfg.cache_dir)
         settings = self.cfg.settings(node.name)
         rust = needs_rust(build_system) if settings.build_requires is None else None
         if rust is not None and key != graph.project:
@@ -308,6 +307,7 @@ class Locker:
             BuildError: a build-time cycle, or a build tool failed to build.
         """
         roots = self._roots(infile)
+        self._prefetch(roots)
         if self.cutoff.active:
             self.say(f"resolving with {self.cutoff.describe()}")
         for attempt in range(1, MAX_RESOLUTIONS + 1):
@@ -329,6 +329,18 @@ class Locker:
             f"the dependencies did not settle after {MAX_RESOLUTIONS} resolutions (metadata differs between the index "
             "and the build backends): see .debwheels/logs"
         )
+
+    def _prefetch(self, roots: list[str]) -> None:
+        """Start reading the index pages of the roots and of every package of the previous lock, in the background.
+
+        Resolution asks for pages one dependency at a time; the ones it will need are then
+        already being read (:meth:`debwheels.lock.resolve.Catalog.prefetch`, several at once).
+        A page that cannot be had is reported only if resolution needs it.
+        """
+        names = {str(canonicalize_name(Requirement(r).name)) for r in roots}
+        names |= {p.name for p in self.previous.packages.values() if p.sha256} if self.previous else set()
+        for name in sorted(names):
+            self.catalog.prefetch(name)
 
     def project_metadata(self) -> tuple[bytes, str]:
         """The project's core metadata and ``entry_points.txt`` as its own build backend prepares them.

@@ -31,7 +31,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from debwheels import strictjson
-from debwheels.build.sources import BuildSystem, Sdist, download, parse_build_system
+from debwheels.build.sources import BuildSystem, Sdist, download, fetch, parse_build_system
 from debwheels.build.wheelmeta import MAX_METADATA, parse_headers
 from debwheels.errors import FetchError, RequirementsError, UnsafeArchiveError
 from debwheels.fsutil import atomic_write_text
@@ -256,6 +256,66 @@ class ConfirmedStore:
             atomic_write_text(self.directory / f"{sha256}.json", strictjson.render(record))
         except OSError:
             pass
+
+
+class BuildSystemStore:
+    """The ``[build-system]`` tables of sdists, by sdist sha256 (``<cache>/metadata/build-system``).
+
+    Content-addressed: an sdist with that sha256 was hash-checked when its table was read, and
+    the table of those bytes never changes. A relock of an unchanged closure reads no archive.
+    """
+
+    FORMAT = "debwheels-build-system/1"
+
+    def __init__(self, cache: Path) -> None:
+        self.directory = cache / "metadata" / "build-system"
+
+    def get(self, sha256: str) -> BuildSystem | None:
+        """The table of the sdist *sha256*, or None (absent, unreadable or of another format)."""
+        try:
+            data = json.loads((self.directory / f"{sha256}.json").read_text(encoding="utf-8"))
+            if data.get("format") != self.FORMAT:
+                return None
+            return BuildSystem(
+                tuple(str(r) for r in data["requires"]),
+                str(data["backend"]),
+                tuple(str(p) for p in data["backend-path"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put(self, sha256: str, build_system: BuildSystem) -> None:
+        """Record the table of the sdist *sha256* (best effort: a full disk loses only speed)."""
+        record = {
+            "format": self.FORMAT,
+            "requires": list(build_system.requires),
+            "backend": build_system.backend,
+            "backend-path": list(build_system.backend_path),
+        }
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.directory / f"{sha256}.json", strictjson.render(record))
+        except OSError:
+            pass
+
+
+def pinned_build_system(pin: Pin, index_url: str, cache: Path) -> BuildSystem:
+    """The ``[build-system]`` of the sdist *pin* names: from :class:`BuildSystemStore`, else read from the archive.
+
+    Args:
+        pin: the sdist's pin (its one hash is the sdist sha256).
+        index_url: the index to fetch it from when it is not cached.
+        cache: the cache root.
+
+    Raises:
+        FetchError, HashMismatchError, UnsafeArchiveError: the sdist cannot be had or read.
+    """
+    store = BuildSystemStore(cache)
+    found = store.get(pin.hashes[0])
+    if found is None:
+        found = sdist_build_system(fetch(pin, index_url, cache).path)  # read from the archive, nothing unpacked
+        store.put(pin.hashes[0], found)
+    return found
 
 
 class MetadataProvider:

@@ -11,8 +11,10 @@ page gives before it is used. One client per (index URL, cache) is shared by the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import ssl
 import threading
 import urllib.error
 import urllib.parse
@@ -39,6 +41,17 @@ from debwheels.fsutil import atomic_write_bytes
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 TIMEOUT = 60  # seconds per request
 MAX_METADATA = 16 << 20  # bytes; a larger sidecar is refused
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS client context of the process (certificate checks as :func:`ssl.create_default_context`).
+
+    ``urlopen`` without a context makes a new one per request, loading the CA bundle each time:
+    about a tenth of a second of CPU, under the GIL, per index page. ``SSL_CERT_FILE`` and
+    ``SSL_CERT_DIR`` apply, as they do to the default context.
+    """
+    return ssl.create_default_context()
 
 
 @dataclass(frozen=True)
@@ -181,7 +194,7 @@ class SimpleIndex:
         self.requests += 1
         request = urllib.request.Request(url, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT, context=tls_context()) as response:
                 return int(response.status), response.read(), str(response.headers.get("ETag") or "")
         except urllib.error.HTTPError as exc:
             if exc.code == 304:

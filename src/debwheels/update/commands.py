@@ -25,6 +25,9 @@ signing leaves the signed mirror published (the .deb is built from it) and is an
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,6 +133,8 @@ class Updated:
         deb: the .deb (None without a key or without ``debian/``).
         error: the error that stopped the update, or None.
         notes: lines for the maintainer (what was skipped, how to sign).
+        seconds: wall seconds of each step that ran (``relock``, ``sdist diffs``, ``build``,
+            ``repro``, ``sign``, ``.deb``).
     """
 
     names: tuple[str, ...]
@@ -142,6 +147,7 @@ class Updated:
     deb: Deb | None = None
     error: DebwheelsError | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -175,6 +181,7 @@ class Updated:
             "deb": self.deb.to_json() if self.deb else None,
             "error": str(self.error) if self.error else None,
             "notes": list(self.notes),
+            "seconds": dict(self.seconds),
         }
 
     def render(self) -> str:
@@ -209,6 +216,9 @@ class Updated:
         if self.deb is not None:
             lines.append(f"built {self.deb.result.deb} sha256 {self.deb.result.sha256}")
         lines.extend(self.notes)
+        if self.seconds:
+            steps = ", ".join(f"{name} {value:.1f}" for name, value in self.seconds.items())
+            lines.append(f"took {sum(self.seconds.values()):.1f}s: {steps}")
         if self.error is not None:
             lines.append(f"update FAILED: {self.error}")
             if self.wheels is None:
@@ -329,23 +339,28 @@ def update(
         )
     saved = {path: path.read_bytes() if path.is_file() else None for path in _lock_files(ctx)}
     published, source = _published(ctx, before)
-    result = Updated(wanted)
+    seconds: dict[str, float] = {}
+    result = Updated(wanted, seconds=seconds)
+    step = _Steps(ctx, seconds)
     try:
-        locked = lock(ctx, LockRequest(upgrade=not wanted, upgrade_packages=wanted, jobs=jobs))
+        with step("relock"):
+            locked = lock(ctx, LockRequest(upgrade=not wanted, upgrade_packages=wanted, jobs=jobs))
         upstream, envs = compare(published, _locked(locked.graph), locked.graph.project.split("==")[0])
         result = replace(result, locked=locked, upstream=tuple(upstream), build_envs=tuple(envs))
-        result = replace(
-            result, upstream=tuple(_with_diffs(ctx, c) for c in upstream), notes=(f"compared with {source}",)
-        )
-        done = refreshed(ctx, jobs)
+        with step("sdist diffs"):
+            diffed = tuple(_with_diffs(ctx, c) for c in upstream)
+        result = replace(result, upstream=diffed, notes=(f"compared with {source}",))
+        with step("build"):
+            done = refreshed(ctx, jobs)
         result = replace(result, refreshed=done)
         if done.staged is None:
             return result
         changed = tuple(sorted({c.name for c in done.review.changes if c.kind != "removed"}))
         if changed:
-            result = replace(
-                result, reproduced=reproduce(ctx, changed, vary, report_dir=cfg.state_dir / "update" / "repro")
-            )
+            with step("repro"):
+                # the normal build is the one just made (by build key); each changed wheel is built once more, varied
+                repro = reproduce(ctx, changed, vary, report_dir=cfg.state_dir / "update" / "repro", reuse_first=True)
+            result = replace(result, reproduced=repro)
         if result.reproduced is not None and not result.reproduced.ok:
             bad = [f"{o.name} {o.version}" for o in result.reproduced.outcomes if not o.reproducible]
             raise BuildError(
@@ -358,7 +373,8 @@ def update(
                 "(or 'debwheels sign' and 'debwheels deb')"
             )
             return replace(result, notes=(*result.notes, how))
-        result = replace(result, wheels=publish_refresh(ctx, done, key))
+        with step("sign"):
+            result = replace(result, wheels=publish_refresh(ctx, done, key))
     except DebwheelsError as exc:
         _restore(saved)
         remove_stage(cfg)
@@ -368,9 +384,31 @@ def update(
             result, notes=(*result.notes, "no debian/rules: run 'debwheels init' to package the application")
         )
     try:
-        return replace(result, deb=deb(ctx))
+        with step(".deb"):
+            return replace(result, deb=deb(ctx))
     except DebwheelsError as exc:
         return replace(result, error=exc, notes=(*result.notes, "the signed mirror stays published"))
+
+
+class _Steps:
+    """Times the update's steps into *seconds* and says when each starts (step i of 6, elapsed)."""
+
+    NAMES = ("relock", "sdist diffs", "build", "repro", "sign", ".deb")
+
+    def __init__(self, ctx: Context, seconds: dict[str, float]) -> None:
+        self.ctx = ctx
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        number = self.NAMES.index(name) + 1
+        self.ctx.say(f"update: {name} (step {number} of {len(self.NAMES)}, {time.monotonic() - self.started:.0f}s)")
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - began, 2)
 
 
 def _lock_files(ctx: Context) -> tuple[Path, ...]:
