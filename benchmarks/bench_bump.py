@@ -38,8 +38,6 @@ import benchlib
 from bench_cold import run_plain
 from bench_lock import project_copy
 
-INDEX = "https://pypi.org/simple"
-
 
 def debwheels(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
     return benchlib.run_checked([benchlib.DEFAULT_PYTHON, "-m", "debwheels", "-C", str(project), *args], env=env)
@@ -93,24 +91,9 @@ def serial_way(peer: Path, new_lock: Path, env: dict[str, str], work: Path) -> d
     cache = work / "pip-tools-cache"
 
     def pip_compile(*extra: str) -> None:
-        benchlib.run_checked(
-            [
-                str(bin_dir / "pip-compile"),
-                "--generate-hashes",
-                "--quiet",
-                *extra,
-                "--index-url",
-                INDEX,
-                "--cache-dir",
-                str(cache),
-                "--pip-args",
-                f"--cache-dir {cache}/pip",
-                "-o",
-                str(requirements / "peer-requirements.txt"),
-                str(requirements / "requirements.in"),
-            ],
-            env=benchlib.clean_env(),
-        )
+        out = requirements / "peer-requirements.txt"
+        argv = benchlib.pip_compile_argv(bin_dir, requirements / "requirements.in", out, cache, *extra)
+        benchlib.run_checked(argv, env=benchlib.clean_env())
 
     # Not timed: its own previous output with idna 3.19 (what it relocks from) and its caches
     # warm, as on a maintainer's machine (and as debwheels' are).

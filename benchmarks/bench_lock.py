@@ -127,20 +127,7 @@ def main() -> int:
                 str(out),
                 str(requirements_in),
             ],
-            "pip-compile": lambda out, cache: [
-                str(bin_dir / "pip-compile"),
-                "--generate-hashes",
-                "--quiet",
-                "--index-url",
-                INDEX,
-                "--cache-dir",
-                str(cache),
-                "--pip-args",
-                f"--cache-dir {cache}/pip",
-                "-o",
-                str(out),
-                str(requirements_in),
-            ],
+            "pip-compile": lambda out, cache: benchlib.pip_compile_argv(bin_dir, requirements_in, out, cache),
         }
         for name, command in peers.items():
             cache, out = work / f"{name}-cache", work / f"{name}.txt"

@@ -113,6 +113,11 @@ def cli_env(python_path: Path = SRC, pycache: Path | None = None, **changes: str
     if pycache is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return _changed(env, changes)
+
+
+def _changed(env: dict[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """*env* with *changes* applied (a None value unsets the name)."""
     for name, value in changes.items():
         if value is None:
             env.pop(name, None)
@@ -245,12 +250,26 @@ def clean_env(**changes: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
     env["PIP_CONFIG_FILE"] = os.devnull
     env["UV_NO_CONFIG"] = "1"
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+    return _changed(env, changes)
+
+
+def pip_compile_argv(bin_dir: Path, requirements_in: Path, out: Path, cache: Path, *extra: str) -> list[str]:
+    """``pip-compile --generate-hashes`` of *requirements_in* into *out* from PyPI, its caches under *cache*."""
+    return [
+        str(bin_dir / "pip-compile"),
+        "--generate-hashes",
+        "--quiet",
+        *extra,
+        "--index-url",
+        "https://pypi.org/simple",
+        "--cache-dir",
+        str(cache),
+        "--pip-args",
+        f"--cache-dir {cache}/pip",
+        "-o",
+        str(out),
+        str(requirements_in),
+    ]
 
 
 def peer_venv() -> Path:
