@@ -18,7 +18,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from debwheels import strictjson
+from debwheels.errors import VerificationError
 
 _CHUNK = 1 << 20  # bytes read per hashing step
 
@@ -64,6 +67,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """UTF-8 variant of :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+MAX_RECORD_BYTES = 16 << 20  # a larger cache record is not read
+
+
+def read_record(path: Path) -> Any:
+    """A cache record: the strict JSON value in *path* (:func:`debwheels.strictjson.loads`), or None.
+
+    For caches a miss only costs time: an absent, unreadable, oversized or malformed record is None.
+    """
+    try:
+        return strictjson.loads(path.read_bytes(), str(path), MAX_RECORD_BYTES)
+    except (OSError, VerificationError):
+        return None
+
+
+def write_record(path: Path, value: Any) -> None:
+    """Write a cache record: *value* as stable JSON (:func:`debwheels.strictjson.render`), atomically, parents made.
+
+    Best effort: a cache that cannot be written (full disk, read-only) is left as it was.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, strictjson.render(value))
+    except OSError:
+        pass
 
 
 def fresh_file(path: Path) -> Path:

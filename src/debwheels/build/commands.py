@@ -13,6 +13,7 @@ from typing import Any
 
 from debwheels.build.refresh import Refreshed, refresh
 from debwheels.build.repro import Outcome
+from debwheels.build.reuse import Reuse
 from debwheels.build.sources import Sdist, fetch
 from debwheels.context import Context
 from debwheels.errors import SigningError, UsageError
@@ -77,9 +78,9 @@ def explain(ctx: Context, name: str) -> list[dict[str, object]]:
     return [builder.explain(item) for _, item in sorted(items.items())]
 
 
-def refreshed(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
+def refreshed(ctx: Context, jobs: int = 1, rebuild: bool = False, reuse: Reuse | None = None) -> Refreshed:
     """Build what changed in the lock and stage the mirror (``debwheels build``); see :func:`debwheels.build.refresh.refresh`."""
-    return refresh(ctx, jobs=jobs, rebuild=rebuild)
+    return refresh(ctx, jobs=jobs, rebuild=rebuild, reuse=reuse)
 
 
 @dataclass(frozen=True)

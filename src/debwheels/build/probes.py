@@ -9,7 +9,7 @@ key and not asked again: not in the next pass of one lock, not in the next lock.
 complete answers are kept (nothing the environment lacked); an answer with missing
 requirements changes the environment, and with it the key.
 
-A record is ``<cache>/probe-cache/<key[:2]>/<key>.json`` (JSON, format
+A record is ``<build cache>/probes/<key[:2]>/<key>.json`` (JSON, format
 ``debwheels-probe/1``)::
 
     {"format": "debwheels-probe/1", "key": "<build key>",
@@ -23,17 +23,13 @@ another format, or names another key is ignored (the backend is asked again).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from debwheels import strictjson
-from debwheels.errors import VerificationError
-from debwheels.fsutil import atomic_write_text
+from debwheels.fsutil import read_record, write_record
 
 FORMAT = "debwheels-probe/1"
-MAX_RECORD_BYTES = 16 << 20  # a larger record is ignored
 
 
 @dataclass(frozen=True)
@@ -91,18 +87,8 @@ class ProbeCache:
 
     def get(self, key: str) -> ProbeRecord | None:
         """The record of *key*, or None (absent, unreadable, of another format or key)."""
-        path = self._path(key)
-        try:
-            data = strictjson.loads(path.read_bytes(), str(path), MAX_RECORD_BYTES)
-        except (OSError, VerificationError):
-            return None
-        return ProbeRecord.from_json(data, key)
+        return ProbeRecord.from_json(read_record(self._path(key)), key)
 
     def put(self, record: ProbeRecord) -> None:
         """Store *record* (atomically); a cache that cannot be written is left as it is."""
-        path = self._path(record.key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps(record.to_json(), indent=1, sort_keys=True))
-        except OSError:
-            pass
+        write_record(self._path(record.key), record.to_json())

@@ -59,13 +59,15 @@ class Refreshed:
         }
 
 
-def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
+def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False, reuse: Reuse | None = None) -> Refreshed:
     """Bring the staged mirror up to date with the lock, building only what changed.
 
     Args:
         ctx: the command's context (its runtime and images are asked for only when something must be built).
         jobs: builds at once.
         rebuild: reuse nothing.
+        reuse: the published mirror as the caller already verified it (:meth:`Reuse.load`), so
+            that it is not read and hashed again; None to verify it here.
 
     Returns:
         Refreshed: see above.
@@ -77,7 +79,7 @@ def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False) -> Refreshed:
     cfg, say = ctx.cfg, ctx.say
     graph = LockGraph.read(cfg.lock_file)
     check_lock_files(cfg, graph)
-    reuse = Reuse.load(cfg, rebuild)
+    reuse = Reuse.load(cfg, rebuild) if reuse is None else reuse
     if reuse.published is not None and published_is_current(cfg, graph, reuse):
         current = reuse.published
         return Refreshed(None, review(current, current), len(graph.packages), seconds=time.monotonic() - started)

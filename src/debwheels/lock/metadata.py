@@ -19,22 +19,20 @@ Formats: PyPA core metadata specification (email header fields), PEP 643 for ``D
 
 from __future__ import annotations
 
-import json
 import tarfile
 import threading
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from debwheels import strictjson
 from debwheels.build.sources import BuildSystem, Sdist, download, fetch, parse_build_system
 from debwheels.build.wheelmeta import MAX_METADATA, parse_headers
 from debwheels.errors import FetchError, RequirementsError, UnsafeArchiveError
-from debwheels.fsutil import atomic_write_text
+from debwheels.fsutil import read_record, write_record
 from debwheels.lock.releases import Release
 from debwheels.lock.requirements import Pin
 from debwheels.lock.simpleindex import IndexFile, SimpleIndex
@@ -230,9 +228,8 @@ class ConfirmedStore:
 
     def get(self, sha256: str) -> CoreMetadata | None:
         """The confirmed metadata of the sdist *sha256*, or None."""
-        path = self.directory / f"{sha256}.json"
+        data = read_record(self.directory / f"{sha256}.json")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
             return CoreMetadata(
                 canonicalize_name(data["name"]),
                 str(data["version"]),
@@ -240,7 +237,7 @@ class ConfirmedStore:
                 data.get("requires-python"),
                 "confirmed",
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # absent (None) or not a record
             return None
 
     def put(self, sha256: str, metadata: CoreMetadata) -> None:
@@ -251,11 +248,7 @@ class ConfirmedStore:
             "requires-dist": list(metadata.requires_dist),
             "requires-python": metadata.requires_python,
         }
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.directory / f"{sha256}.json", strictjson.render(record))
-        except OSError:
-            pass
+        write_record(self.directory / f"{sha256}.json", record)
 
 
 class BuildSystemStore:
@@ -272,8 +265,8 @@ class BuildSystemStore:
 
     def get(self, sha256: str) -> BuildSystem | None:
         """The table of the sdist *sha256*, or None (absent, unreadable or of another format)."""
+        data = read_record(self.directory / f"{sha256}.json")
         try:
-            data = json.loads((self.directory / f"{sha256}.json").read_text(encoding="utf-8"))
             if data.get("format") != self.FORMAT:
                 return None
             return BuildSystem(
@@ -281,7 +274,7 @@ class BuildSystemStore:
                 str(data["backend"]),
                 tuple(str(p) for p in data["backend-path"]),
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # absent (None) or not a record
             return None
 
     def put(self, sha256: str, build_system: BuildSystem) -> None:
@@ -292,11 +285,7 @@ class BuildSystemStore:
             "backend": build_system.backend,
             "backend-path": list(build_system.backend_path),
         }
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.directory / f"{sha256}.json", strictjson.render(record))
-        except OSError:
-            pass
+        write_record(self.directory / f"{sha256}.json", record)
 
 
 def pinned_build_system(pin: Pin, index_url: str, cache: Path) -> BuildSystem:
@@ -310,11 +299,20 @@ def pinned_build_system(pin: Pin, index_url: str, cache: Path) -> BuildSystem:
     Raises:
         FetchError, HashMismatchError, UnsafeArchiveError: the sdist cannot be had or read.
     """
+    return cached_build_system(cache, pin.hashes[0], lambda: fetch(pin, index_url, cache).path)
+
+
+def cached_build_system(cache: Path, sha256: str, sdist: Callable[[], Path]) -> BuildSystem:
+    """The ``[build-system]`` of the sdist *sha256*: from :class:`BuildSystemStore`, else read from the archive *sdist()* gives.
+
+    Raises:
+        whatever *sdist* raises; UnsafeArchiveError: the archive cannot be read.
+    """
     store = BuildSystemStore(cache)
-    found = store.get(pin.hashes[0])
+    found = store.get(sha256)
     if found is None:
-        found = sdist_build_system(fetch(pin, index_url, cache).path)  # read from the archive, nothing unpacked
-        store.put(pin.hashes[0], found)
+        found = sdist_build_system(sdist())  # read from the archive, nothing unpacked
+        store.put(sha256, found)
     return found
 
 
@@ -399,7 +397,7 @@ class MetadataProvider:
         with self._guard:
             found = self._build_systems.get(key)
         if found is None:
-            found = sdist_build_system(self.sdist(release).path)
+            found = cached_build_system(self.cache, key, lambda: self.sdist(release).path)
             with self._guard:
                 self._build_systems[key] = found
         return found

@@ -330,7 +330,8 @@ def _kept_alive(url: str, headers: dict[str, str]) -> tuple[int, bytes, str] | N
         return None
     key = (host, parts.port or 443)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    for attempt in (1, 2):
+    retried = False
+    while True:
         connection = _CONNECTIONS.open.get(key)
         reused = connection is not None
         if connection is None:
@@ -340,21 +341,22 @@ def _kept_alive(url: str, headers: dict[str, str]) -> tuple[int, bytes, str] | N
             connection.request("GET", target, headers={"User-Agent": USER_AGENT, **headers})
             response = connection.getresponse()
             body = response.read()
-        except _STALE as exc:
-            connection.close()
-            _CONNECTIONS.open.pop(key, None)
-            if reused and attempt == 1:
-                continue  # the server closed the idle connection: once more on a new one
-            raise FetchError(f"cannot read {url} ({exc}): check index-url and the network") from None
         except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            _CONNECTIONS.open.pop(key, None)
+            _drop(key)
+            if reused and not retried and isinstance(exc, _STALE):
+                retried = True  # the server closed the idle connection: once more on a new one
+                continue
             raise FetchError(f"cannot read {url} ({exc}): check index-url and the network") from None
         if response.will_close:
-            connection.close()
-            _CONNECTIONS.open.pop(key, None)
+            _drop(key)
         return int(response.status), body, str(response.headers.get("ETag") or "")
-    return None
+
+
+def _drop(key: tuple[str, int]) -> None:
+    """Close and forget this thread's connection to *key* (host, port)."""
+    connection = _CONNECTIONS.open.pop(key, None)
+    if connection is not None:
+        connection.close()
 
 
 def client(index_url: str, cache: Path) -> SimpleIndex:

@@ -144,7 +144,7 @@ def review(old: Manifest | None, new: Manifest) -> Review:
     rekeyed: list[str] = []
     for name in sorted(set(before) | set(after)):
         was, now = dict(before.get(name, {})), dict(after.get(name, {}))
-        for version in sorted(set(was) & set(now), key=_sort_key):
+        for version in sorted(set(was) & set(now), key=version_order):
             (old_file, old_sha, old_key), (new_file, new_sha, new_key) = was.pop(version), now.pop(version)
             if old_sha == new_sha:
                 unchanged += 1
@@ -153,17 +153,18 @@ def review(old: Manifest | None, new: Manifest) -> Review:
             else:
                 kind = "changed" if name in trees else "rebuilt"
                 changes.append(Change(kind, name, version, version, old_sha, new_sha, old_file, new_file))
-        olds, news = sorted(was, key=_sort_key), sorted(now, key=_sort_key)
+        olds, news = sorted(was, key=version_order), sorted(now, key=version_order)
         while olds and news:  # pair the remaining versions in order: 1.0 -> 2.0
             o, n = olds.pop(0), news.pop(0)
-            kind = "upgraded" if _sort_key(n) > _sort_key(o) else "downgraded"
+            kind = "upgraded" if version_order(n) > version_order(o) else "downgraded"
             changes.append(Change(kind, name, o, n, was[o][1], now[n][1], was[o][0], now[n][0]))
         changes.extend(Change("removed", name, o, None, was[o][1], None, was[o][0], None) for o in olds)
         changes.extend(Change("added", name, None, n, None, now[n][1], None, now[n][0]) for n in news)
     return Review(tuple(changes), unchanged, tuple(rekeyed))
 
 
-def _sort_key(version: str) -> tuple[int, Version | str]:
+def version_order(version: str) -> tuple[int, Version | str]:
+    """A sort key of version strings: PEP 440 order, a string that is no PEP 440 version first."""
     parsed = _version(version)
     return (1, parsed) if isinstance(parsed, Version) else (0, parsed)
 

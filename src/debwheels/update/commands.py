@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from debwheels.build.commands import Reproduced, Wheels, publish_refresh, refreshed, reproduce
 from debwheels.build.refresh import Refreshed
@@ -47,6 +46,7 @@ from debwheels.fsutil import atomic_write_bytes, atomic_write_text
 from debwheels.lock.commands import Locked, LockRequest, lock
 from debwheels.lock.graph import LockGraph
 from debwheels.lock.requirements import Pin
+from debwheels.mirror.review import version_order
 from debwheels.update.sdistdiff import SdistDiff, diff_sdists
 
 SHOWN_DIFF_LINES = 120  # lines of each sdist diff in the printed review; the file holds all
@@ -88,8 +88,8 @@ class UpstreamChange:
             return "added"
         if not self.new:
             return "removed"
-        before, after = _newest(self.old), _newest(self.new)
-        if before is not None and after is not None and before != after:
+        before, after = (max(version_order(r.version) for r in side) for side in (self.old, self.new))
+        if before != after:
             return "upgraded" if after > before else "downgraded"
         return "changed"
 
@@ -226,36 +226,20 @@ class Updated:
         return "\n".join(lines)
 
 
-def _newest(releases: tuple[Release, ...]) -> Version | None:
-    try:
-        return max(Version(r.version) for r in releases)
-    except (InvalidVersion, ValueError):
-        return None
-
-
-def _sort_key(release: Release) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(release.version))
-    except InvalidVersion:
-        return (1, release.version)
-
-
-def _published(ctx: Context, before: LockGraph | None) -> tuple[dict[str, list[Release]], str]:
-    """The releases as published: the verified mirror's manifest, else the lock as it was; and which it was."""
-    reuse = Reuse.load(ctx.cfg)
+def _published(reuse: Reuse, before: LockGraph | None) -> tuple[dict[str, list[Release]], str]:
+    """The releases as published: the verified mirror's manifest (*reuse*), else the lock as it was; and which it was."""
+    if reuse.published is None:
+        return (_locked(before) if before else {}), "the previous lock"
     found: dict[str, list[Release]] = {}
-    if reuse.published is not None:
-        for entry in reuse.published.wheels.values():
-            found.setdefault(entry.name, []).append(
-                Release(entry.version, entry.sdist, entry.sdist_sha256, tuple(sorted(entry.build_env)))
-            )
-        return found, "the published mirror"
-    for node in before.packages.values() if before else ():
-        found.setdefault(node.name, []).append(Release(node.version, node.sdist, node.sha256, tuple(node.build_env)))
-    return found, "the previous lock"
+    for entry in reuse.published.wheels.values():
+        found.setdefault(entry.name, []).append(
+            Release(entry.version, entry.sdist, entry.sdist_sha256, tuple(sorted(entry.build_env)))
+        )
+    return found, "the published mirror"
 
 
 def _locked(graph: LockGraph) -> dict[str, list[Release]]:
+    """name -> the releases *graph* locks."""
     found: dict[str, list[Release]] = {}
     for node in graph.packages.values():
         found.setdefault(node.name, []).append(Release(node.version, node.sdist, node.sha256, tuple(node.build_env)))
@@ -282,8 +266,12 @@ def compare(
         before = {(r.version, r.sdist_sha256): r for r in old.get(name, [])}
         after = {(r.version, r.sdist_sha256): r for r in new.get(name, [])}
         if before.keys() != after.keys():
-            gone = tuple(sorted((r for k, r in before.items() if k not in after), key=_sort_key))
-            came = tuple(sorted((r for k, r in after.items() if k not in before), key=_sort_key))
+            gone = tuple(
+                sorted((r for k, r in before.items() if k not in after), key=lambda r: version_order(r.version))
+            )
+            came = tuple(
+                sorted((r for k, r in after.items() if k not in before), key=lambda r: version_order(r.version))
+            )
             upstream.append(UpstreamChange(str(name), gone, came))
         for key in sorted(before.keys() & after.keys()):
             was, now = set(before[key].build_env), set(after[key].build_env)
@@ -338,7 +326,8 @@ def update(
             f"{', '.join(unknown)} is not in {cfg.lock_file.name}: add it to requirements.in and run 'debwheels lock'"
         )
     saved = {path: path.read_bytes() if path.is_file() else None for path in _lock_files(ctx)}
-    published, source = _published(ctx, before)
+    reuse = Reuse.load(cfg)  # verified once: the comparison and the build both use it
+    published, source = _published(reuse, before)
     seconds: dict[str, float] = {}
     result = Updated(wanted, seconds=seconds)
     step = _Steps(ctx, seconds)
@@ -351,7 +340,7 @@ def update(
             diffed = tuple(_with_diffs(ctx, c) for c in upstream)
         result = replace(result, upstream=diffed, notes=(f"compared with {source}",))
         with step("build"):
-            done = refreshed(ctx, jobs)
+            done = refreshed(ctx, jobs, reuse=reuse)
         result = replace(result, refreshed=done)
         if done.staged is None:
             return result

@@ -21,7 +21,6 @@ import hashlib
 import lzma
 import posixpath
 import tarfile
-import tomllib
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from debwheels.build.sources import parse_build_system
 from debwheels.errors import UnsafeArchiveError
 from debwheels.safetext import clip, escape
 
@@ -311,22 +311,15 @@ def _load(path: Path, max_text_bytes: int) -> dict[str, _Member]:
 
 
 def _build_system(member: _Member | None) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
-    """(build-backend, requires, backend-path) from a pyproject.toml member; unreadable: (None, (), ())."""
+    """(build-backend, requires, backend-path) of a pyproject.toml member, PEP 517's defaults filled in
+    (:func:`debwheels.build.sources.parse_build_system`); no file, or not TOML: (None, (), ())."""
     if member is None or member.text is None:
         return None, (), ()
     try:
-        table = tomllib.loads(member.text).get("build-system", {})
-    except tomllib.TOMLDecodeError:
+        table = parse_build_system(member.text, "pyproject.toml")
+    except UnsafeArchiveError:
         return None, (), ()
-    if not isinstance(table, dict):
-        return None, (), ()
-    backend = table.get("build-backend")
-    requires, backend_path = table.get("requires", []), table.get("backend-path", [])
-
-    def strings(value: Any) -> tuple[str, ...]:
-        return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-    return (str(backend) if backend is not None else None), strings(requires), strings(backend_path)
+    return table.backend, table.requires, table.backend_path
 
 
 def _text_diff(path: str, old: str | None, new: str | None, max_diff_lines: int) -> str:
