@@ -12,7 +12,9 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     signature-threshold = 1                         # distinct trusted signers the mirror needs
     key-expiry-warning-days = 30                    # 'debwheels keys check' warns this long before expiry
     index-url = "https://pypi.org/simple"           # PEP 503/691 index sdists are fetched from
-    debian-suite = "bookworm"                       # must be the suite builder-lock.json was made for
+    targets = ["bookworm", "trixie"]                # Debian suites built for: one builder, interpreter, .deb
+                                                    # and apt suite each (default: [debian-suite])
+    debian-suite = "bookworm"                       # the one target when targets is not set
     debian-mirror = "http://deb.debian.org/debian"
     builder-packages = [...]                        # Debian packages of the builder rootfs (replaces the default set)
     extra-builder-packages = ["libpq-dev"]          # added to the default set (system libraries and tools of builds)
@@ -42,7 +44,7 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -111,6 +113,8 @@ DEFAULTS = Defaults()
 DEBIAN_PACKAGE = re.compile(r"\A[a-z0-9][a-z0-9+.-]+\Z")
 #: One Debian dependency (deb-control(5) relation without alternatives): ``name`` or ``name (op version)``.
 DEBIAN_RELATION = re.compile(r"\A[a-z0-9][a-z0-9+.-]+(?: \((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\))?\Z")
+#: A Debian suite code name as a target names it (``bookworm``, ``trixie``).
+SUITE = re.compile(r"\A[a-z][a-z0-9-]*\Z")
 #: A full OpenPGP v4 primary key fingerprint, as pinned (40 upper-case hex digits).
 FINGERPRINT = re.compile(r"\A[0-9A-F]{40}\Z")
 
@@ -158,6 +162,7 @@ class Config:
     index_url: str
     debian_suite: str
     debian_mirror: str
+    targets: tuple[str, ...]
     builder_packages: tuple[str, ...]
     container_runtime: str
     signature_threshold: int
@@ -177,6 +182,15 @@ class Config:
     def cutoff(self) -> Cutoff:
         """The upload-time limits of resolution (``exclude-newer``, ``min-release-age``), as of now."""
         return Cutoff(self.exclude_newer, self.min_release_age)
+
+    def for_target(self, suite: str) -> Config:
+        """This configuration with *suite* as the target in focus (``debian_suite``); the same object when it already is."""
+        return self if suite == self.debian_suite else replace(self, debian_suite=suite)
+
+    @property
+    def multi_target(self) -> bool:
+        """True when the project builds for more than one target (reports then name the target)."""
+        return len(self.targets) > 1
 
     def settings(self, name: str) -> PackageSettings:
         """Settings of package *name* (canonical); empty settings when none are configured."""
@@ -422,6 +436,14 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
     age = os.environ.get("DEBWHEELS_MIN_RELEASE_AGE") or table.get("min-release-age")
     if age is not None and not isinstance(age, str):
         raise ConfigError(f'min-release-age = {age!r} must be a string such as "7 days"')
+    suite = _get(table, "debian-suite", str, DEFAULTS.debian_suite)
+    targets = _get(table, "targets", list, [suite])
+    if not targets or not all(isinstance(t, str) and SUITE.fullmatch(t) for t in targets):
+        raise ConfigError(
+            f"targets = {clip(repr(targets), 80)}: list Debian suite names such as \"bookworm\" and \"trixie\""
+        )
+    if len(set(targets)) != len(targets):
+        raise ConfigError(f"targets = {targets!r} lists a suite twice: list each once")
     per_package = {
         str(canonicalize_name(name)): _package_settings(root, canonicalize_name(name), value)
         for name, value in _get(table, "packages", dict, {}).items()
@@ -437,7 +459,8 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         trusted_fingerprints=fingerprints,
         keys_dir=root / _get(table, "keys-dir", str, DEFAULTS.keys_dir),
         index_url=_get(table, "index-url", str, DEFAULTS.index_url).rstrip("/"),
-        debian_suite=_get(table, "debian-suite", str, DEFAULTS.debian_suite),
+        debian_suite=str(targets[0]),
+        targets=tuple(str(t) for t in targets),
         debian_mirror=_get(table, "debian-mirror", str, DEFAULTS.debian_mirror),
         builder_packages=tuple(sorted({str(p) for p in [*packages, *extra_packages]})),
         extra_builder_packages=tuple(str(p) for p in extra_packages),

@@ -34,9 +34,38 @@ class Context:
     cfg: Config
     say: Callable[[str], None]
     _ready: tuple[ContainerRuntime, Images] | None = field(default=None, repr=False)
+    _targets: dict[str, Context] = field(default_factory=dict, repr=False)
+
+    @property
+    def target(self) -> str:
+        """The target (Debian suite) in focus: ``cfg.debian_suite``."""
+        return self.cfg.debian_suite
+
+    def for_target(self, suite: str) -> Context:
+        """The context of target *suite* (its configuration, builder and endpoint images); made once per suite.
+
+        Raises:
+            ConfigError: *suite* is not one of the project's targets.
+        """
+        if suite not in self.cfg.targets:
+            from debwheels.errors import ConfigError
+
+            raise ConfigError(
+                f"{suite} is not a target of this project ({', '.join(self.cfg.targets)}): "
+                "add it to targets in [tool.debwheels]"
+            )
+        if suite == self.cfg.debian_suite:
+            return self
+        if suite not in self._targets:
+            self._targets[suite] = Context(self.cfg.for_target(suite), self.say)
+        return self._targets[suite]
+
+    def each_target(self) -> list[Context]:
+        """The context of every target, in the order of ``targets``."""
+        return [self.for_target(suite) for suite in self.cfg.targets]
 
     def images(self, update_lock: bool = False, check: bool = False) -> tuple[ContainerRuntime, Images]:
-        """The container runtime and the ready builder and endpoint images (built or checked on first use).
+        """The container runtime and the target's ready builder and endpoint images (built or checked on first use).
 
         Args:
             update_lock: accept a changed rootfs and rewrite builder-lock.json.

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
-from debwheels.build.closure import check_lock_files, effective_requires, topological_order
+from debwheels.build.closure import effective_requires, topological_order
 from debwheels.build.driver import BuildDriver, Finished
 from debwheels.build.incontainer import DRIVER
 from debwheels.build.keys import CachedWheel, KeyInputs, KeyMaker
@@ -39,7 +39,6 @@ from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.reuse import Reuse
 from debwheels.build.schedule import Scheduler
 from debwheels.build.sources import fetch, read_build_system, unpack
-from debwheels.build.staging import remove_stage, stage_mirror
 from debwheels.build.vary import Variation
 from debwheels.build.wheelmeta import read_metadata, requires_dist
 from debwheels.context import Context
@@ -434,23 +433,3 @@ class Builder:
             result.entries[key] = entry
             if reuse is not None and not self.variation.enabled:
                 reuse.cache.put(inputs.key, path, entry)
-
-    def build_all(self, reuse: Reuse | None = None) -> tuple[Path, RunResult]:
-        """Build what changed in the locked closure and the project, then stage the mirror.
-
-        Args:
-            reuse: wheels that need not be built again (default: build everything).
-
-        Returns:
-            (staged mirror directory, the run's result).
-
-        Raises:
-            RequirementsError, HashMismatchError, FetchError, UnsafeArchiveError, BuildError.
-        """
-        remove_stage(self.cfg)  # a failed run must not leave an older stage for 'sign' to publish
-        graph = LockGraph.read(self.cfg.lock_file)
-        check_lock_files(self.cfg, graph)
-        self.reset()
-        result = self.run(graph, reuse=reuse)
-        staged = stage_mirror(self.cfg, graph, result, self.environment)
-        return staged, result

@@ -88,11 +88,27 @@ def env_closure(
 def check_lock_files(cfg: Config, graph: LockGraph) -> None:
     """Require requirements.txt and build-requirements.txt to list exactly the graph's packages.
 
+    *graph* is the graph of target ``cfg.debian_suite``; the pins compared are those whose
+    markers hold for its interpreter (``python_full_version``).
+
     Raises:
         RequirementsError: they disagree (someone edited one file but not the others).
     """
-    runtime = {(p.name, p.version, h) for p in read_pins(cfg.requirements) for h in p.hashes}
-    build = {(p.name, p.version, h) for p in read_pins(cfg.build_requirements, allow_versions=True) for h in p.hashes}
+    from debwheels.debian.images import marker_environment
+
+    environment = marker_environment(cfg)
+    runtime = {
+        (p.name, p.version, h)
+        for p in read_pins(cfg.requirements, allow_versions=True)
+        if p.applies(environment)
+        for h in p.hashes
+    }
+    build = {
+        (p.name, p.version, h)
+        for p in read_pins(cfg.build_requirements, allow_versions=True)
+        if p.applies(environment)
+        for h in p.hashes
+    }
     nodes = [p for p in graph.packages.values() if p.key != graph.project]
     want_runtime = {(p.name, p.version, p.sha256) for p in nodes if p.runtime}
     want_build = {(p.name, p.version, p.sha256) for p in nodes if not p.runtime}

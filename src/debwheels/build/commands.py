@@ -17,7 +17,8 @@ from debwheels.build.reuse import Reuse
 from debwheels.build.sources import Sdist, fetch
 from debwheels.context import Context
 from debwheels.errors import SigningError, UsageError
-from debwheels.lock.graph import LockGraph
+from debwheels.fsutil import fresh_dir
+from debwheels.lock.graph import LockGraph, read_graphs
 from debwheels.mirror.publish import Published, discard, sign_and_publish, staged_changes_mirror
 
 
@@ -48,7 +49,8 @@ def fetch_sdists(ctx: Context) -> Fetched:
         RequirementsError: no lock. FetchError, HashMismatchError: see :func:`debwheels.build.sources.fetch`.
     """
     cfg = ctx.cfg
-    nodes = sorted((p for p in LockGraph.read(cfg.lock_file).packages.values() if p.sha256), key=lambda p: p.key)
+    unique = {p.key: p for g in read_graphs(cfg.lock_file).values() for p in g.packages.values() if p.sha256}
+    nodes = [unique[key] for key in sorted(unique)]
     sdists = []
     for number, node in enumerate(nodes, start=1):
         sdists.append(fetch(node.pin(), cfg.index_url, cfg.cache_dir))
@@ -70,7 +72,7 @@ def explain(ctx: Context, name: str) -> list[dict[str, object]]:
     from debwheels.build.builder import Builder
 
     cfg = ctx.cfg
-    graph = LockGraph.read(cfg.lock_file)
+    graph = LockGraph.read(cfg.lock_file, ctx.target)
     if not graph.by_name(name):
         raise UsageError(f"{name} is not in {cfg.lock_file.name}: see 'debwheels graph'")
     builder = Builder(ctx, work=cfg.state_dir / "explain")
@@ -125,6 +127,7 @@ def reproduce(
     with_deb: bool = False,
     report_dir: Path | None = None,
     reuse_first: bool = False,
+    suite: str | None = None,
 ) -> Reproduced:
     """Rebuild *names* (default: every locked wheel) under varied conditions and compare (``debwheels repro``).
 
@@ -137,25 +140,28 @@ def reproduce(
         reuse_first: with *names*, the normal build of each is the one the build cache holds
             for its key when it holds one (``debwheels update``: the build it just made), so
             only the varied build runs.
+        suite: check this target only (default: every target, each in its own builder).
 
     Returns:
         Reproduced: the outcomes, the report and whether all were reproducible.
 
     Raises:
-        ConfigError: a bad *vary*. BuildError, ToolError: the builds could not run at all.
+        ConfigError: a bad *vary*, or *suite* is not a target. BuildError, ToolError: the builds could not run at all.
     """
     from packaging.utils import canonicalize_name
 
-    from debwheels.build.repro import Repro
+    from debwheels.build.repro import Repro, write_report
     from debwheels.build.vary import Variation, parse_vary
 
-    target = (report_dir or ctx.cfg.state_dir / "repro-report").resolve()
-    runner = Repro(ctx, Variation(parse_vary(vary)), target)
-    runner.prepare_report_dir()
-    outcomes = runner.wheels({str(canonicalize_name(n)) for n in names} or None, reuse_first)
-    if with_deb:
-        outcomes.append(runner.deb())
-    report, ok = runner.write(outcomes)
+    variation = Variation(parse_vary(vary))
+    directory = fresh_dir((report_dir or ctx.cfg.state_dir / "repro-report").resolve())
+    outcomes: list[Outcome] = []
+    for target in ctx.each_target() if suite is None else [ctx.for_target(suite)]:
+        runner = Repro(target, variation, directory)
+        outcomes += runner.wheels({str(canonicalize_name(n)) for n in names} or None, reuse_first)
+        if with_deb:
+            outcomes.append(runner.deb())
+    report, ok = write_report(directory, variation, outcomes)
     return Reproduced(tuple(outcomes), report, ok)
 
 

@@ -82,7 +82,7 @@ class BuildDriver:
             self.result.reused[key] = hit.source
             return Ready(wheel, f"reused {wheel.path.name} from the {hit.source} (build key {inputs.key[:12]})")
         if reuse is not None:
-            self.result.reasons[key] = reuse.why(key, inputs.record())
+            self.result.reasons[key] = reuse.why(key, inputs.record(), self.builder.cfg.debian_suite)
         self.inputs[key] = inputs
         if key not in self.sources:
             self.ahead[key] = self.preparer.submit(self.builder.prepare_one, self.graph, package)

@@ -136,7 +136,7 @@ class KeyMaker:
     def __init__(self, cfg: Config, graph: LockGraph, driver: Path) -> None:
         self.cfg = cfg
         self.graph = graph
-        lock = load_lock(cfg.builder_lock)
+        lock = load_lock(cfg.builder_lock, cfg.debian_suite)
         self.builder: dict[str, str | None] = {
             "rootfs-sha256": lock["builder"].sha256 if "builder" in lock else None,
             "dockerfile-sha256": sha256_file(cfg.dockerfile) if cfg.dockerfile.is_file() else None,

@@ -17,7 +17,7 @@ from typing import Any
 from debwheels.build.builder import Builder
 from debwheels.build.closure import check_lock_files
 from debwheels.build.reuse import Reuse
-from debwheels.build.staging import published_is_current
+from debwheels.build.staging import TargetRun, published_is_current, remove_stage, stage_mirror
 from debwheels.context import Context
 from debwheels.lock.graph import LockGraph
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
@@ -77,26 +77,76 @@ def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False, reuse: Reuse | N
     """
     started = time.monotonic()
     cfg, say = ctx.cfg, ctx.say
-    graph = LockGraph.read(cfg.lock_file)
-    check_lock_files(cfg, graph)
+    graphs = target_graphs(ctx)
+    packages = len({key for graph in graphs.values() for key in graph.packages})
     reuse = Reuse.load(cfg, rebuild) if reuse is None else reuse
-    if reuse.published is not None and published_is_current(cfg, graph, reuse):
+    if reuse.published is not None and published_is_current(cfg, graphs, reuse):
         current = reuse.published
-        return Refreshed(None, review(current, current), len(graph.packages), seconds=time.monotonic() - started)
+        return Refreshed(None, review(current, current), packages, seconds=time.monotonic() - started)
     # the verified manifest when there is one; otherwise whatever is published, for the review only
     published = reuse.published or read_manifest(cfg.mirror_dir / MANIFEST_NAME)
     if reuse.mirror_note:
         say(reuse.mirror_note)
     with ctx.exclusive("debwheels build"):
-        staged, result = Builder(ctx, jobs=jobs).build_all(reuse)
+        staged, runs = build_targets(ctx, graphs, reuse, jobs)
     staged_manifest = Manifest.read((staged / MANIFEST_NAME).read_bytes(), str(staged / MANIFEST_NAME))
-    built = tuple(sorted(k for k in result.built if k not in result.reused))
+    label = (lambda suite, key: f"{key} ({suite})") if cfg.multi_target else (lambda suite, key: key)
+    built: dict[str, str] = {}
+    reused: dict[str, str] = {}
+    for suite, run in runs.items():
+        result = run.result
+        for key in sorted(k for k in result.built if k not in result.reused):
+            built[label(suite, key)] = result.reasons.get(key, "")
+        reused.update({label(suite, k): v for k, v in result.reused.items()})
     return Refreshed(
         staged,
         review(published, staged_manifest),
-        len(graph.packages),
+        packages,
+        tuple(built),
+        reused,
         built,
-        dict(result.reused),
-        {k: result.reasons.get(k, "") for k in built},
         time.monotonic() - started,
     )
+
+
+def target_graphs(ctx: Context) -> dict[str, LockGraph]:
+    """The lock graph of every target, checked against requirements.txt and build-requirements.txt.
+
+    Raises:
+        RequirementsError: no lock, a lock without a target, or lock files that disagree.
+    """
+    graphs = {}
+    for target in ctx.each_target():
+        graph = LockGraph.read(ctx.cfg.lock_file, target.target)
+        check_lock_files(target.cfg, graph)
+        graphs[target.target] = graph
+    return graphs
+
+
+def build_targets(
+    ctx: Context, graphs: dict[str, LockGraph], reuse: Reuse | None, jobs: int = 1
+) -> tuple[Path, dict[str, TargetRun]]:
+    """Build what changed for every target, each in its own builder, then stage one mirror of all.
+
+    Args:
+        ctx: the command's context.
+        graphs: suite -> its lock graph (:func:`target_graphs`).
+        reuse: wheels that need not be built again (None: build everything).
+        jobs: builds at once.
+
+    Returns:
+        (staged mirror directory, suite -> its run).
+
+    Raises:
+        RequirementsError, HashMismatchError, FetchError, UnsafeArchiveError, BuildError.
+    """
+    remove_stage(ctx.cfg)  # a failed run must not leave an older stage for 'sign' to publish
+    runs = {}
+    for target in ctx.each_target():
+        if ctx.cfg.multi_target:
+            ctx.say(f"target {target.target}: building in its builder")
+        builder = Builder(target, work=ctx.cfg.state_dir / "work" / target.target, jobs=jobs)
+        builder.reset()
+        graph = graphs[target.target]
+        runs[target.target] = TargetRun(target.cfg, graph, builder.run(graph, reuse=reuse))
+    return stage_mirror(ctx.cfg, runs), runs

@@ -6,10 +6,11 @@ by sha256 with each other and with the committed mirror; on a difference diffosc
 a text and an HTML report, and the package is rebuilt with one variation at a time to name
 the ones that break it. With ``--deb`` the .deb is built twice the same way.
 
-Report (``<report dir>/report.json``, format 1)::
+Every target is checked in its own builder (its wheels, and its .deb with ``--deb``); each row
+names its target. Report (``<report dir>/report.json``, format 2)::
 
-    {"format": 1, "variations": [...], "reproducible": <bool>, "packages": [
-        {"name", "version", "kind": "wheel"|"deb", "build-backend", "c-extension": bool,
+    {"format": 2, "variations": [...], "reproducible": <bool>, "packages": [
+        {"target": "<suite>", "name", "version", "kind": "wheel"|"deb", "build-backend", "c-extension": bool,
          "reproducible": bool | null, "first-sha256", "second-sha256", "mirror-sha256",
          "matches-mirror": bool | null, "broken-by": [variation...], "diffoscope": "<path>" | null,
          "error": "<why it did not build>" | null}]}
@@ -33,7 +34,7 @@ from debwheels.build.vary import ALL, Variation
 from debwheels.context import Context
 from debwheels.debian.deb import build_deb
 from debwheels.errors import BuildError, ToolError
-from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file, sha256_file
+from debwheels.fsutil import atomic_write_text, fresh_file, sha256_file
 from debwheels.lock.graph import LockGraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
 from debwheels.tools import diffoscope
@@ -47,6 +48,7 @@ class Outcome:
     version: str
     kind: str
     build_backend: str = ""
+    target: str = ""
     c_extension: bool = False
     reproducible: bool | None = None
     first_sha256: str | None = None
@@ -97,8 +99,8 @@ class Repro:
         self.mirror = parse_sums(mirror_sums.read_bytes(), str(mirror_sums)) if mirror_sums.is_file() else {}
 
     def _builder(self, name: str, variation: Variation | None = None) -> Builder:
-        work = self.cfg.state_dir / "repro" / name
-        logs = self.cfg.logs_dir / "repro" / name
+        work = self.cfg.state_dir / "repro" / self.ctx.target / name
+        logs = self.cfg.logs_dir / "repro" / self.ctx.target / name
         return Builder(self.ctx, work, variation, keep_going=True, logs=logs)
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
@@ -119,17 +121,17 @@ class Repro:
         check costs two builds per named package, not two of the closure. With *reuse_first*
         too, their normal build is the cached one when there is one: only the varied build runs.
         """
-        graph = LockGraph.read(self.cfg.lock_file)
+        graph = LockGraph.read(self.cfg.lock_file, self.ctx.target)
         first_builder = self._builder("first")
         only = {p.key for p in graph.packages.values() if p.name in names} if names else None
         items = first_builder.prepare(graph, only | set(graph.frontend) if only is not None else None)
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir)) if only is not None else None
         fresh = frozenset(only or ())
-        self.say(f"first build: normal settings ({len(items)} packages)")
+        self.say(f"{self.ctx.target}: first build: normal settings ({len(items)} packages)")
         first = first_builder.run(graph, items, reuse=reuse, fresh=frozenset() if reuse_first else fresh)
         second_builder = self._builder("second", self.variation)
         second_builder.reset()
-        self.say(f"second build: varying {self.variation.describe()}")
+        self.say(f"{self.ctx.target}: second build: varying {self.variation.describe()}")
         second = second_builder.run(graph, dict(items), reuse=reuse, fresh=fresh)
         frontend = first_builder.frontend(graph, items)
         outcomes = []
@@ -153,13 +155,13 @@ class Repro:
         frontend: Path,
     ) -> Outcome:
         key = item.package.key
-        outcome = Outcome(item.package.name, item.package.version, "wheel", item.build_system.backend)
+        outcome = Outcome(item.package.name, item.package.version, "wheel", item.build_system.backend, self.ctx.target)
         if one is None or two is None:
             which = "first" if one is None else "second"
             outcome.error = first.failed.get(key) or second.failed.get(key) or "not built"
-            log = self.cfg.logs_dir / "repro" / which / f"{item.stem}.log"
+            log = self.cfg.logs_dir / "repro" / self.ctx.target / which / f"{item.stem}.log"
             if log.is_file():
-                kept = self.report_dir / "logs" / f"{item.stem}.log"
+                kept = self.report_dir / "logs" / self.ctx.target / f"{item.stem}.log"
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_bytes(log.read_bytes())
                 outcome.log = str(kept.relative_to(self.report_dir))
@@ -171,7 +173,7 @@ class Repro:
         outcome.reproducible = one.sha256 == two.sha256
         if not outcome.reproducible:
             self.say(f"{one.path.name} differs: running diffoscope and isolating the variation")
-            outcome.diffoscope = self._diff(one.path, two.path, f"{item.stem}")
+            outcome.diffoscope = self._diff(one.path, two.path, f"{self.ctx.target}-{item.stem}")
             outcome.broken_by = self._isolate(graph, item, one, first.built, frontend)
         return outcome
 
@@ -189,7 +191,7 @@ class Repro:
             for wheel in env_wheels:
                 target = builder.wheels_dir / wheel.path.name
                 target.write_bytes(wheel.path.read_bytes())
-            log = fresh_file(self.cfg.logs_dir / "repro" / f"{item.stem}-{name}.log")
+            log = fresh_file(self.cfg.logs_dir / "repro" / self.ctx.target / f"{item.stem}-{name}.log")
             try:
                 result = builder.run_container(item, env_wheels, frontend, False, log)
             except BuildError:
@@ -205,8 +207,8 @@ class Repro:
         from debwheels.debian.deb import source_identity
 
         name, version = source_identity(self.cfg.root)
-        outcome = Outcome(name, version, "deb", "dh-virtualenv")
-        base = self.cfg.state_dir / "repro"
+        outcome = Outcome(name, version, "deb", "dh-virtualenv", self.ctx.target)
+        base = self.cfg.state_dir / "repro" / self.ctx.target
         try:
             one = build_deb(self.ctx, dist=base / "deb-first", work=base / "deb-work-first")
             self.say(f"first .deb: {one.sha256}")
@@ -218,7 +220,7 @@ class Repro:
         outcome.first_sha256, outcome.second_sha256 = one.sha256, two.sha256
         outcome.c_extension = False
         outcome.reproducible = one.sha256 == two.sha256
-        published = self.cfg.dist_dir / one.deb.name
+        published = self.cfg.dist_dir / one.deb.name  # the name carries the target's version suffix
         if published.is_file():
             outcome.mirror_sha256 = sha256_file(published)
             outcome.matches_mirror = outcome.mirror_sha256 == one.sha256
@@ -226,23 +228,20 @@ class Repro:
             outcome.diffoscope = self._diff(one.deb, two.deb, one.deb.stem)
         return outcome
 
-    def write(self, outcomes: list[Outcome]) -> tuple[Path, bool]:
-        """Write report.json and index.html; return (report.json, all reproducible)."""
-        ok = all(o.reproducible for o in outcomes)
-        data = {
-            "format": 1,
-            "variations": sorted(self.variation.enabled),
-            "reproducible": ok,
-            "packages": [o.to_json() for o in outcomes],
-        }
-        report = self.report_dir / "report.json"
-        atomic_write_text(report, strictjson.render(data))
-        atomic_write_text(self.report_dir / "index.html", render_html(outcomes, self.variation))
-        return report, ok
 
-    def prepare_report_dir(self) -> None:
-        """Empty the report directory."""
-        fresh_dir(self.report_dir)
+def write_report(report_dir: Path, variation: Variation, outcomes: list[Outcome]) -> tuple[Path, bool]:
+    """Write report.json and index.html into *report_dir*; return (report.json, all reproducible)."""
+    ok = all(o.reproducible for o in outcomes)
+    data = {
+        "format": 2,
+        "variations": sorted(variation.enabled),
+        "reproducible": ok,
+        "packages": [o.to_json() for o in outcomes],
+    }
+    report = report_dir / "report.json"
+    atomic_write_text(report, strictjson.render(data))
+    atomic_write_text(report_dir / "index.html", render_html(outcomes, variation))
+    return report, ok
 
 
 def render_html(outcomes: list[Outcome], variation: Variation) -> str:
@@ -257,18 +256,19 @@ def render_html(outcomes: list[Outcome], variation: Variation) -> str:
         cause = [line.strip() for line in (o.error or "").splitlines() if line.strip()]
         why = html.escape(", ".join(o.broken_by) or (cause[-1][:200] if cause else ""))
         rows.append(
-            f"<tr class={state.split()[-1].lower()!r}><td>{html.escape(o.name)}</td><td>{html.escape(o.version)}</td>"
+            f"<tr class={state.split()[-1].lower()!r}><td>{html.escape(o.target)}</td>"
+            f"<td>{html.escape(o.name)}</td><td>{html.escape(o.version)}</td>"
             f"<td>{o.kind}</td><td>{html.escape(o.build_backend)}</td><td>{'yes' if o.c_extension else 'no'}</td>"
             f"<td>{state}</td><td>{why}</td><td>{link}</td></tr>"
         )
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'><title>debwheels repro</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
-        ".reproducible td:nth-child(6){color:#070}.error td:nth-child(6){color:#a60}"
-        "tr:not(.reproducible):not(.error) td:nth-child(6){color:#b00;font-weight:bold}</style></head><body>"
+        ".reproducible td:nth-child(7){color:#070}.error td:nth-child(7){color:#a60}"
+        "tr:not(.reproducible):not(.error) td:nth-child(7){color:#b00;font-weight:bold}</style></head><body>"
         f"<h1>debwheels repro</h1><p>{good} of {len(built)} built packages reproducible"
         f" ({len(outcomes) - len(built)} did not build); varied: {html.escape(variation.describe())}.</p>"
-        "<table><tr><th>package</th><th>version</th><th>kind</th><th>build backend</th><th>C extension</th>"
+        "<table><tr><th>target</th><th>package</th><th>version</th><th>kind</th><th>build backend</th><th>C extension</th>"
         "<th>reproducible</th><th>broken by / cause</th><th>report</th></tr>\n"
         + "\n".join(rows)
         + "\n</table></body></html>\n"

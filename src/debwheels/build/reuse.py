@@ -19,7 +19,7 @@ from debwheels.build.keys import BuildCache, CachedWheel
 from debwheels.config import Config
 from debwheels.errors import VerificationError
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
-from debwheels.mirror.publish import VERIFIED_REQUIREMENTS, verify_mirror
+from debwheels.mirror.publish import verified_requirements_name, verify_mirror
 
 _LABELS = {
     "source": "its sdist (or project tree) changed",
@@ -39,11 +39,11 @@ class Reuse:
     Attributes:
         cache: the build cache.
         mirror: key -> wheel of the verified published mirror.
-        previous: ``name==version`` -> build inputs recorded in the published mirror (for :meth:`why`).
+        previous: ``<suite>:<name>==<version>`` -> build inputs recorded in the published mirror (for :meth:`why`).
         manifest: the published ``build-manifest.json`` bytes (None when the mirror did not verify).
         published: the same manifest, parsed (None when the mirror did not verify).
-        verified_requirements: the published ``verified-requirements.txt`` bytes verification
-            hashed (None when the mirror did not verify).
+        verified_requirements: suite -> the published ``verified-requirements-<suite>.txt`` bytes
+            verification hashed (empty when the mirror did not verify).
         mirror_note: why the mirror is not used, or '' when it is.
         rebuild: reuse nothing (``debwheels build --rebuild``); what is built is still cached.
     """
@@ -53,7 +53,7 @@ class Reuse:
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     manifest: bytes | None = None
     published: Manifest | None = None
-    verified_requirements: bytes | None = None
+    verified_requirements: dict[str, bytes] = field(default_factory=dict)
     mirror_note: str = ""
     rebuild: bool = False
 
@@ -70,16 +70,21 @@ class Reuse:
         try:
             # The manifest is the very bytes verification hashed; a reused wheel is copied and
             # checked against the sha256 recorded there (snapshot.copy_verified), never linked.
-            verified = verify_mirror(cfg, record=False, keep=frozenset({MANIFEST_NAME, VERIFIED_REQUIREMENTS}))
+            wanted = {verified_requirements_name(suite) for suite in cfg.targets}
+            verified = verify_mirror(cfg, record=False, keep=frozenset({MANIFEST_NAME, *wanted}))
             data = verified.kept[MANIFEST_NAME]
             manifest = Manifest.read(data, str(cfg.mirror_dir / MANIFEST_NAME))
         except (VerificationError, OSError, ValueError) as exc:
             reuse.mirror_note = f"the published mirror is not reused: {exc}"
             return reuse
         reuse.manifest, reuse.published = data, manifest
-        reuse.verified_requirements = verified.kept.get(VERIFIED_REQUIREMENTS)
-        for filename, entry in manifest.wheels.items():
-            reuse.previous[f"{entry.name}=={entry.version}"] = entry.build_inputs
+        reuse.verified_requirements = {
+            suite: verified.kept[verified_requirements_name(suite)]
+            for suite in cfg.targets
+            if verified_requirements_name(suite) in verified.kept
+        }
+        for suite, filename, entry in manifest.entries():
+            reuse.previous[f"{suite}:{entry.name}=={entry.version}"] = entry.build_inputs
             reuse.mirror[entry.build_key] = CachedWheel(cfg.mirror_dir / filename, entry, "mirror")
         return reuse
 
@@ -89,11 +94,11 @@ class Reuse:
             return None
         return self.mirror.get(key) or self.cache.get(key)
 
-    def why(self, package_key: str, inputs: dict[str, Any]) -> str:
-        """Why *package_key* (``name==version``) with build *inputs* must be built: the inputs that differ."""
+    def why(self, package_key: str, inputs: dict[str, Any], suite: str) -> str:
+        """Why *package_key* (``name==version``) with build *inputs* must be built for target *suite*: the inputs that differ."""
         if self.rebuild:
             return "--rebuild"
-        old = self.previous.get(package_key)
+        old = self.previous.get(f"{suite}:{package_key}")
         if old is None:
             return (
                 "not in the published mirror" if self.manifest is not None else self.mirror_note or "not built before"

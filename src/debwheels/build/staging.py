@@ -3,68 +3,114 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from debwheels.build.closure import env_closure, topological_order
 from debwheels.build.incontainer import DRIVER
 from debwheels.build.keys import KeyMaker
-from debwheels.build.results import RunResult
+from debwheels.build.results import BuiltWheel, RunResult
 from debwheels.build.reuse import Reuse
 from debwheels.config import Config
-from debwheels.debian.images import load_lock
+from debwheels.debian.images import load_lock, marker_environment
+from debwheels.errors import BuildError
 from debwheels.lock.graph import LockGraph
 from debwheels.lock.requirements import parse_pins
 from debwheels.mirror.index import build_index
-from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, TargetBuilds, WheelEntry
 from debwheels.mirror.provenance import write_provenance
-from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
+from debwheels.mirror.publish import verified_requirements_name
 from debwheels.mirror.sbom import write_sbom
 from debwheels.mirror.stage import Stage
 
 
-def stage_mirror(cfg: Config, graph: LockGraph, result: RunResult, environment: dict[str, str]) -> Path:
-    """Stage the mirror of a finished run in ``.debwheels/staged-mirror`` (swapped in whole).
+@dataclass(frozen=True)
+class TargetRun:
+    """One target's finished run: its configuration, lock graph and build result."""
 
-    The wheels (hashed when built), ``verified-requirements.txt``, ``build-manifest.json``, the
-    index, provenance and SBOM are written through one :class:`debwheels.mirror.stage.Stage`,
-    which lists them all in ``sha256sums.txt``.
+    cfg: Config
+    graph: LockGraph
+    result: RunResult
+
+
+def merged_files(runs: dict[str, TargetRun]) -> dict[str, BuiltWheel]:
+    """Every wheel file of *runs*, once: a file every target built byte for byte the same is one file.
+
+    Raises:
+        BuildError: two targets built a wheel of the same file name with different bytes (a
+            pure wheel must not depend on the target; the message names both builds).
+    """
+    files: dict[str, tuple[str, BuiltWheel]] = {}
+    for suite, run in runs.items():
+        for wheel in run.result.built.values():
+            seen = files.setdefault(wheel.path.name, (suite, wheel))
+            if seen[1].sha256 != wheel.sha256:
+                raise BuildError(
+                    f"{wheel.path.name} came out different for {seen[0]} (sha256 {seen[1].sha256[:16]}...) and "
+                    f"{suite} ({wheel.sha256[:16]}...): one file name must have one content; compare the two builds "
+                    f"with 'debwheels repro {wheel.name}' on each target, and pin the same build requirements"
+                )
+    return {name: wheel for name, (_, wheel) in sorted(files.items())}
+
+
+def stage_mirror(cfg: Config, runs: dict[str, TargetRun]) -> Path:
+    """Stage the mirror of every target's finished run in ``.debwheels/staged-mirror`` (swapped in whole).
+
+    The wheels of all targets (hashed when built; a pure wheel identical across targets once),
+    each target's ``verified-requirements-<suite>.txt`` and ``sbom-<suite>.cdx.json``,
+    ``build-manifest.json``, the index and the provenance statements are written through one
+    :class:`debwheels.mirror.stage.Stage`, which lists them all in ``sha256sums.txt``.
 
     Args:
-        cfg: configuration (paths, builder lock, SOURCE_DATE_EPOCH).
-        graph: the lock graph the run built.
-        result: the run's wheels and manifest entries.
-        environment: the target's PEP 508 marker environment (the runtime closure check).
+        cfg: configuration (paths, SOURCE_DATE_EPOCH).
+        runs: suite -> that target's run, in target order.
 
     Returns:
         Path: the staged mirror.
 
     Raises:
-        BuildError: the runtime closure is incomplete, or a wheel cannot be indexed.
+        BuildError: a runtime closure is incomplete, targets disagree on a wheel's bytes, or a
+            wheel cannot be indexed.
         OSError: the stage cannot be written.
     """
-    built = result.built
-    runtime = {k: w for k, w in built.items() if graph.packages[k].runtime or k == graph.project}
-    by_name = {w.name: w for w in runtime.values()}
-    project = graph.packages[graph.project]
-    env_closure(
-        [project.name], by_name, set(by_name), environment, f"{project.name} at run time", cfg.requirements.name
-    )
+    for run in runs.values():
+        graph, built = run.graph, run.result.built
+        runtime = {k: w for k, w in built.items() if graph.packages[k].runtime or k == graph.project}
+        by_name = {w.name: w for w in runtime.values()}
+        project = graph.packages[graph.project]
+        env_closure(
+            [project.name],
+            by_name,
+            set(by_name),
+            marker_environment(run.cfg),
+            f"{project.name} at run time on {run.cfg.debian_suite}",
+            cfg.requirements.name,
+        )
+    files = merged_files(runs)
     stage = Stage.fresh(cfg.staged_dir)
-    for wheel in built.values():
-        stage.add_file(wheel.path.name, wheel.path, wheel.sha256)
-    manifest = manifest_of(cfg, {w.path.name: result.entries[k] for k, w in built.items()})
-    verified = render_verified(graph, result.entries)
-    stage.write_text(VERIFIED_REQUIREMENTS, verified)
+    for name, wheel in files.items():
+        stage.add_file(name, wheel.path, wheel.sha256)
+    manifest = manifest_of(
+        cfg,
+        {
+            suite: {w.path.name: run.result.entries[k] for k, w in run.result.built.items()}
+            for suite, run in runs.items()
+        },
+    )
+    verified = {suite: render_verified(run.graph, run.result.entries) for suite, run in runs.items()}
+    for suite, text in verified.items():
+        stage.write_text(verified_requirements_name(suite), text)
     stage.write_text(MANIFEST_NAME, manifest.render())
-    build_index(stage, {w.path.name: w.sha256 for w in built.values()})
-    # provenance/<wheel>.intoto.json and sbom.cdx.json: functions of the manifest (and the wheels' METADATA)
+    build_index(stage, {name: w.sha256 for name, w in files.items()})
+    # provenance/<suite>/<wheel>.intoto.json and sbom-<suite>.cdx.json: functions of the manifest (and the wheels' METADATA)
     write_provenance(stage, manifest)
-    write_sbom(cfg, stage, manifest, parse_pins(verified, VERIFIED_REQUIREMENTS))
+    for suite, run in runs.items():
+        write_sbom(run.cfg, stage, manifest, parse_pins(verified[suite], verified_requirements_name(suite)))
     return stage.finalize()
 
 
 def render_verified(graph: LockGraph, entries: dict[str, WheelEntry]) -> str:
-    """``verified-requirements.txt``: the application and its runtime closure, pinned to wheel sha256 (pip's hash mode)."""
+    """``verified-requirements-<suite>.txt``: the application and its runtime closure on one target, pinned to wheel sha256 (pip's hash mode)."""
     runtime = sorted(
         (e for k, e in entries.items() if graph.packages[k].runtime or k == graph.project), key=lambda e: e.name
     )
@@ -72,62 +118,62 @@ def render_verified(graph: LockGraph, entries: dict[str, WheelEntry]) -> str:
     return header + "".join(f"{e.name}=={e.version} --hash=sha256:{e.sha256}\n" for e in runtime)
 
 
-def manifest_of(cfg: Config, files: dict[str, WheelEntry]) -> Manifest:
-    """The ``build-manifest.json`` of *files*: builder rootfs, SOURCE_DATE_EPOCH, and each wheel file's entry.
+def manifest_of(cfg: Config, files: dict[str, dict[str, WheelEntry]]) -> Manifest:
+    """The ``build-manifest.json`` of *files*: SOURCE_DATE_EPOCH, and per target its builder rootfs, python and wheel entries.
 
     Args:
         cfg: configuration (builder lock, SOURCE_DATE_EPOCH).
-        files: wheel file name -> entry: the wheel's sha256, its sdist and sha256, build
-            requirements, build environment (key -> wheel sha256), patches, and its build key
-            with the build inputs it hashes (:mod:`debwheels.build.keys`), so anyone can
-            recompute the key.
+        files: suite -> wheel file name -> entry: the wheel's sha256, its sdist and sha256,
+            build requirements, build environment (key -> wheel sha256), patches, and its
+            build key with the build inputs it hashes (:mod:`debwheels.build.keys`), so anyone
+            can recompute the key.
 
     Returns:
         Manifest: format :data:`~debwheels.mirror.manifest.MANIFEST_FORMAT` (with provenance/ and
-        sbom.cdx.json). The format number also stands for the staged layout (the index): it
+        the SBOMs). The format number also stands for the staged layout (the index): it
         changes when either changes.
     """
-    lock = load_lock(cfg.builder_lock)
-    return Manifest(
-        format=MANIFEST_FORMAT,
-        builder_rootfs_sha256=lock["builder"].sha256 if "builder" in lock else None,
-        source_date_epoch=cfg.source_date_epoch,
-        wheels=dict(sorted(files.items())),
-    )
+    targets = {}
+    for suite, wheels in files.items():
+        target = cfg.for_target(suite)
+        lock = load_lock(cfg.builder_lock, suite)
+        targets[suite] = TargetBuilds(
+            builder_rootfs_sha256=lock["builder"].sha256 if "builder" in lock else None,
+            python=marker_environment(target)["python_full_version"],
+            wheels=dict(sorted(wheels.items())),
+        )
+    return Manifest(format=MANIFEST_FORMAT, source_date_epoch=cfg.source_date_epoch, targets=targets)
 
 
-def render_manifest(cfg: Config, files: dict[str, WheelEntry]) -> str:
-    """The text of :func:`manifest_of` (:meth:`debwheels.mirror.manifest.Manifest.render`): sorted keys, two-space indent, final newline."""
-    return manifest_of(cfg, files).render()
-
-
-def published_is_current(cfg: Config, graph: LockGraph, reuse: Reuse) -> bool:
-    """True when the published mirror is exactly what a build would stage now (reads only).
+def published_is_current(cfg: Config, graphs: dict[str, LockGraph], reuse: Reuse) -> bool:
+    """True when the published mirror is exactly what a build of every target would stage now (reads only).
 
     Every package's build key must be one the verified mirror recorded, and the manifest
-    and verified requirements rendered from those entries must equal the published files
-    byte for byte (the index is a function of the wheels and the manifest format).
+    and each target's verified requirements rendered from those entries must equal the
+    published files byte for byte (the index is a function of the wheels and the manifest format).
     """
     if reuse.manifest is None or reuse.rebuild:
         return False
-    keys = KeyMaker(cfg, graph, DRIVER)
-    sorter = topological_order(graph)
-    entries: dict[str, WheelEntry] = {}
-    files: dict[str, WheelEntry] = {}
-    while sorter.is_active():
-        for key in sorter.get_ready():
-            package = graph.packages[key]
-            build_env = {dep: entries[dep].sha256 for dep in package.build_env}
-            hit = reuse.mirror.get(keys.inputs(package, build_env).key)
-            if hit is None:
-                return False
-            entries[key] = hit.entry
-            files[hit.path.name] = hit.entry
-            sorter.done(key)
-    # Both compared with the bytes verification hashed, never with a second read of the mirror.
-    manifest = render_manifest(cfg, files).encode()
-    verified = render_verified(graph, entries).encode()
-    return manifest == reuse.manifest and verified == reuse.verified_requirements
+    files: dict[str, dict[str, WheelEntry]] = {}
+    for suite, graph in graphs.items():
+        keys = KeyMaker(cfg.for_target(suite), graph, DRIVER)
+        sorter = topological_order(graph)
+        entries: dict[str, WheelEntry] = {}
+        files[suite] = {}
+        while sorter.is_active():
+            for key in sorter.get_ready():
+                package = graph.packages[key]
+                build_env = {dep: entries[dep].sha256 for dep in package.build_env}
+                hit = reuse.mirror.get(keys.inputs(package, build_env).key)
+                if hit is None:
+                    return False
+                entries[key] = hit.entry
+                files[suite][hit.path.name] = hit.entry
+                sorter.done(key)
+        # Compared with the bytes verification hashed, never with a second read of the mirror.
+        if render_verified(graph, entries).encode() != reuse.verified_requirements.get(suite):
+            return False
+    return manifest_of(cfg, files).render().encode() == reuse.manifest
 
 
 def remove_stage(cfg: Config) -> None:

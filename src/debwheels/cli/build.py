@@ -117,19 +117,26 @@ def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | Non
     default=None,
     help="Report directory (default .debwheels/repro-report).",
 )
+@click.option("--target", "suite", default=None, metavar="SUITE", help="Check this target only (default: every target).")
 @json_option
 @click.pass_obj
 def repro(
-    state: State, names: tuple[str, ...], with_deb: bool, vary: str, report_dir: Path | None, as_json: bool
+    state: State,
+    names: tuple[str, ...],
+    with_deb: bool,
+    vary: str,
+    report_dir: Path | None,
+    suite: str | None,
+    as_json: bool,
 ) -> None:
-    """Rebuild NAMES (default: every locked wheel) under varied conditions and compare.
+    """Rebuild NAMES (default: every locked wheel) of every target under varied conditions and compare.
 
     Exits 0 only when every build is identical to its normal build; writes report.json and
-    index.html, and a diffoscope report for each difference.
+    index.html (one row per target and package), and a diffoscope report for each difference.
     """
     from debwheels.build.commands import reproduce
 
-    done = reproduce(state.context(), names, vary, with_deb, report_dir)
+    done = reproduce(state.context(), names, vary, with_deb, report_dir, suite=suite)
     if as_json:
         click.echo(done.report.read_text(encoding="utf-8"), nl=False)
     else:
@@ -149,7 +156,7 @@ def _print_outcomes(outcomes: list[Outcome]) -> None:
         extra = f" broken by {','.join(o.broken_by)}" if o.broken_by else ""
         extra += f" ({o.diffoscope})" if o.diffoscope else ""
         extra += f": {(o.error or '').splitlines()[0][:120]}" if o.error else ""
-        click.echo(f"{o.kind} {o.name} {o.version}: {state_text}{extra}")
+        click.echo(f"{o.target}: {o.kind} {o.name} {o.version}: {state_text}{extra}")
 
 
 @cli.command()

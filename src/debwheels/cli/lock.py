@@ -76,33 +76,46 @@ def lock(
     )
     done = lock_project(ctx, request)
     graph, runtime_count, build_count = done.graph, done.runtime_count, done.build_count
+    pythons = (
+        ", ".join(f"{g.python} ({suite})" for suite, g in done.graphs.items()) if cfg.multi_target else graph.python
+    )
     if not done.written:
         click.echo(
             f"{cfg.lock_file.name} is current ({runtime_count} runtime and {build_count} build packages for python "
-            f"{graph.python}): its recorded inputs are unchanged, nothing written (--upgrade to look for new releases)"
+            f"{pythons}): its recorded inputs are unchanged, nothing written (--upgrade to look for new releases)"
         )
         return
     click.echo(
         f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
-        f"{graph.python}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
+        f"{pythons}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
     )
 
 
 @cli.command()
 @click.pass_obj
 def graph(state: State) -> None:
-    """Print the lock graph (JSON): every package, its sdist, runtime and build-time edges."""
-    from debwheels.lock.graph import LockGraph
+    """Print the lock graph (JSON): every package, its sdist, runtime and build-time edges, and its targets."""
+    from debwheels.lock.graph import read_graphs, render_graphs
 
-    click.echo(LockGraph.read(state.config().lock_file).to_text(), nl=False)
+    click.echo(render_graphs(read_graphs(state.config().lock_file)), nl=False)
 
 
 @cli.command()
 @click.argument("name")
 @click.pass_obj
 def why(state: State, name: str) -> None:
-    """Explain why NAME is in the closure: each path from the application, at run or build time."""
-    from debwheels.lock.graph import LockGraph
+    """Explain why NAME is in the closure: each path from the application, at run or build time (per target)."""
+    from debwheels.lock.graph import read_graphs
 
-    for line in LockGraph.read(state.config().lock_file).why(name):
-        click.echo(line)
+    graphs = read_graphs(state.config().lock_file)
+    if len(graphs) == 1:
+        for line in next(iter(graphs.values())).why(name):
+            click.echo(line)
+        return
+    found = {suite: graph for suite, graph in graphs.items() if graph.by_name(name)}
+    if not found:
+        next(iter(graphs.values())).why(name)  # raises: nothing needs it
+    for suite, graph in graphs.items():
+        lines = graph.why(name) if suite in found else [f"{name} is not in the closure of this target"]
+        for line in lines:
+            click.echo(f"[{suite}] {line}")

@@ -1,13 +1,19 @@
 """The lock graph (``requirements/lock.json``): every package, its sdist, who needs whom.
 
-Format (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
+One lock holds the graph of every target (a Debian suite with its own python3): each
+target is resolved for its own interpreter, and each package carries the targets it applies
+to. Format 4 (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
 
     {
-      "format": 3,
-      "python": "3.11.2",                   # the builder interpreter it was resolved for
+      "format": 4,
       "requirements-in": ["click", ...],    # the roots, as written in requirements.in
       "project": "debwheels==0.1.0",        # the application itself (built from its tree)
-      "frontend": ["pyproject-hooks==1.3.3"],  # the PEP 517 frontend every build runs
+      "targets": {
+        "bookworm": {
+          "python": "3.11.2",               # the target builder's interpreter it was resolved for
+          "frontend": ["pyproject-hooks==1.3.3"]  # the PEP 517 frontend every build runs
+        }, ...
+      },
       "packages": {
         "<name>==<version>": {
           "name": ..., "version": ...,
@@ -19,7 +25,10 @@ Format (JSON, sorted keys, no timestamps, so that diffs are reviewable)::
           "build-backend": "...",
           "build-requires": ["<PEP 508>", ...],   # declared (or overridden) + extra
           "dynamic-requires": ["<PEP 508>", ...], # from get_requires_for_build_wheel
-          "build-env": ["<key>", ...]       # exactly what its build environment holds
+          "build-env": ["<key>", ...],      # exactly what its build environment holds
+          "targets": ["bookworm", ...],     # the targets whose closure holds it
+          "per-target": {"<suite>": {...}}  # the fields above that differ for a target
+                                            # (markers: python_version < "3.12" ...), omitted when none
         }
       },
       "inputs": {"sha256": "<hex>", "parts": {...}}  # what the lock follows from
@@ -44,8 +53,10 @@ from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text
 from debwheels.lock.requirements import Pin
 
-FORMAT = 3
-READABLE_FORMATS = (1, 2, 3)  # format 1 lacks requires-dist, formats 1 and 2 lack inputs
+FORMAT = 4
+# format 1 lacks requires-dist, formats 1 and 2 lack inputs; formats 1 to 3 hold one target (read
+# as the graph of whichever target is asked for: the pins a relock prefers)
+READABLE_FORMATS = (1, 2, 3, 4)
 
 
 def key_of(name: str, version: str) -> str:
@@ -127,53 +138,25 @@ class LockGraph:
     packages: dict[str, LockedPackage] = field(default_factory=dict)
     frontend: list[str] = field(default_factory=list)
     inputs: dict[str, Any] | None = None  # debwheels.lock.inputs.LockInputs.to_json(), None when unknown
-
-    def to_text(self) -> str:
-        """Stable JSON text."""
-        data = {
-            "format": FORMAT,
-            "python": self.python,
-            "requirements-in": self.roots,
-            "project": self.project,
-            "frontend": sorted(self.frontend),
-            "packages": {k: self.packages[k].to_json() for k in sorted(self.packages)},
-            "inputs": self.inputs,
-        }
-        return strictjson.render(data)
-
-    def write(self, path: Path) -> None:
-        """Write atomically."""
-        atomic_write_text(path, self.to_text())
+    target: str = ""  # the Debian suite it was resolved for ("" in a lock of format 3 or older)
 
     @classmethod
-    def read(cls, path: Path) -> LockGraph:
-        """Read *path*.
+    def read(cls, path: Path, target: str | None = None) -> LockGraph:
+        """The graph of *target* in the lock at *path* (default: its first target).
+
+        A lock of format 3 or older (one target) gives its one graph whatever *target* is.
 
         Raises:
-            RequirementsError: missing, unreadable or of another format.
+            RequirementsError: missing, unreadable, of another format, or without *target*.
         """
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RequirementsError(f"{path} does not exist: run 'debwheels lock' to resolve requirements.in") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise RequirementsError(f"{path} is not valid JSON ({exc}): run 'debwheels lock' again") from None
-        if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
-            found = data.get("format") if isinstance(data, dict) else None
-            raise RequirementsError(f"{path} has format {found!r}, expected {FORMAT}: run 'debwheels lock' again")
-        try:
-            return cls(
-                python=data["python"],
-                roots=list(data["requirements-in"]),
-                project=data["project"],
-                frontend=list(data["frontend"]),
-                packages={k: LockedPackage.from_json(v) for k, v in data["packages"].items()},
-                inputs=data.get("inputs") if isinstance(data.get("inputs"), dict) else None,
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
+        graphs = read_graphs(path)
+        if target is None or "" in graphs:
+            return next(iter(graphs.values()))
+        if target not in graphs:
             raise RequirementsError(
-                f"{path} is not a complete lock graph (missing {exc}): run 'debwheels lock' again"
-            ) from None
+                f"{path.name} has no graph for target {target} (it holds {', '.join(graphs)}): run 'debwheels lock'"
+            )
+        return graphs[target]
 
     def rename_project(self, name: str, version: str) -> None:
         """Give the project node the name and version its build backend reported (keys change with them)."""
@@ -233,3 +216,98 @@ class LockGraph:
             kind = next(k for p, k in parents[child] if p == parent)
             parts.append(f"needed at {kind} by {parent}")
         return " <- ".join(parts)
+
+
+_PER_TARGET = ("runtime", "requires", "build-requires", "dynamic-requires", "build-env", "requires-dist")
+
+
+def render_graphs(graphs: dict[str, LockGraph]) -> str:
+    """The lock file's text (format 4) of one graph per target, in target order.
+
+    Every graph must have the same roots and project; *inputs* are the first graph's.
+    A package's fields are those of the first target that holds it; ``per-target`` holds the
+    fields another target sees differently.
+    """
+    first = next(iter(graphs.values()))
+    packages: dict[str, dict[str, Any]] = {}
+    for suite, graph in graphs.items():
+        for key, node in graph.packages.items():
+            data = node.to_json()
+            entry = packages.get(key)
+            if entry is None:
+                packages[key] = {**data, "targets": [suite]}
+                continue
+            entry["targets"].append(suite)
+            differing = {f: data[f] for f in _PER_TARGET if data[f] != entry[f]}
+            if differing:
+                entry.setdefault("per-target", {})[suite] = differing
+    data = {
+        "format": FORMAT,
+        "requirements-in": first.roots,
+        "project": first.project,
+        "targets": {
+            suite: {"python": graph.python, "frontend": sorted(graph.frontend)} for suite, graph in graphs.items()
+        },
+        "packages": {k: packages[k] for k in sorted(packages)},
+        "inputs": first.inputs,
+    }
+    return strictjson.render(data)
+
+
+def write_graphs(path: Path, graphs: dict[str, LockGraph]) -> None:
+    """Write :func:`render_graphs` of *graphs* to *path* atomically."""
+    atomic_write_text(path, render_graphs(graphs))
+
+
+def read_graphs(path: Path) -> dict[str, LockGraph]:
+    """Every target's graph in the lock at *path*, in the file's target order.
+
+    A lock of format 3 or older holds one graph, returned under the target ``""``.
+
+    Raises:
+        RequirementsError: missing, unreadable, of another format, or incomplete.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RequirementsError(f"{path} does not exist: run 'debwheels lock' to resolve requirements.in") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequirementsError(f"{path} is not valid JSON ({exc}): run 'debwheels lock' again") from None
+    if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise RequirementsError(f"{path} has format {found!r}, expected {FORMAT}: run 'debwheels lock' again")
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else None
+    try:
+        if data["format"] < 4:
+            return {
+                "": LockGraph(
+                    python=data["python"],
+                    roots=list(data["requirements-in"]),
+                    project=data["project"],
+                    frontend=list(data["frontend"]),
+                    packages={k: LockedPackage.from_json(v) for k, v in data["packages"].items()},
+                    inputs=inputs,
+                )
+            }
+        graphs: dict[str, LockGraph] = {}
+        for suite, info in data["targets"].items():
+            packages = {}
+            for key, raw in data["packages"].items():
+                if suite in raw["targets"]:
+                    packages[key] = LockedPackage.from_json({**raw, **raw.get("per-target", {}).get(suite, {})})
+            graphs[suite] = LockGraph(
+                python=info["python"],
+                roots=list(data["requirements-in"]),
+                project=data["project"],
+                frontend=list(info["frontend"]),
+                packages=packages,
+                inputs=inputs,
+                target=suite,
+            )
+        if not graphs:
+            raise KeyError("targets")
+        return graphs
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RequirementsError(
+            f"{path} is not a complete lock graph (missing {exc}): run 'debwheels lock' again"
+        ) from None

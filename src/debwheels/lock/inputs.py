@@ -4,8 +4,9 @@ A lock (:mod:`debwheels.lock.graph`) follows from: ``requirements.in``; the proj
 build files (``pyproject.toml``, ``setup.cfg``, ``setup.py``: its dependencies and build
 system); the resolution settings (index URL, ``exclude-newer``, ``min-release-age``); every
 per-package setting (:func:`debwheels.build.keys.settings_record`: build requirements,
-environment, config settings, patches by sha256); the target (the builder's rootfs and
-Dockerfile by sha256, its PEP 508 marker environment); the imported lock (``--from``) by
+environment, config settings, patches by sha256); the targets (for each, in order, the
+builder's rootfs by sha256 and its PEP 508 marker environment; the Dockerfile by sha256);
+the imported lock (``--from``) by
 sha256; and the lock procedure (:data:`PROCEDURE` and the in-container driver's sha256).
 ``lock.json`` records them as ``inputs`` (each part, and the sha256 of their canonical JSON).
 When a new ``debwheels lock`` (no ``--upgrade``) computes the same digest, the lock on disk is
@@ -28,7 +29,7 @@ from debwheels.debian.images import load_lock, marker_environment
 from debwheels.fsutil import sha256_file
 from debwheels.lock.releases import Cutoff
 
-PROCEDURE = "debwheels-lock/3"  # change when the lock algorithm changes what it writes
+PROCEDURE = "debwheels-lock/4"  # change when the lock algorithm changes what it writes
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
 _LABELS = {
@@ -37,7 +38,7 @@ _LABELS = {
     "project": "the project's pyproject.toml, setup.cfg or setup.py changed",
     "resolution": "the index URL or the time cut-offs changed",
     "settings": "[tool.debwheels.packages] settings changed",
-    "target": "the builder (rootfs, Dockerfile or interpreter) changed",
+    "targets": "the targets or their builders (rootfs, Dockerfile or interpreter) changed",
     "imported": "the imported lock (--from) changed",
 }
 
@@ -52,7 +53,7 @@ class LockInputs:
 
     Attributes:
         parts: part name -> JSON data (``procedure``, ``requirements-in``, ``project``,
-            ``resolution``, ``settings``, ``target``, ``imported``).
+            ``resolution``, ``settings``, ``targets``, ``imported``).
     """
 
     parts: dict[str, Any]
@@ -97,7 +98,13 @@ def lock_inputs(cfg: Config, requirements_in: Path, cutoff: Cutoff, imported: Pa
     Raises:
         ConfigError: an unreadable builder lock (:func:`debwheels.debian.images.load_lock`).
     """
-    builder = load_lock(cfg.builder_lock)
+    targets = {}
+    for suite in cfg.targets:
+        builder = load_lock(cfg.builder_lock, suite)
+        targets[suite] = {
+            "rootfs-sha256": builder["builder"].sha256 if "builder" in builder else None,
+            "environment": marker_environment(cfg.for_target(suite)) if "builder" in builder else None,
+        }
     return LockInputs(
         {
             "procedure": {"lock": PROCEDURE, "driver-sha256": sha256_file(DRIVER)},
@@ -111,11 +118,7 @@ def lock_inputs(cfg: Config, requirements_in: Path, cutoff: Cutoff, imported: Pa
                 else None,
             },
             "settings": {name: settings_record(cfg.packages[name]) for name in sorted(cfg.packages)},
-            "target": {
-                "rootfs-sha256": builder["builder"].sha256 if "builder" in builder else None,
-                "dockerfile-sha256": _file_sha256(cfg.dockerfile),
-                "environment": marker_environment(cfg),
-            },
+            "targets": {"order": list(cfg.targets), "dockerfile-sha256": _file_sha256(cfg.dockerfile), **targets},
             "imported": _file_sha256(imported) if imported is not None else None,
         }
     )

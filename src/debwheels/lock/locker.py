@@ -31,6 +31,7 @@ Existing pins are preferred (kept unless they conflict) unless ``--upgrade`` or
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -53,13 +54,13 @@ from debwheels.errors import RequirementsError
 from debwheels.fsutil import atomic_write_text, memory_fs, private_tempdir
 from debwheels.lock import simpleindex
 from debwheels.lock.confirm import check_project, confirm
-from debwheels.lock.graph import LockedPackage, LockGraph, key_of
+from debwheels.lock.graph import LockedPackage, LockGraph, key_of, write_graphs
 from debwheels.lock.importers import check_sdist, constraints, pin_applies
 from debwheels.lock.importers.common import ImportedLock
 from debwheels.lock.inputs import LockInputs
 from debwheels.lock.metadata import CoreMetadata, MetadataProvider, pinned_build_system
 from debwheels.lock.releases import Cutoff, Skipped
-from debwheels.lock.requirements import render_pins
+from debwheels.lock.requirements import Pin, render_pins
 from debwheels.lock.resolve import Catalog, Resolved, resolve
 
 MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
@@ -157,7 +158,7 @@ class Locker:
         if self.upgrade or not self.cfg.lock_file.exists():
             return None
         try:
-            return LockGraph.read(self.cfg.lock_file)
+            return LockGraph.read(self.cfg.lock_file, self.cfg.debian_suite)
         except RequirementsError as exc:
             self.say(f"ignoring the existing lock ({exc})")
             return None
@@ -296,10 +297,10 @@ class Locker:
             )
 
     def lock(self, infile: Path) -> LockGraph:
-        """Resolve *infile* into a complete lock graph, confirmed by every backend, and write the lock files.
+        """Resolve *infile* into the target's complete lock graph, confirmed by every backend (nothing is written).
 
         Returns:
-            LockGraph: what was written.
+            LockGraph: the target's graph (:func:`write_files` writes the graphs of all targets).
 
         Raises:
             RequirementsError: bad input, no release with an sdist, no resolution, dynamic
@@ -319,7 +320,7 @@ class Locker:
             if not differing:
                 check_project(graph, project, self.environment, self.cfg.requirements.with_suffix(".in").name, self.say)
                 self._report_skipped(graph)
-                self.write(graph)
+                graph.target = self.cfg.debian_suite
                 return graph
             self.say(
                 f"the build backends of {', '.join(differing)} report other dependencies than the index metadata "
@@ -487,25 +488,47 @@ class Locker:
             if parts:
                 self.say(f"skipped newer {name} than {', '.join(chosen)}: {'; '.join(parts)}")
 
-    @staticmethod
-    def render(cfg: Config, graph: LockGraph) -> dict[Path, str]:
-        """The text of requirements.txt and build-requirements.txt for *graph*, by path (pip's hash-checking format)."""
-        nodes = [p for p in graph.packages.values() if p.key != graph.project]
-        source = f"'debwheels lock'; edit {cfg.requirements.with_suffix('.in').name}, not this file"
-        runtime = [p.pin() for p in nodes if p.runtime]
-        build = [p.pin() for p in nodes if not p.runtime]
-        return {
-            cfg.requirements: render_pins(runtime, f"Runtime closure, pinned to sdist sha256. Written by {source}."),
-            cfg.build_requirements: render_pins(
-                build,
-                f"Build closure (may hold several versions of a tool), pinned to sdist sha256. Written by {source}.",
-            ),
-        }
 
-    def write(self, graph: LockGraph) -> None:
-        """Write requirements.txt, build-requirements.txt and the lock graph (each atomically), with the inputs."""
-        if self.inputs is not None:
-            graph.inputs = self.inputs.to_json()
-        for path, text in self.render(self.cfg, graph).items():
-            atomic_write_text(path, text)
-        graph.write(self.cfg.lock_file)
+def _target_marker(graphs: dict[str, LockGraph], suites: list[str]) -> str | None:
+    """The PEP 508 marker that holds on exactly the interpreters of *suites* (None: on every target)."""
+    if len(suites) == len(graphs):
+        return None
+    return " or ".join(f'python_full_version == "{graphs[s].python}"' for s in suites)
+
+
+def render_files(cfg: Config, graphs: dict[str, LockGraph]) -> dict[Path, str]:
+    """The text of requirements.txt and build-requirements.txt for the graphs of every target, by path.
+
+    pip's hash-checking format (:mod:`debwheels.lock.requirements`). A pin that one target's
+    closure holds and another's does not carries the marker of the targets holding it
+    (``python_full_version == "3.11.2"``), so that each target's interpreter sees exactly its
+    own closure.
+    """
+    holders: dict[tuple[bool, str], list[str]] = {}
+    nodes: dict[str, LockedPackage] = {}
+    for suite, graph in graphs.items():
+        for node in graph.packages.values():
+            if node.key != graph.project:
+                holders.setdefault((node.runtime, node.key), []).append(suite)
+                nodes.setdefault(node.key, node)
+    pins: dict[bool, list[Pin]] = {True: [], False: []}
+    for (runtime, key), suites in holders.items():
+        pins[runtime].append(replace(nodes[key].pin(), marker=_target_marker(graphs, suites)))
+    source = f"'debwheels lock'; edit {cfg.requirements.with_suffix('.in').name}, not this file"
+    return {
+        cfg.requirements: render_pins(pins[True], f"Runtime closure, pinned to sdist sha256. Written by {source}."),
+        cfg.build_requirements: render_pins(
+            pins[False],
+            f"Build closure (may hold several versions of a tool), pinned to sdist sha256. Written by {source}.",
+        ),
+    }
+
+
+def write_files(cfg: Config, graphs: dict[str, LockGraph], inputs: LockInputs | None) -> None:
+    """Write requirements.txt, build-requirements.txt and lock.json (each atomically) for every target's graph, with *inputs*."""
+    if inputs is not None:
+        for graph in graphs.values():
+            graph.inputs = inputs.to_json()
+    for path, text in render_files(cfg, graphs).items():
+        atomic_write_text(path, text)
+    write_graphs(cfg.lock_file, graphs)

@@ -2,14 +2,17 @@
 
 Every reader and writer of the manifest goes through :class:`Manifest` and :class:`WheelEntry`;
 no other module spells its keys. The file is JSON (RFC 8259), sorted keys, two-space indent,
-final newline (``json.dumps(..., indent=2, sort_keys=True) + "\\n"``), format 3::
+final newline (``json.dumps(..., indent=2, sort_keys=True) + "\\n"``), format 4::
 
     {
-      "builder-rootfs-sha256": "<64 hex>" | null,   # the builder rootfs (builder-lock.json)
-      "format": 3,                                  # also stands for the staged layout (the index)
+      "format": 4,                                  # also stands for the staged layout (the index)
       "source-date-epoch": 1309379017,              # SOURCE_DATE_EPOCH of the builds
-      "wheels": {
-        "<wheel file name>": {
+      "targets": {                                  # every target (Debian suite) the mirror serves
+        "<suite>": {
+          "builder-rootfs-sha256": "<64 hex>" | null,   # its builder rootfs (builder-lock.json)
+          "python": "3.11.2",                           # its interpreter
+          "wheels": {                                   # the wheels built in its builder
+            "<wheel file name>": {
           "name": "<canonical project name>",
           "version": "<version>",
           "sha256": "<wheel sha256>",
@@ -20,9 +23,14 @@ final newline (``json.dumps(..., indent=2, sort_keys=True) + "\\n"``), format 3:
           "patches": {"<patch file name>": "<sha256>", ...},
           "build-key": "<64 hex>",                    # sha256 of the canonical JSON of build-inputs
           "build-inputs": {...}                       # debwheels.build.keys.KeyInputs.record()
+            }
+          }
         }
       }
     }
+
+A pure wheel that every target built byte for byte the same is one file, named by each
+target's ``wheels`` with that target's build key.
 
 The inner keys of ``build-inputs`` belong to :mod:`debwheels.build.keys`; here it is an object.
 The build cache stores one entry per wheel (``entry.json``, see :class:`debwheels.build.keys.BuildCache`)
@@ -40,10 +48,12 @@ from debwheels.errors import VerificationError
 from debwheels.safetext import bounded, escape
 
 MANIFEST_NAME = "build-manifest.json"
-MANIFEST_FORMAT = 3
+MANIFEST_FORMAT = 4
 #: Largest build-manifest.json accepted (bytes); a real one is about 2 KiB per wheel.
 MAX_MANIFEST_BYTES = 64 << 20
-_KEYS = frozenset({"builder-rootfs-sha256", "format", "source-date-epoch", "wheels"})
+_KEYS = frozenset({"format", "source-date-epoch", "targets"})
+_TARGET_KEYS = frozenset({"builder-rootfs-sha256", "python", "wheels"})
+_SUITE = re.compile(r"[a-z][a-z0-9-]*")
 _ENTRY_KEYS = frozenset(
     {
         "build-env",
@@ -197,28 +207,81 @@ class WheelEntry:
 
 
 @dataclass(frozen=True)
+class TargetBuilds:
+    """One target's part of the manifest.
+
+    Attributes:
+        builder_rootfs_sha256: sha256 of the target's builder rootfs, or None when the builder lock has none.
+        python: the target interpreter's full version ("3.11.2").
+        wheels: wheel file name -> its entry, for the wheels built in this target's builder.
+    """
+
+    builder_rootfs_sha256: str | None
+    python: str
+    wheels: dict[str, WheelEntry]
+
+    def to_json(self) -> dict[str, Any]:
+        """The target's object (wheels sorted by file name)."""
+        return {
+            "builder-rootfs-sha256": self.builder_rootfs_sha256,
+            "python": self.python,
+            "wheels": {file: entry.to_json() for file, entry in sorted(self.wheels.items())},
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, where: str) -> TargetBuilds:
+        """Check and take one target's object (see :meth:`Manifest.read` for what is refused)."""
+        table = _object(raw, where, "the target")
+        _exact_keys(table, _TARGET_KEYS, where)
+        wheels = _object(table["wheels"], where, "wheels")
+        return cls(
+            builder_rootfs_sha256=_digest(table["builder-rootfs-sha256"], where, "builder-rootfs-sha256", null=True),
+            python=_text(table["python"], where, "python"),
+            wheels={
+                _wheel_name(file, where): WheelEntry.from_json(entry, f"{where}: {file}")
+                for file, entry in wheels.items()
+            },
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
     """``build-manifest.json`` (see the module docstring).
 
     Attributes:
         format: :data:`MANIFEST_FORMAT`.
-        builder_rootfs_sha256: sha256 of the builder rootfs, or None when the builder lock has none.
         source_date_epoch: SOURCE_DATE_EPOCH of the builds (seconds).
-        wheels: wheel file name -> its entry.
+        targets: suite -> what was built for it, in target order.
     """
 
     format: int
-    builder_rootfs_sha256: str | None
     source_date_epoch: int
-    wheels: dict[str, WheelEntry]
+    targets: dict[str, TargetBuilds]
+
+    @property
+    def wheels(self) -> dict[str, WheelEntry]:
+        """Every wheel file of the mirror -> its entry (of the first target that built it)."""
+        files: dict[str, WheelEntry] = {}
+        for builds in self.targets.values():
+            for file, entry in builds.wheels.items():
+                files.setdefault(file, entry)
+        return files
+
+    def entries(self) -> list[tuple[str, str, WheelEntry]]:
+        """Every (suite, wheel file name, entry) of every target."""
+        return [(suite, f, e) for suite, b in self.targets.items() for f, e in sorted(b.wheels.items())]
+
+    @property
+    def builder_rootfs_sha256(self) -> str | None:
+        """The first target's builder rootfs sha256 (release.json records it)."""
+        return next(iter(self.targets.values())).builder_rootfs_sha256 if self.targets else None
 
     def to_json(self) -> dict[str, Any]:
-        """The manifest as JSON data (wheels sorted by file name)."""
+        """The manifest as JSON data."""
         return {
             "format": self.format,
-            "builder-rootfs-sha256": self.builder_rootfs_sha256,
             "source-date-epoch": self.source_date_epoch,
-            "wheels": {file: entry.to_json() for file, entry in sorted(self.wheels.items())},
+            "targets": {suite: builds.to_json() for suite, builds in self.targets.items()},
         }
 
     def render(self) -> str:
@@ -239,14 +302,15 @@ class Manifest:
             where: how messages name the file (a path); escaped before it is printed.
 
         Returns:
-            Manifest: the manifest.
+            Manifest: the manifest (targets in sorted order, as the file stores them).
 
         Raises:
             VerificationError: one line, when *data* is not strict JSON
                 (:func:`debwheels.strictjson.loads`, at most :data:`MAX_MANIFEST_BYTES`), not an
-                object with exactly the keys of the module docstring, of another format, or a
-                value (of an entry too, see :meth:`WheelEntry.from_json`) has another type;
-                nothing else is raised, whatever the bytes.
+                object with exactly the keys of the module docstring, of another format, a
+                target is not a suite name, or a value (of an entry too, see
+                :meth:`WheelEntry.from_json`) has another type; nothing else is raised,
+                whatever the bytes.
         """
         raw = _object(strictjson.loads(data, where, MAX_MANIFEST_BYTES, fix=_FIX), where, "the file")
         version = raw.get("format")
@@ -261,13 +325,14 @@ class Manifest:
         sde = raw["source-date-epoch"]
         if not isinstance(sde, int) or isinstance(sde, bool) or sde < 0:
             raise _refuse(where, f"source-date-epoch {_show(sde)} is not an integer from 0 to 2^63-1")
-        wheels = _object(raw["wheels"], where, "wheels")
+        targets = _object(raw["targets"], where, "targets")
+        for suite in targets:
+            if not _SUITE.fullmatch(suite):
+                raise _refuse(where, f"target {_show(suite)} is not a Debian suite name")
         return cls(
             format=MANIFEST_FORMAT,
-            builder_rootfs_sha256=_digest(raw["builder-rootfs-sha256"], where, "builder-rootfs-sha256", null=True),
             source_date_epoch=sde,
-            wheels={
-                _wheel_name(file, where): WheelEntry.from_json(entry, f"{where}: {file}")
-                for file, entry in wheels.items()
+            targets={
+                suite: TargetBuilds.from_json(builds, f"{where}: {suite}") for suite, builds in targets.items()
             },
         )

@@ -87,17 +87,22 @@ def _purl(name: str, version: str, file_name: str) -> str:
     return str(PackageURL(type="pypi", name=canonical_name(name), version=version, qualifiers={"file_name": file_name}))
 
 
-def statement_path(wheel: str) -> str:
-    """The statement's path relative to the mirror: ``provenance/<wheel>.intoto.json``."""
-    return f"{PROVENANCE_DIR}/{wheel}{SUFFIX}"
+def statement_path(suite: str, wheel: str) -> str:
+    """The statement's path relative to the mirror: ``provenance/<suite>/<wheel>.intoto.json``.
+
+    A pure wheel every target built the same has one statement per target (each names its
+    own builder rootfs and build key).
+    """
+    return f"{PROVENANCE_DIR}/{suite}/{wheel}{SUFFIX}"
 
 
-def render_statement(manifest: Manifest, wheel: str) -> str:
-    """The in-toto statement (SLSA Provenance v1) of one wheel of *manifest*, as text.
+def render_statement(manifest: Manifest, wheel: str, suite: str | None = None) -> str:
+    """The in-toto statement (SLSA Provenance v1) of one wheel of *manifest* built for target *suite*, as text.
 
     Args:
         manifest: the parsed ``build-manifest.json``.
-        wheel: the wheel's file name, a key of ``manifest.wheels``.
+        wheel: the wheel's file name, a key of the target's ``wheels``.
+        suite: the target (default: the manifest's first).
 
     Returns:
         str: JSON (see the module docstring), sorted keys, two-space indent, ASCII, final
@@ -107,7 +112,8 @@ def render_statement(manifest: Manifest, wheel: str) -> str:
         KeyError, TypeError, ValueError: the entry's build inputs lack a field the statement
             needs (a damaged manifest), or *wheel* is not in it.
     """
-    wheels = manifest.wheels
+    suite = suite or next(iter(manifest.targets))
+    wheels = manifest.targets[suite].wheels
     entry = wheels[wheel]
     inputs = entry.build_inputs
     name, version = str(inputs["name"]), str(inputs["version"])
@@ -186,6 +192,7 @@ def render_statement(manifest: Manifest, wheel: str) -> str:
                     "driver-sha256": procedure.get("driver-sha256"),
                     "build-key": entry.build_key,
                     "build-key-format": str(inputs["format"]),
+                    "target": {"suite": suite, "python": manifest.targets[suite].python},
                 },
                 "resolvedDependencies": materials,
             },
@@ -199,12 +206,15 @@ def render_statement(manifest: Manifest, wheel: str) -> str:
 
 
 def render_all(manifest: Manifest) -> dict[str, str]:
-    """Every wheel's statement: ``{"provenance/<wheel>.intoto.json": text}``, sorted by path.
+    """Every target's statement of every wheel: ``{"provenance/<suite>/<wheel>.intoto.json": text}``, sorted by path.
 
     Raises:
         KeyError, TypeError, ValueError: see :func:`render_statement`.
     """
-    return {statement_path(wheel): render_statement(manifest, wheel) for wheel in sorted(manifest.wheels)}
+    return {
+        statement_path(suite, wheel): render_statement(manifest, wheel, suite)
+        for suite, wheel, _ in sorted(manifest.entries())
+    }
 
 
 def write_provenance(stage: Stage, manifest: Manifest) -> dict[str, str]:
@@ -225,4 +235,6 @@ def write_provenance(stage: Stage, manifest: Manifest) -> dict[str, str]:
     """
     rendered = render_all(manifest)
     (stage.root / PROVENANCE_DIR).mkdir()
+    for suite in manifest.targets:
+        (stage.root / PROVENANCE_DIR / suite).mkdir()
     return {relative: stage.write(relative, text.encode("ascii")) for relative, text in rendered.items()}

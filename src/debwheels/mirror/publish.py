@@ -39,8 +39,17 @@ from debwheels.tools.gpg import sign_detached
 
 _LOG = logging.getLogger(__name__)
 
-#: The application and its runtime closure pinned to wheel sha256 (what dh-virtualenv installs).
-VERIFIED_REQUIREMENTS = "verified-requirements.txt"
+
+
+def verified_requirements_name(suite: str) -> str:
+    """File name of target *suite*'s verified requirements in the mirror: ``verified-requirements-<suite>.txt``.
+
+    The application and its runtime closure for that target's interpreter, pinned to wheel
+    sha256 (what dh-virtualenv installs for that target; pip's hash-checking mode).
+    """
+    return f"verified-requirements-{suite}.txt"
+
+
 T = TypeVar("T")
 
 

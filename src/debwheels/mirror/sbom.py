@@ -1,8 +1,9 @@
 """CycloneDX SBOM of the application's runtime set, and its check against an installed venv.
 
-The staged mirror holds ``sbom.cdx.json``: a CycloneDX 1.6 JSON document
+The staged mirror holds ``sbom-<suite>.cdx.json`` per target: a CycloneDX 1.6 JSON document
 (https://cyclonedx.org/docs/1.6/json/, schema http://cyclonedx.org/schema/bom-1.6.schema.json)
-of exactly what ``verified-requirements.txt`` installs, which is what the .deb's venv holds. It
+of exactly what that target's ``verified-requirements-<suite>.txt`` installs (its metadata
+properties name the target, its python and its builder rootfs), which is what the .deb's venv holds. It
 is written with cyclonedx-python-lib (https://github.com/CycloneDX/cyclonedx-python-lib, the
 ``JsonV1Dot6`` outputter), imported only by :func:`render_sbom`, so the rest of debwheels (and
 :func:`check_sbom_against_venv`, which ``debian/rules`` runs in the builder with Debian packages
@@ -79,7 +80,13 @@ if TYPE_CHECKING:
     from debwheels.config import Config
     from debwheels.lock.requirements import Pin
 
-SBOM_NAME = "sbom.cdx.json"
+
+
+def sbom_name(suite: str) -> str:
+    """File name of target *suite*'s CycloneDX SBOM in the mirror: ``sbom-<suite>.cdx.json``."""
+    return f"sbom-{suite}.cdx.json"
+
+
 PROPERTY_PREFIX = "debwheels:"
 _SETUP_HINT = (
     "writing the SBOM needs cyclonedx-python-lib: run 'make setup' "
@@ -192,6 +199,7 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
         raise ToolError(f"{_SETUP_HINT} ({exc})") from None
     from debwheels import __version__ as debwheels_version
     from debwheels.debian.images import marker_environment
+    from debwheels.mirror.provenance import statement_path
 
     declared = LicenseAcknowledgement.DECLARED
 
@@ -207,7 +215,9 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
                 return [LicenseExpression(values[0], acknowledgement=declared)]
         return [DisjunctiveLicense(name=value, acknowledgement=declared) for value in values]
 
-    by_pin = {(canonical_name(e.name), e.version, e.sha256): (file, e) for file, e in manifest.wheels.items()}
+    suite = cfg.debian_suite
+    builds = manifest.targets[suite]
+    by_pin = {(canonical_name(e.name), e.version, e.sha256): (file, e) for file, e in builds.wheels.items()}
     root_name = canonical_name(cfg.project_name)
     index = cfg.index_url.rstrip("/")
     components: dict[str, Any] = {}
@@ -226,7 +236,7 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
         properties = [
             Property(name=f"{PROPERTY_PREFIX}wheel", value=file),
             Property(name=f"{PROPERTY_PREFIX}wheel-sha256", value=entry.sha256),
-            Property(name=f"{PROPERTY_PREFIX}provenance", value=f"provenance/{file}.intoto.json"),
+            Property(name=f"{PROPERTY_PREFIX}provenance", value=statement_path(suite, file)),
         ]
         if entry.build_key:
             properties.append(Property(name=f"{PROPERTY_PREFIX}build-key", value=entry.build_key))
@@ -273,6 +283,11 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
             timestamp=datetime.fromtimestamp(cfg.source_date_epoch, UTC),
             tools=tools,
             component=components[root_name],
+            properties=[
+                Property(name=f"{PROPERTY_PREFIX}target", value=suite),
+                Property(name=f"{PROPERTY_PREFIX}python", value=builds.python),
+                Property(name=f"{PROPERTY_PREFIX}builder-rootfs-sha256", value=builds.builder_rootfs_sha256 or ""),
+            ],
         ),
         components=[c for name, c in components.items() if name != root_name],
     )
@@ -286,16 +301,17 @@ def render_sbom(cfg: Config, manifest: Manifest, verified: Iterable[Pin], mirror
 
 
 def write_sbom(cfg: Config, stage: Stage, manifest: Manifest, verified: Iterable[Pin]) -> dict[str, str]:
-    """Write ``sbom.cdx.json`` into *stage*.
+    """Write target ``cfg.debian_suite``'s ``sbom-<suite>.cdx.json`` into *stage*.
 
     Returns:
-        dict[str, str]: ``{"sbom.cdx.json": sha256 hex}`` (recorded in *stage* for ``sha256sums.txt``).
+        dict[str, str]: ``{"sbom-<suite>.cdx.json": sha256 hex}`` (recorded in *stage* for ``sha256sums.txt``).
 
     Raises:
         ToolError, BuildError: see :func:`render_sbom`. OSError: the file cannot be written.
     """
     data = render_sbom(cfg, manifest, verified, stage.root).encode("ascii")
-    return {SBOM_NAME: stage.write(SBOM_NAME, data)}
+    name = sbom_name(cfg.debian_suite)
+    return {name: stage.write(name, data)}
 
 
 def _version_key(version: str) -> str:
