@@ -13,9 +13,9 @@ from conftest import ROOT, run_cli
 from debwheels.build.probes import ProbeCache, ProbeRecord
 from debwheels.config import load_config
 from debwheels.lock.commands import current_lock
-from debwheels.lock.graph import LockedPackage, LockGraph
+from debwheels.lock.graph import LockedPackage, LockGraph, write_graphs
 from debwheels.lock.inputs import lock_inputs
-from debwheels.lock.locker import Locker
+from debwheels.lock.locker import write_files
 
 A = "a" * 64
 
@@ -33,15 +33,12 @@ def project(tmp_path: Path, table: str = "") -> Path:
 def write_lock(root: Path) -> LockGraph:
     """A lock as 'debwheels lock' writes it, with the inputs of the project as it is now."""
     cfg = load_config(root)
-    graph = LockGraph("3.11.2", ["click"], "app==1", frontend=[])
+    graph = LockGraph("3.11.2", ["click"], "app==1", frontend=[], target="bookworm")
     graph.packages = {
         "app==1": LockedPackage("app", "1", None, None, runtime=True, requires=["click==8"]),
         "click==8": LockedPackage("click", "8", "click-8.tar.gz", A, runtime=True),
     }
-    graph.inputs = lock_inputs(cfg, root / "requirements" / "requirements.in", cfg.cutoff, None).to_json()
-    for path, text in Locker.render(cfg, graph).items():
-        path.write_text(text)
-    graph.write(cfg.lock_file)
+    write_files(cfg, {"bookworm": graph}, lock_inputs(cfg, root / "requirements" / "requirements.in", cfg.cutoff, None))
     return graph
 
 
@@ -73,7 +70,13 @@ def test_an_unchanged_project_has_a_current_lock(tmp_path: Path) -> None:
             ),
             "the index URL or the time cut-offs changed",
         ),
-        (lambda r: (r / "Dockerfile").write_text("FROM scratch\n"), "the builder (rootfs, Dockerfile or interpreter)"),
+        (lambda r: (r / "Dockerfile").write_text("FROM scratch\n"), "the targets or their builders"),
+        (
+            lambda r: (r / "pyproject.toml").write_text(
+                (r / "pyproject.toml").read_text() + 'targets = ["bookworm", "trixie"]\n'
+            ),
+            "the targets changed (bookworm -> bookworm, trixie)",
+        ),
         (
             lambda r: (r / "requirements" / "requirements.txt").write_text("click==9\n"),
             "requirements.txt differs from what lock.json pins",
@@ -81,7 +84,7 @@ def test_an_unchanged_project_has_a_current_lock(tmp_path: Path) -> None:
         (lambda r: (r / "requirements" / "build-requirements.txt").unlink(), "build-requirements.txt is missing"),
         (lambda r: (r / "requirements" / "lock.json").unlink(), "lock.json does not exist"),
     ],
-    ids=["requirements-in", "settings", "cutoff", "builder", "edited-pins", "missing-pins", "no-lock"],
+    ids=["requirements-in", "settings", "cutoff", "builder", "targets", "edited-pins", "missing-pins", "no-lock"],
 )
 def test_any_changed_input_or_edited_lock_file_makes_it_stale_and_says_which(
     tmp_path: Path, change: object, reason: str
@@ -99,12 +102,15 @@ def test_any_changed_input_or_edited_lock_file_makes_it_stale_and_says_which(
     assert any(reason in line for line in why), why
 
 
-def test_a_lock_of_an_older_format_records_no_inputs_and_is_relocked(tmp_path: Path) -> None:
+def test_a_lock_without_inputs_or_of_one_unnamed_target_is_relocked(tmp_path: Path) -> None:
     root = project(tmp_path)
     graph = write_lock(root)
     graph.inputs = None
-    graph.write(root / "requirements" / "lock.json")
+    write_graphs(root / "requirements" / "lock.json", {"bookworm": graph})
     assert current(root) == (False, ["the lock records no inputs (written by an older debwheels)"])
+    lock = root / "requirements" / "lock.json"
+    lock.write_text(FORMAT_3)  # one graph, for no named target
+    assert current(root) == (False, ["the targets changed (one unnamed -> bookworm)"])
 
 
 def test_the_committed_benchmark_lock_is_current_and_lock_writes_nothing_offline_in_under_two_seconds(
@@ -154,12 +160,22 @@ def test_probe_records_round_trip_and_a_damaged_or_foreign_record_is_ignored(tmp
     assert cache.get(A) is None
 
 
-def test_graph_format_3_keeps_the_inputs_and_format_2_reads_without_them(tmp_path: Path) -> None:
+FORMAT_3 = """{"format": 3, "python": "3.11.2", "requirements-in": ["click"], "project": "app==1", "frontend": [],
+"packages": {"app==1": {"name": "app", "version": "1", "sdist": null, "sha256": null, "runtime": true,
+"requires": [], "build-backend": "", "build-requires": [], "dynamic-requires": [], "build-env": []}},
+"inputs": {"sha256": "x", "parts": {}}}"""
+
+
+def test_graph_format_4_keeps_the_inputs_and_older_formats_read_as_one_unnamed_target(tmp_path: Path) -> None:
     root = project(tmp_path)
     graph = write_lock(root)
-    again = LockGraph.read(root / "requirements" / "lock.json")
+    again = LockGraph.read(root / "requirements" / "lock.json", "bookworm")
     assert again.inputs == graph.inputs and again.inputs is not None and len(again.inputs["sha256"]) == 64
-    text = (root / "requirements" / "lock.json").read_text().replace('"format": 3', '"format": 2')
+    assert again.target == "bookworm" and again.packages == graph.packages
     old = tmp_path / "old.json"
-    old.write_text(text.replace('"inputs": {', '"ignored": {'))
+    old.write_text(FORMAT_3)
+    # an older lock is the graph of whichever target asks (its pins are what a relock prefers)
+    assert LockGraph.read(old, "trixie").python == "3.11.2"
+    assert LockGraph.read(old).inputs == {"sha256": "x", "parts": {}}
+    old.write_text(FORMAT_3.replace('"format": 3', '"format": 2').replace('"inputs"', '"ignored"'))
     assert LockGraph.read(old).inputs is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,8 @@ import pytest
 from debwheels.build.closure import check_lock_files, topological_order
 from debwheels.config import load_config
 from debwheels.errors import BuildError, RequirementsError
-from debwheels.lock.graph import LockedPackage, LockGraph
-from debwheels.lock.locker import read_requirements_in
+from debwheels.lock.graph import LockedPackage, LockGraph, read_graphs, render_graphs, write_graphs
+from debwheels.lock.locker import read_requirements_in, render_files
 from debwheels.lock.requirements import parse_pins
 
 A = "a" * 64
@@ -34,10 +35,89 @@ def sample() -> LockGraph:
 
 def test_round_trip_is_stable(tmp_path: Path) -> None:
     graph = sample()
+    graph.target = "bookworm"
     path = tmp_path / "lock.json"
-    graph.write(path)
+    write_graphs(path, {"bookworm": graph})
     again = LockGraph.read(path)
-    assert again.to_text() == graph.to_text() == path.read_text()
+    assert again == graph
+    assert render_graphs({"bookworm": again}) == path.read_text()
+
+
+def two_targets() -> dict[str, LockGraph]:
+    """bookworm (3.11) needs typing-extensions at run time and click's build env differs; trixie (3.13) does not."""
+    old, new = sample(), sample()
+    old.target, new.target, new.python = "bookworm", "trixie", "3.13.5"
+    old.packages["typing-extensions==4"] = LockedPackage("typing-extensions", "4", "t-4.tar.gz", C, runtime=True)
+    old.packages["click==8"].requires = ["typing-extensions==4"]
+    new.packages["click==8"].build_env = ["flit-core==4"]
+    return {"bookworm": old, "trixie": new}
+
+
+def test_one_lock_holds_every_target_and_each_package_names_its_targets(tmp_path: Path) -> None:
+    graphs = two_targets()
+    path = tmp_path / "lock.json"
+    write_graphs(path, graphs)
+    data = json.loads(path.read_text())
+    assert data["format"] == 4
+    assert data["targets"] == {
+        "bookworm": {"python": "3.11.2", "frontend": ["pyproject-hooks==1"]},
+        "trixie": {"python": "3.13.5", "frontend": ["pyproject-hooks==1"]},
+    }
+    assert data["packages"]["typing-extensions==4"]["targets"] == ["bookworm"]
+    assert data["packages"]["click==8"]["targets"] == ["bookworm", "trixie"]
+    assert data["packages"]["click==8"]["per-target"] == {"trixie": {"requires": [], "build-env": ["flit-core==4"]}}
+    assert "per-target" not in data["packages"]["app==1"]
+    assert read_graphs(path) == graphs
+    with pytest.raises(RequirementsError, match="no graph for target sid"):
+        LockGraph.read(path, "sid")
+
+
+def test_requirement_files_mark_the_pins_only_some_targets_hold(tmp_path: Path) -> None:
+    root = project(tmp_path, "", "")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\n[tool.debwheels]\ntargets = ["bookworm", "trixie"]\n'
+    )
+    graphs = two_targets()
+    cfg = load_config(root)
+    texts = render_files(cfg, graphs)
+    runtime = parse_pins(texts[cfg.requirements], "requirements.txt")
+    assert [(p.name, p.marker) for p in runtime] == [
+        ("click", None),
+        ("typing-extensions", 'python_full_version == "3.11.2"'),
+    ]
+    for path, text in texts.items():
+        path.write_text(text)
+    # each target sees exactly its own closure (the markers hold for its interpreter)
+    (root / "builder-lock.json").write_text(TWO_TARGET_BUILDER_LOCK)
+    for suite, graph in graphs.items():
+        check_lock_files(cfg.for_target(suite), graph)
+    with pytest.raises(RequirementsError, match="typing-extensions==4"):
+        check_lock_files(cfg.for_target("trixie"), graphs["bookworm"])
+
+
+#: A builder lock whose builders hold python3 3.11.2 (bookworm) and 3.13.5 (trixie).
+TWO_TARGET_BUILDER_LOCK = json.dumps(
+    {
+        "format": 2,
+        "mirror": "http://deb.debian.org/debian",
+        "source-date-epoch": 1309379017,
+        "targets": {
+            suite: {
+                "rootfs": {
+                    "builder": {
+                        "include": [],
+                        "rootfs-sha256": A,
+                        "packages": {"python3": f"{minor}-1", f"python{minor}": f"{full}-2", "base-files": release},
+                    }
+                }
+            }
+            for suite, minor, full, release in (
+                ("bookworm", "3.11", "3.11.2", "12.4+deb12u15"),
+                ("trixie", "3.13", "3.13.5", "13.8+deb13u8"),
+            )
+        },
+    }
+)
 
 
 def test_why_names_each_path_and_kind() -> None:
@@ -94,6 +174,7 @@ def test_build_lock_may_hold_several_versions_but_not_duplicates() -> None:
 
 def project(tmp_path: Path, runtime: str, build: str) -> Path:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\n')
+    (tmp_path / "builder-lock.json").write_text(TWO_TARGET_BUILDER_LOCK)
     (tmp_path / "requirements").mkdir()
     (tmp_path / "requirements" / "requirements.txt").write_text(runtime)
     (tmp_path / "requirements" / "build-requirements.txt").write_text(build)

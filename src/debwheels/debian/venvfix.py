@@ -4,6 +4,9 @@
 installed path (``/opt/venvs/<package>``):
 
 - ``pyvenv.cfg``: the ``command =`` line (Python 3.11+) names the installed path;
+- ``bin/activate*``: dh_virtualenv rewrites only a ``VIRTUAL_ENV=`` at the start of a line, and
+  Python 3.12+ (trixie) sets it indented, so the build path stayed there (a .deb that depended
+  on where it was built, and an activate script that did not work once installed);
 - every ``*.dist-info/RECORD`` (PEP 376/627, CSV ``path,sha256=<urlsafe b64>,size``) is
   brought up to date for files dh-virtualenv rewrote after pip wrote them (script shebangs,
   which held the build path);
@@ -36,6 +39,19 @@ def fix_pyvenv_cfg(root: Path, venv: str) -> None:
     cfg = root / "pyvenv.cfg"
     text = cfg.read_text(encoding="utf-8")
     cfg.write_text(re.sub(r"(?m)^command = (\S+) -m venv .*$", rf"command = \1 -m venv {venv}", text), encoding="utf-8")
+
+
+def fix_activate(stage: Path, root: Path, venv: str) -> None:
+    """Point bin/activate* at the installed path where dh_virtualenv did not.
+
+    dh_virtualenv rewrites only a ``VIRTUAL_ENV=`` at the start of a line; from Python 3.12 on
+    bin/activate sets it indented (``export VIRTUAL_ENV=<build path>``, and ``cygpath <build path>``).
+    """
+    built = str(stage / venv.lstrip("/"))
+    for script in sorted(root.glob("bin/activate*")) + sorted(root.glob("bin/Activate.ps1")):
+        text = script.read_text(encoding="utf-8")
+        if built in text:
+            script.write_text(text.replace(built, venv), encoding="utf-8")
 
 
 def fix_records(root: Path) -> int:
@@ -92,6 +108,7 @@ def fix_venv(stage: Path, venv: str) -> int:
     stage = stage.resolve()
     root = stage / venv.lstrip("/")
     fix_pyvenv_cfg(root, venv)
+    fix_activate(stage, root, venv)
     changed = fix_records(root)
     if not compile_for_installed_path(stage, root):
         raise BuildError(f"venvfix: a module under {root} did not compile: see the compileall output above")
