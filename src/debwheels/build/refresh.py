@@ -145,7 +145,8 @@ def build_targets(
     for target in ctx.each_target():
         if ctx.cfg.multi_target:
             ctx.say(f"target {target.target}: building in its builder")
-        builder = Builder(target, work=ctx.cfg.state_dir / "work" / target.target, jobs=jobs)
+        logs = ctx.cfg.logs_dir / target.target if ctx.cfg.multi_target else None  # one log per package and target
+        builder = Builder(target, work=ctx.cfg.state_dir / "work" / target.target, logs=logs, jobs=jobs)
         builder.reset()
         graph = graphs[target.target]
         runs[target.target] = TargetRun(target.cfg, graph, builder.run(graph, reuse=reuse))
