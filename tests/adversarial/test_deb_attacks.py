@@ -66,7 +66,7 @@ def test_debian_rules_refuses_a_mirror_damaged_after_the_check(case: str, tmp_pa
     message = str(caught.value)
     assert exit_code_for(caught.value) == 10 and "\n" not in message
     assert "debian/rules refused: " in message and fragment in message, message
-    log = (clone / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
+    log = (clone / ".debwheels" / "logs" / f"deb-debwheels-{cfg.debian_suite}.log").read_text()
     assert "debwheels: error: " in log and fragment in log, log[-2000:]
     assert "dh_virtualenv --builtin-venv" not in log.split("debwheels: error: ")[1], "nothing installed after it"
     assert not (clone / "dist").exists()
@@ -86,10 +86,10 @@ def _evil_click(genuine: Path, target: Path) -> tuple[bytes, str]:
 
 
 def test_debian_rules_installs_the_verified_snapshot_when_the_mirror_changes_after_the_check(tmp_path: Path) -> None:
-    """debian/rules is changed so that, right after 'debwheels verify', a wheel and
-    verified-requirements.txt in the mirror are replaced by an attacker's pair (whose hashes agree
-    with each other). The .deb must hold the verified bytes: everything after the check reads the
-    snapshot."""
+    """debian/rules is changed so that, right after 'debwheels verify', a wheel and the target's
+    verified-requirements-<suite>.txt in the mirror are replaced by an attacker's pair (whose hashes
+    agree with each other). The .deb must hold the verified bytes: everything after the check reads
+    the snapshot."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     mirror = clone / "wheels-mirror"
@@ -97,9 +97,10 @@ def test_debian_rules_installs_the_verified_snapshot_when_the_mirror_changes_aft
     evil_dir = clone / "debian" / "evil"
     evil_dir.mkdir()
     genuine_member, evil_sha = _evil_click(wheel, evil_dir / wheel.name)
-    requirements = (mirror / "verified-requirements.txt").read_text()
+    suite = load_config(clone).debian_suite
+    requirements = (mirror / f"verified-requirements-{suite}.txt").read_text()
     line = next(x for x in requirements.splitlines() if x.startswith("click=="))
-    (evil_dir / "verified-requirements.txt").write_text(
+    (evil_dir / f"verified-requirements-{suite}.txt").write_text(
         requirements.replace(line, line.split("--hash=sha256:")[0] + f"--hash=sha256:{evil_sha}")
     )
     rules = clone / "debian" / "rules"
@@ -110,7 +111,7 @@ def test_debian_rules_installs_the_verified_snapshot_when_the_mirror_changes_aft
         text.replace(
             check,
             check
-            + f"\tcp debian/evil/{wheel.name} debian/evil/verified-requirements.txt $(MIRROR)/\n"
+            + f"\tcp debian/evil/{wheel.name} debian/evil/verified-requirements-{suite}.txt $(MIRROR)/\n"
             + f"\tcmp debian/evil/{wheel.name} $(MIRROR)/{wheel.name}\n",
         )
     )
@@ -118,7 +119,7 @@ def test_debian_rules_installs_the_verified_snapshot_when_the_mirror_changes_aft
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "attack"], check=True)
     result = build_deb(Context(load_config(clone), lambda message: None))
-    log = (clone / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
+    log = (clone / ".debwheels" / "logs" / f"deb-debwheels-{suite}.log").read_text()
     assert f"cmp debian/evil/{wheel.name}" in log  # the swap did happen inside the build
     unpacked = tmp_path / "unpacked"
     subprocess.run(["dpkg-deb", "-x", str(result.deb), str(unpacked)], check=True)

@@ -1,9 +1,10 @@
 """``debwheels apt-repo`` and the apt install test: a signed apt repository an endpoint trusts.
 
 The repository commands run from this checkout's sources (``-C <clone>``) on fresh clones
-that trust a throw-away key (``debwheels keys add``). The container tests install
-debwheels' own .deb (the shared ``first_deb`` build) with apt-get on a fresh endpoint, and
-check that apt refuses the same repository signed by another key.
+that trust a throw-away key (``debwheels keys add``). The container tests install each
+target's .deb of debwheels (the shared ``first_deb`` build) with apt-get from that target's
+suite on a fresh endpoint of that target, and check that apt refuses the same repository
+signed by another key.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ def test_apt_repo_refuses_an_untrusted_key_and_is_reproducible(
             check=False,
         )
         assert done.returncode == 0, done.stderr
-    sources = (repo / "debwheels.sources").read_text()
+    assert sorted(p.name for p in (repo / "dists").iterdir()) == [SUITE]  # only the suite the .debs were built for
+    sources = (repo / f"debwheels-{SUITE}.sources").read_text()
     assert f"URIs: file:{repo}\nSuites: {SUITE}\nComponents: main\n" in sources
     assert "Signed-By: /usr/share/keyrings/debwheels-archive-keyring.gpg\n" in sources
 
@@ -172,19 +174,19 @@ def signed_repo(
     return repo
 
 
-def endpoint(clone: Path, repo: Path, keyring: Path) -> Path:
-    """apt_install_test of debwheels from *repo* with *keyring*, logs in *clone*; return the log."""
-    return apt_install_test(
-        Context(load_config(clone), lambda _: None), repo, keyring, "debwheels", ["debwheels --version"]
-    )
+def endpoint(clone: Path, repo: Path, keyring: Path, suite: str = SUITE) -> Path:
+    """apt_install_test of debwheels from *repo*'s *suite* with *keyring* on that target's endpoint, logs in *clone*."""
+    ctx = Context(load_config(clone), lambda _: None).for_target(suite)
+    return apt_install_test(ctx, repo, keyring, "debwheels", ["debwheels --version"])
 
 
+@pytest.mark.parametrize(("suite", "release"), [("bookworm", "12"), ("trixie", "13")])
 def test_endpoint_installs_debwheels_from_the_signed_apt_repo(
-    signed_repo: Path, trusting: Callable[[str], Path]
+    signed_repo: Path, trusting: Callable[[str], Path], suite: str, release: str
 ) -> None:
-    log = endpoint(trusting("trusted"), signed_repo, signed_repo / "debwheels-archive-keyring.gpg").read_text()
-    assert "500 file:/srv/repo bookworm/main amd64 Packages" in log  # the candidate comes from this repository
-    assert "Setting up debwheels (0.1.0) ..." in log
+    log = endpoint(trusting("trusted"), signed_repo, signed_repo / "debwheels-archive-keyring.gpg", suite).read_text()
+    assert f"500 file:/srv/repo {suite}/main amd64 Packages" in log  # the candidate comes from this repository
+    assert f"Setting up debwheels (0.1.0+deb{release}u1) ..." in log  # the target's own build
     assert "\ndebwheels, version 0.1.0\n" in log and "\nAPT-INSTALL-TEST-OK\n" in log
 
 
@@ -198,7 +200,7 @@ def test_endpoint_apt_refuses_the_repo_signed_by_another_key(
     with pytest.raises(InstallTestError) as refused:
         endpoint(clone, stranger_repo, signed_repo / "debwheels-archive-keyring.gpg")
     message = str(refused.value)
-    assert message.startswith(f"apt-get update refused the repository {stranger_repo}")
+    assert message.startswith(f"apt-get update refused the repository {stranger_repo} ({SUITE})")
     assert f"NO_PUBKEY {keys['stranger'].fingerprint[-16:]}" in message and "is not signed" in message
-    log = (clone / ".debwheels" / "logs" / "apt-install-test-debwheels.log").read_text()
+    log = (clone / ".debwheels" / "logs" / f"apt-install-test-debwheels-{SUITE}.log").read_text()
     assert "Setting up debwheels" not in log and "\nAPT-UPDATE-OK\n" not in log

@@ -21,13 +21,14 @@ from debwheels.fsutil import sha256_file
 from debwheels.lock.graph import LockGraph
 from debwheels.mirror.sums import parse_sums
 
-from .conftest import assert_local_hash_checked_builds, debwheels, sh
+from .conftest import TARGETS, assert_local_hash_checked_builds, debwheels, sh
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
 
-def deb_in(clone: Path) -> Path:
-    debs = sorted((clone / "dist").glob("debwheels_0.1.0_*.deb"))
+def deb_in(clone: Path, suite: str) -> Path:
+    """The target's .deb in dist/ (``debwheels_0.1.0+deb<N>u1_amd64.deb``)."""
+    debs = sorted((clone / "dist").glob(f"debwheels_0.1.0+deb{TARGETS[suite][0]}u1_*.deb"))
     assert len(debs) == 1, debs
     return debs[0]
 
@@ -37,19 +38,30 @@ def tree_hashes(directory: Path) -> dict[str, str]:
     return {str(p.relative_to(directory)): sha256_file(p) for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def test_make_deb_from_a_fresh_clone(first_deb: Path) -> None:
-    deb = deb_in(first_deb)
-    assert deb.name == "debwheels_0.1.0_amd64.deb"
-    assert (first_deb / "dist" / "debwheels_0.1.0_amd64.buildinfo").is_file()
-    assert (first_deb / "dist" / "debwheels_0.1.0_amd64.changes").is_file()
+@pytest.mark.parametrize("suite", sorted(TARGETS))
+def test_make_deb_from_a_fresh_clone(first_deb: Path, suite: str) -> None:
+    release, python = TARGETS[suite]
+    deb = deb_in(first_deb, suite)
+    stem = f"debwheels_0.1.0+deb{release}u1_amd64"
+    assert deb.name == f"{stem}.deb"
+    assert (first_deb / "dist" / f"{stem}.buildinfo").is_file()
+    changes = (first_deb / "dist" / f"{stem}.changes").read_text()
+    assert f"\nDistribution: {suite}\n" in changes and f"\nVersion: 0.1.0+deb{release}u1\n" in changes
     depends = sh(["dpkg-deb", "-f", str(deb), "Depends"], first_deb).stdout
-    assert "python3.11" in depends and "gnupg" in depends
+    assert python in depends and "gnupg" in depends
     listing = sh(["dpkg-deb", "-c", str(deb)], first_deb).stdout
     assert re.search(r"\./usr/bin/debwheels -> /opt/venvs/debwheels/bin/debwheels", listing)
     assert "./opt/venvs/debwheels/bin/debwheels" in listing
+    assert f"./opt/venvs/debwheels/lib/{python}/site-packages/" in listing
     # .pyc are kept, compiled for the installed path (not the build path) and hash-checked.
     assert "__pycache__" in listing
-    log = (first_deb / ".debwheels" / "logs" / "deb-debwheels.log").read_text()
+    # The project's own changelog is untouched; the .deb carries the target's entry.
+    assert (first_deb / "debian" / "changelog").read_text().startswith("debwheels (0.1.0) ")
+    unpacked = first_deb / ".debwheels" / f"unpacked-{suite}"
+    sh(["dpkg-deb", "-x", str(deb), str(unpacked)], first_deb)
+    activate = (unpacked / "opt" / "venvs" / "debwheels" / "bin" / "activate").read_text()
+    assert "/opt/venvs/debwheels" in activate and "/build/" not in activate
+    log = (first_deb / ".debwheels" / "logs" / f"deb-debwheels-{suite}.log").read_text()
     assert re.search(
         r"^OK: \d+ files match the list \(serial \d+\) signed by 1 of 1", log, re.M
     )  # debian/rules verified the mirror
@@ -61,21 +73,24 @@ def test_second_fresh_clone_reproduces_the_deb_byte_for_byte(
 ) -> None:
     second = fresh_clone("deb-b")
     sh(["make", "deb"], second)
-    assert sha256_file(deb_in(second)) == sha256_file(deb_in(first_deb))
+    for suite in TARGETS:
+        assert sha256_file(deb_in(second, suite)) == sha256_file(deb_in(first_deb, suite)), suite
 
 
 def test_make_install_test_runs_the_installed_debwheels(first_deb: Path) -> None:
     done = sh(["make", "install-test"], first_deb)
-    log = (first_deb / ".debwheels" / "logs" / "install-test-debwheels.log").read_text()
-    assert re.search(r"^debwheels, version 0\.1\.0$", log, re.M)
     listed = len(parse_sums((first_deb / "wheels-mirror" / "sha256sums.txt").read_bytes(), "sums"))
-    assert re.search(
-        rf"^OK: {listed} files match the list \(serial \d+\) signed by 1 of 1 required trusted keys: 22567415D822B50A9D94589156B274562A40AD4D",
-        log,
-        re.M,
-    )
-    assert re.search(r"^INSTALL-TEST-OK$", log, re.M)
-    assert "install test passed" in done.stdout
+    for suite, (release, _) in TARGETS.items():
+        log = (first_deb / ".debwheels" / "logs" / f"install-test-debwheels-{suite}.log").read_text()
+        assert f"Setting up debwheels (0.1.0+deb{release}u1) ..." in log
+        assert re.search(r"^debwheels, version 0\.1\.0$", log, re.M)
+        assert re.search(
+            rf"^OK: {listed} files match the list \(serial \d+\) signed by 1 of 1 required trusted keys: 22567415D822B50A9D94589156B274562A40AD4D",
+            log,
+            re.M,
+        )
+        assert re.search(r"^INSTALL-TEST-OK$", log, re.M)
+        assert f"{suite}: install test passed" in done.stdout
 
 
 def test_deb_refuses_a_tampered_mirror(fresh_clone: Callable[[str], Path]) -> None:

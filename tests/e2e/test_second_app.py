@@ -3,7 +3,7 @@
 Its sdist (pinned by sha256) is unpacked into a project directory with no debwheels files;
 then, with ``bin/debwheels`` on PATH: ``debwheels init`` -> ``debwheels keys add`` ->
 ``make lock`` -> ``make wheels`` -> ``make deb`` -> ``make install-test`` -> ``make apt-repo``
--> ``apt-get install`` from that signed repository on a fresh bookworm endpoint, which runs
+-> ``apt-get install`` from that signed repository on a fresh endpoint of each target, which runs
 ``cookiecutter`` and generates a project from a local template.
 """
 
@@ -21,7 +21,7 @@ from debwheels.build.sources import unpack
 from debwheels.config import cache_dir
 from debwheels.lock.graph import LockGraph
 
-from .conftest import app_env, run_ok
+from .conftest import TARGETS, app_env, install_logs, run_ok, target_debs
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -66,16 +66,17 @@ def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, ke
     assert sbom["metadata"]["component"]["name"] == "cookiecutter"
     assert all(len(list((app / "wheels-mirror" / "provenance").glob(f"{w}*"))) == 1 for w in manifest["wheels"])
     run_ok(["make", "verify"], app, env)
-    deb = run_ok(["make", "deb"], app, env)
-    debs = sorted((app / "dist").glob("cookiecutter_2.7.1_*.deb"))
-    assert len(debs) == 1, deb.stdout
-    contents = run_ok(["dpkg-deb", "--contents", str(debs[0])], app, env).stdout
-    assert "./usr/bin/cookiecutter -> /opt/venvs/cookiecutter/bin/cookiecutter" in contents
-    assert "./usr/share/doc/cookiecutter/sbom.cdx.json" in contents
-    run_ok(["make", "install-test"], app, env)
+    run_ok(["make", "deb"], app, env)
+    for suite, deb in target_debs(app / "dist", "cookiecutter", "2.7.1").items():  # one per target init proposed
+        contents = run_ok(["dpkg-deb", "--contents", str(deb)], app, env).stdout
+        assert "./usr/bin/cookiecutter -> /opt/venvs/cookiecutter/bin/cookiecutter" in contents
+        assert "./usr/share/doc/cookiecutter/sbom.cdx.json" in contents
+        assert TARGETS[suite][1] in run_ok(["dpkg-deb", "-f", str(deb), "Depends"], app, env).stdout
+    install_logs(run_ok(["make", "install-test"], app, env).stdout)
     run_ok(["make", "apt-repo"], app, env)
     repo = app / "apt-repo"
-    assert (repo / "InRelease").is_file() or next(repo.glob("dists/*/InRelease"))
+    assert sorted(p.name for p in (repo / "dists").iterdir()) == sorted(TARGETS)
+    assert all((repo / "dists" / suite / "InRelease").is_file() for suite in TARGETS)
     template = tmp_path / "template"
     (template / "{{cookiecutter.name}}").mkdir(parents=True)
     (template / "cookiecutter.json").write_text('{"name": "hello"}\n')
@@ -96,4 +97,4 @@ def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, ke
         app,
         env,
     )
-    assert "install test passed" in done.stdout
+    install_logs(done.stdout)  # from each target's suite, on that target's endpoint

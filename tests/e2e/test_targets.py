@@ -3,7 +3,7 @@
 yamlapp depends on PyYAML (a C extension linking libyaml, so one wheel per Python ABI) and
 idna (pure Python, so one wheel for both). ``make lock`` resolves for each target's
 interpreter, ``make wheels`` builds each target in its own builder and signs one mirror,
-``make deb`` builds a .deb per target (``~deb12u1``, ``~deb13u1``) and ``make install-test``
+``make deb`` builds a .deb per target (``+deb12u1``, ``+deb13u1``) and ``make install-test``
 installs each on a fresh endpoint of its suite. Bad input: a package no release of which
 supports one target's Python, and a suite that cannot be bootstrapped, each fail in one
 line naming the target, and write nothing.
@@ -108,7 +108,7 @@ def test_one_lock_and_one_signed_mirror_give_a_deb_per_target_that_installs_on_i
 
     run_ok(["make", "deb"], project, env)
     debs = sorted(p.name for p in (project / "dist").glob("yamlapp_*.deb"))
-    assert debs == ["yamlapp_1.0~deb12u1_amd64.deb", "yamlapp_1.0~deb13u1_amd64.deb"], debs
+    assert debs == ["yamlapp_1.0+deb12u1_amd64.deb", "yamlapp_1.0+deb13u1_amd64.deb"], debs
     for deb, python in zip(debs, ("python3.11", "python3.13"), strict=True):
         depends = run_ok(["dpkg-deb", "-f", str(project / "dist" / deb), "Depends"], project, env).stdout
         assert python in depends and "libyaml-0-2" in depends, depends

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -12,9 +15,11 @@ from debian.deb822 import Deb822
 from conftest import ROOT, run_cli
 from debwheels.config import load_config
 from debwheels.debian.changelog import debian_version
+from debwheels.debian.images import locked_suites
 from debwheels.debian.projectinfo import read_project
-from debwheels.debian.scaffold import render_rules
-from debwheels.errors import ConfigError
+from debwheels.debian.scaffold import proposed_targets, render_rules
+from debwheels.debian.syslibs import known_requirements
+from debwheels.errors import ConfigError, RequirementsError
 
 PYPROJECT = """\
 [build-system]
@@ -51,7 +56,68 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def test_debwheels_own_rules_are_the_template_init_writes() -> None:
-    assert (ROOT / "debian" / "rules").read_text() == render_rules("debwheels", "3.11", "wheels-mirror")
+    assert (ROOT / "debian" / "rules").read_text() == render_rules("debwheels", "wheels-mirror")
+
+
+def test_debwheels_own_control_names_no_python3_x() -> None:
+    """debwheels' own debian/control, like the template, builds for any target: python3 and ${debwheels:Python}."""
+    source, binary = Deb822.iter_paragraphs((ROOT / "debian" / "control").read_text())
+    assert "python3," in source["Build-Depends"].replace("\n", "") + "," and "python3." not in source["Build-Depends"]
+    assert "${debwheels:Python}" in binary["Depends"] and "python3." not in binary["Depends"]
+
+
+def rules_variables(rules: Path, *names: str, args: tuple[str, ...] = ()) -> dict[str, str]:
+    """The values GNU make gives the variables *names* in *rules* (``make -f RULES --eval`` printing them)."""
+    printer = "print-vars:\n" + "".join(f"\t@echo '{name}=$({name})'\n" for name in names)
+    done = subprocess.run(
+        ["make", "-s", "-f", str(rules), "--eval", printer, *args, "print-vars"],
+        cwd=rules.parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def test_rules_take_the_target_from_the_builder(tmp_path: Path) -> None:
+    """debian/rules reads the suite from /etc/os-release and python3 from /usr/bin/python3: nothing per suite is written in."""
+    rules = tmp_path / "proj" / "debian" / "rules"
+    rules.parent.mkdir(parents=True)
+    rules.write_text(render_rules("hello-tool", "wheels-mirror"))
+    text = rules.read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "python3." not in code and "bookworm" not in code and "trixie" not in code
+    release = dict(line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line)
+    here = rules_variables(rules, "SUITE", "PYTHON", "REQUIREMENTS", "SBOM")
+    assert here["SUITE"] == release["VERSION_CODENAME"].strip('"')
+    assert here["PYTHON"] == str(Path("/usr/bin/python3").resolve())
+    verified = tmp_path / "proj" / "debian" / ".debwheels-verified"
+    assert here["REQUIREMENTS"] == f"{verified}/verified-requirements-{here['SUITE']}.txt"
+    assert here["SBOM"] == f"{verified}/sbom-{here['SUITE']}.cdx.json"
+    trixie = rules_variables(rules, "SUITE", "REQUIREMENTS", args=("SUITE=trixie",))
+    assert trixie == {"SUITE": "trixie", "REQUIREMENTS": f"{verified}/verified-requirements-trixie.txt"}
+    # dh_gencontrol (a stand-in that prints its arguments) gets the target's Depends and its interpreter.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dh_gencontrol").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    (fake / "dh_gencontrol").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+
+    def gencontrol(debwheels: str) -> subprocess.CompletedProcess[str]:
+        command = ["make", "-s", "-f", str(rules), "SUITE=trixie", f"DEBWHEELS={debwheels}", "override_dh_gencontrol"]
+        return subprocess.run(command, cwd=rules.parents[1], env=env, capture_output=True, text=True, check=False)
+
+    done = gencontrol("echo libfoo1, --")  # stands in for 'debwheels': prints the relations, then its arguments
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "--",
+        f"-Vdebwheels:Depends=libfoo1, -- runtime-depends --target trixie {verified}",
+        f"-Vdebwheels:Python={Path('/usr/bin/python3').resolve().name}",
+    ]
+    # A failing 'debwheels runtime-depends' fails the build: Depends is never silently empty.
+    failed = gencontrol("false")
+    assert failed.returncode != 0 and "-Vdebwheels:Depends" not in failed.stdout
+    assert "$(SBOM) $(STAGE)/usr/share/doc/$(PACKAGE)/sbom.cdx.json" in text
 
 
 def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) -> None:
@@ -78,17 +144,18 @@ def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) ->
     control = list(Deb822.iter_paragraphs((root / "debian/control").read_text()))
     assert control[0]["Source"] == "hello-tool" and control[0]["Maintainer"] == "Ada Lovelace <ada@example.org>"
     assert control[1]["Package"] == "hello-tool" and control[1]["Architecture"] == "any"
-    assert "python3.11" in control[1]["Depends"] and "dh-virtualenv" in control[0]["Build-Depends"]
+    assert "${debwheels:Python}" in control[1]["Depends"] and "python3." not in control[1]["Depends"]
+    assert "dh-virtualenv" in control[0]["Build-Depends"] and "python3." not in control[0]["Build-Depends"]
     changelog = Changelog((root / "debian/changelog").read_text())
     assert (changelog.package, str(changelog.version), changelog.distributions) == (
         "hello-tool",
         "1.2.0~rc1",
-        "bookworm",
+        proposed_targets()[0],
     )
     assert (root / "debian/hello-tool.links").read_text() == (
         "opt/venvs/hello-tool/bin/hello usr/bin/hello\nopt/venvs/hello-tool/bin/hello-admin usr/bin/hello-admin\n"
     )
-    assert (root / "debian/rules").read_text() == render_rules("hello-tool", "3.11", "wheels-mirror")
+    assert (root / "debian/rules").read_text() == render_rules("hello-tool", "wheels-mirror")
     assert (root / "debian/rules").stat().st_mode & 0o111
     assert (root / "requirements/requirements.in").read_text().splitlines()[1:] == ["rich>=13", "click"]
     assert (root / "debian/debwheels/Dockerfile").read_bytes() == (ROOT / "Dockerfile").read_bytes()
@@ -98,6 +165,10 @@ def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) ->
     assert load_config(root).builder_lock == root / "debian/debwheels/builder-lock.json"
     assert config["tool"]["debwheels"]["trusted-fingerprints"] == []
     assert config["tool"]["debwheels"]["install-test-commands"] == ["hello --help"]
+    assert (
+        config["tool"]["debwheels"]["targets"] == proposed_targets() == list(locked_suites(ROOT / "builder-lock.json"))
+    )
+    assert load_config(root).targets == tuple(proposed_targets())
     assert (
         config["project"]["name"] == "Hello_Tool"
         and "line-length = 100  # kept" in (root / "pyproject.toml").read_text()
@@ -127,6 +198,12 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     kept = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["debwheels"]
     assert kept["trusted-fingerprints"] == ["A" * 40]
     assert kept["source-date-epoch"] == tomllib.loads(pyproject)["tool"]["debwheels"]["source-date-epoch"]
+    # A project configured before targets (debian-suite only) keeps its one suite: --force adds no targets.
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(re.sub(r"(?m)^targets = \[.*\]$", 'debian-suite = "trixie"', text))
+    assert run_cli("-C", str(root), "init", "--force").code == 0
+    assert "targets" not in tomllib.loads((root / "pyproject.toml").read_text())["tool"]["debwheels"]
+    assert load_config(root).targets == ("trixie",)
 
 
 def test_init_keeps_an_existing_makefile_and_says_how_to_include(tmp_path: Path) -> None:
@@ -250,29 +327,41 @@ def test_init_adds_the_debian_build_packages_known_dependencies_need(tmp_path: P
     assert {"libpq-dev", "libxml2-dev", "libxslt1-dev", "build-essential"} <= set(load_config(root).builder_packages)
 
 
-def test_runtime_depends_of_the_verified_set_and_extra_depends(tmp_path: Path) -> None:
+def test_runtime_depends_of_the_targets_verified_set_and_extra_depends(tmp_path: Path) -> None:
     from debwheels.debian.depends import runtime_depends
 
     root = project(
-        tmp_path, {"pyproject.toml": PYPROJECT + '\n[tool.debwheels]\nextra-depends = ["libfoo1 (>= 1.2)"]\n'}
+        tmp_path,
+        {
+            "pyproject.toml": PYPROJECT
+            + '\n[tool.debwheels]\ntargets = ["bookworm", "trixie"]\nextra-depends = ["libfoo1 (>= 1.2)"]\n'
+        },
     )
-    verified = root / "verified-requirements.txt"
+    mirror = root / "wheels-mirror"
+    mirror.mkdir()
     sha = "0" * 64
-    verified.write_text(f"# x\npsycopg==3.3.6 --hash=sha256:{sha}\nrich==14.0 --hash=sha256:{sha}\n")
-    assert runtime_depends(load_config(root), verified) == ["libfoo1 (>= 1.2)", "libpq5"]
+    for suite in ("bookworm", "trixie"):
+        (mirror / f"verified-requirements-{suite}.txt").write_text(
+            f"# x\npsycopg==3.3.6 --hash=sha256:{sha}\nrich==14.0 --hash=sha256:{sha}\n"
+        )
+    cfg = load_config(root)
+    assert runtime_depends(cfg, mirror) == ["libfoo1 (>= 1.2)", "libpq5"]
+    assert runtime_depends(cfg.for_target("trixie"), mirror) == ["libfoo1 (>= 1.2)", "libpq5"]
+    # python-magic's libmagic1 was renamed by trixie's 64-bit time_t transition: each target gets its own name.
+    (mirror / "verified-requirements-trixie.txt").write_text(f"python-magic==0.4.27 --hash=sha256:{sha}\n")
+    bookworm_name = known_requirements("python-magic", "bookworm")[1]
+    trixie_name = known_requirements("python-magic", "trixie")[1]
+    assert runtime_depends(cfg.for_target("trixie"), mirror) == sorted({"libfoo1 (>= 1.2)", *trixie_name})
+    assert bookworm_name != trixie_name
+    # The CLI debian/rules runs: --target picks the verified requirements and the map's suite.
+    done = run_cli("-C", str(root), "runtime-depends", "--target", "trixie", str(mirror))
+    assert done.code == 0 and done.out == ", ".join(sorted({"libfoo1 (>= 1.2)", *trixie_name})) + "\n", done.err
+    # A target the mirror holds nothing for: one line naming it.
+    (mirror / "verified-requirements-trixie.txt").unlink()
+    with pytest.raises(RequirementsError) as missing:
+        runtime_depends(cfg.for_target("trixie"), mirror)
+    assert "no verified-requirements-trixie.txt" in str(missing.value) and "target trixie" in str(missing.value)
+    assert "\n" not in str(missing.value)
     bad = project(tmp_path / "bad", {"pyproject.toml": '[tool.debwheels]\nextra-depends = ["libfoo1 | libbar"]\n'})
     with pytest.raises(ConfigError, match="is not a Debian dependency"):
         load_config(bad)
-
-
-def test_debian_suite_must_be_the_builder_locks(tmp_path: Path) -> None:
-    from debwheels.debian.images import check_suite
-
-    root = project(
-        tmp_path,
-        {"pyproject.toml": '[project]\nname = "x"\nversion = "1"\n[tool.debwheels]\ndebian-suite = "trixie"\n'},
-    )
-    with pytest.raises(ConfigError, match='debian-suite = "trixie" but the builder debwheels ships is for bookworm'):
-        check_suite(load_config(root))
-    (root / "builder-lock.json").write_text('{"format": 1, "suite": "trixie", "rootfs": {}}')
-    check_suite(load_config(root))

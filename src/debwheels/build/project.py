@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from debwheels.errors import ToolError
@@ -49,15 +51,36 @@ def export_tree(
         shutil.copy2(root / name, target, follow_symlinks=False)
 
 
-def export_tar(root: Path, output: Path, exclude: tuple[str, ...] = ()) -> None:
-    """Write :func:`project_files` of *root* to the tar *output*: sorted, owner 0, modes 0644/0755, mtimes kept."""
+def export_tar(
+    root: Path, output: Path, exclude: tuple[str, ...] = (), replace: Mapping[str, bytes] | None = None
+) -> None:
+    """Write :func:`project_files` of *root* to the tar *output*: sorted, owner 0, modes 0644/0755, mtimes kept.
+
+    Args:
+        root: the project directory.
+        output: the tar file to write.
+        exclude: top-level names left out (see :func:`project_files`).
+        replace: POSIX path relative to *root* -> the bytes the tar holds for it instead of the
+            file's (its mode and mtime are kept, a regular file even where the project has a
+            symlink; a path that is not a project file is added, mode 0644, mtime 0). The
+            project's files are not touched.
+    """
+    replace = dict(replace or {})
+    names = set(project_files(root, exclude))
     with tarfile.open(output, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name in project_files(root, exclude):
-            info = tar.gettarinfo(str(root / name), arcname=name)
+        for name in sorted({*names, *replace}):
+            if name in replace and name not in names:
+                info = tarfile.TarInfo(name)
+                info.mode = 0o644
+            else:
+                info = tar.gettarinfo(str(root / name), arcname=name)
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.mode = 0o755 if info.mode & 0o111 else 0o644
-            if info.isfile():
+            if name in replace:  # a regular file, whatever the project has there (a symlink too)
+                info.type, info.linkname, info.size = tarfile.REGTYPE, "", len(replace[name])
+                tar.addfile(info, io.BytesIO(replace[name]))
+            elif info.isfile():
                 with open(root / name, "rb") as handle:
                     tar.addfile(info, handle)
             else:

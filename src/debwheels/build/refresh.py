@@ -31,11 +31,12 @@ class Refreshed:
     Attributes:
         staged: the staged mirror, or None when the published mirror is current.
         review: changes from the published manifest to the staged one.
-        packages: number of packages in the closure (the project included).
+        packages: number of builds in the closure: its packages (the project included), once per target.
         built: keys built in this run.
         reused: key -> where its wheel came from (``mirror`` or ``cache``).
         reasons: key -> why it was built.
         seconds: wall time.
+        targets: how many targets were built for (keys carry `` (suite)`` when more than one).
     """
 
     staged: Path | None
@@ -45,6 +46,7 @@ class Refreshed:
     reused: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    targets: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """JSON data for ``--json``: ``up-to-date``, counts, ``built`` with reasons, ``reused``, ``review``."""
@@ -78,7 +80,7 @@ def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False, reuse: Reuse | N
     started = time.monotonic()
     cfg, say = ctx.cfg, ctx.say
     graphs = target_graphs(ctx)
-    packages = len({key for graph in graphs.values() for key in graph.packages})
+    packages = sum(len(graph.packages) for graph in graphs.values())  # one build per package and target
     reuse = Reuse.load(cfg, rebuild) if reuse is None else reuse
     if reuse.published is not None and published_is_current(cfg, graphs, reuse):
         current = reuse.published
@@ -106,6 +108,7 @@ def refresh(ctx: Context, jobs: int = 1, rebuild: bool = False, reuse: Reuse | N
         reused,
         built,
         time.monotonic() - started,
+        len(runs),
     )
 
 

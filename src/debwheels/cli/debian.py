@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from debwheels.cli.app import State, cli, emit_json, jobs_option, json_option, key_option, say
 from debwheels.config import load_config
+from debwheels.context import Context
 from debwheels.errors import (
     VerificationError,
 )
+
+
+def target_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--target SUITE``: one target of the project (default every target, in the order of ``targets``)."""
+    return click.option(
+        "--target", "suite", default=None, metavar="SUITE", help=f"{what} this target only (default: every target)."
+    )
+
+
+def _contexts(ctx: Context, suite: str | None) -> list[Context]:
+    """The context of target *suite*, or of every target (ConfigError for a suite that is not a target)."""
+    return [ctx.for_target(suite)] if suite else ctx.each_target()
 
 
 @cli.command()
@@ -19,25 +34,36 @@ from debwheels.errors import (
 @click.option("--check", is_flag=True, help="Make the rootfs anew from the Debian archive and compare with the lock.")
 @click.pass_obj
 def builder(state: State, update_lock: bool, check: bool) -> None:
-    """Build or check the pinned builder and endpoint images (mmdebstrap rootfs + Dockerfile)."""
+    """Build or check the pinned builder and endpoint images of every target (mmdebstrap rootfs + Dockerfile)."""
     ctx = state.context()
     cfg = ctx.cfg
-    _, images = ctx.images(update_lock, check)
-    if check:
-        click.echo(f"no drift: both rootfs match {cfg.builder_lock.name}")
-    click.echo(f"builder image {images.builder}\nendpoint image {images.endpoint}")
+    for target in ctx.each_target():
+        _, images = target.images(update_lock, check)
+        if check:
+            click.echo(f"{target.target}: no drift: both rootfs match {cfg.builder_lock.name}")
+        click.echo(
+            f"{target.target}: builder image {images.builder}\n{target.target}: endpoint image {images.endpoint}"
+        )
 
 
 @cli.command()
+@target_option("Build for")
+@json_option
 @click.pass_obj
-def deb(state: State) -> None:
-    """Verify the mirror, then build the .deb with dpkg-buildpackage in the builder (into dist/)."""
+def deb(state: State, suite: str | None, as_json: bool) -> None:
+    """Verify the mirror, then build each target's .deb with dpkg-buildpackage in its builder (into dist/).
+
+    One .deb per target, <package>_<version>+deb<N>u1_<arch>.deb (N: the target's Debian
+    release), with its .buildinfo and .changes. Prints one line per .deb.
+    """
     from debwheels.debian.commands import deb as build
 
-    result = build(state.context()).result
-    for path in result.files:
-        click.echo(str(path))
-    click.echo(f"sha256 {result.sha256}  {result.deb.name}")
+    done = build(state.context(), (suite,) if suite else ())
+    if as_json:
+        emit_json(done.to_json())
+        return
+    for result in done.results:
+        click.echo(f"{result.target}: {result.deb} sha256 {result.sha256}")
 
 
 @cli.command("apt-repo")
@@ -55,11 +81,13 @@ def deb(state: State) -> None:
 @json_option
 @click.pass_obj
 def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri: str | None, as_json: bool) -> None:
-    """Publish every .deb in DIST_DIR as a signed apt repository in REPO_DIR (apt-ftparchive).
+    """Publish every .deb in DIST_DIR as a signed apt repository in REPO_DIR (apt-ftparchive), one suite per target.
 
-    Writes dists/<suite>/{Release,InRelease,Release.gpg}, the Packages indexes, pool/, the
-    keyring for Signed-By (<project>-archive-keyring.gpg) and a <project>.sources example. The
-    key must be one of trusted-fingerprints; Release and Packages are reproducible.
+    Each .deb goes into the suite of the target it was built for (its changelog's
+    distribution). Writes dists/<suite>/{Release,InRelease,Release.gpg} and the Packages
+    indexes per suite, pool/, the keyring for Signed-By (<project>-archive-keyring.gpg) and a
+    <project>-<suite>.sources example per suite. The key must be one of trusted-fingerprints;
+    Release and Packages are reproducible.
     """
     from debwheels.debian.aptrepo import build_apt_repo
 
@@ -69,13 +97,15 @@ def apt_repo(state: State, dist_dir: Path, repo_dir: Path, key: str | None, uri:
         repo = build_apt_repo(cfg, dist_dir, repo_dir, key, uri)
     if as_json:
         emit_json(repo.to_json())
-    else:
-        for package in repo.packages:
-            click.echo(f"{package.filename} sha256 {package.sha256}")
+        return
+    for part in repo.suites:
+        for package in part.packages:
+            click.echo(f"{part.suite}: {package.filename} sha256 {package.sha256}")
         click.echo(
-            f"apt repository {repo.repo} ({repo.suite}, {' '.join(repo.architectures)}) signed by {repo.signer}; "
-            f"Release sha256 {repo.release_sha256}; keyring {repo.keyring.name}, example {repo.sources.name}"
+            f"{part.suite}: dists/{part.suite} ({' '.join(part.architectures)}), Release sha256 "
+            f"{part.release_sha256}, example {part.sources.name}"
         )
+    click.echo(f"apt repository {repo.repo} signed by {repo.signer}; keyring {repo.keyring.name}")
 
 
 @cli.command()
@@ -170,13 +200,24 @@ def venvfix(stage: Path, venv: str) -> None:
 
 @cli.command("runtime-depends", hidden=True)
 @click.argument("mirror_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--target",
+    "suite",
+    default=None,
+    metavar="SUITE",
+    help="The suite built for (debian/rules: the builder's); default the project's first target.",
+)
 @click.pass_obj
-def runtime_depends(state: State, mirror_dir: Path) -> None:
-    """(debian/rules) Print ${debwheels:Depends}: Debian packages the venv loads at run time, comma-separated."""
-    from debwheels.debian.depends import runtime_depends as compute
-    from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
+def runtime_depends(state: State, mirror_dir: Path, suite: str | None) -> None:
+    """(debian/rules) Print ${debwheels:Depends} of a target: Debian packages its venv loads at run time, comma-separated.
 
-    click.echo(", ".join(compute(state.config(), mirror_dir / VERIFIED_REQUIREMENTS)))
+    Reads MIRROR_DIR/verified-requirements-SUITE.txt. SUITE need not be listed in targets (a
+    build by hand on another suite): the map of known projects answers for any suite.
+    """
+    from debwheels.debian.depends import runtime_depends as compute
+
+    cfg = state.config()
+    click.echo(", ".join(compute(cfg.for_target(suite or cfg.debian_suite), mirror_dir)))
 
 
 @cli.command("sbom-check", hidden=True)
@@ -216,15 +257,24 @@ def sbom_check(sbom: Path, venv: Path) -> None:
     default=None,
     help="A directory the commands may use, at /stage/<its name>.",
 )
+@target_option("Test")
 @click.pass_obj
 def install_test(
-    state: State, apt_repo: Path | None, keyring: Path | None, commands: tuple[str, ...], files: Path | None
+    state: State,
+    apt_repo: Path | None,
+    keyring: Path | None,
+    commands: tuple[str, ...],
+    files: Path | None,
+    suite: str | None,
 ) -> None:
-    """Install the .deb on a fresh endpoint container (from dist/, or with apt from --apt-repo) and run it.
+    """Install each target's .deb on a fresh endpoint container of that target and run it.
 
-    The commands are --run, else install-test-commands of [tool.debwheels], else '<name> --version'.
+    From dist/ (the .deb whose version carries the target's +deb<N>u1), or with apt from the
+    target's suite of --apt-repo. The commands are --run, else install-test-commands of
+    [tool.debwheels], else '<name> --version'. The first target that fails stops the rest.
     """
     from debwheels.debian.commands import endpoint_test
 
-    log = endpoint_test(state.context(), commands, apt_repo, keyring, files)
-    click.echo(f"install test passed; log {log}")
+    for ctx in _contexts(state.context(), suite):
+        log = endpoint_test(ctx, commands, apt_repo, keyring, files)
+        click.echo(f"{ctx.target}: install test passed; log {log}")

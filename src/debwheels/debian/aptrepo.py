@@ -1,4 +1,4 @@
-"""``debwheels apt-repo``: a static, signed apt repository of the project's .deb files.
+"""``debwheels apt-repo``: a static, signed apt repository of the project's .deb files, one suite per target.
 
 Layout (the Debian repository format, https://wiki.debian.org/DebianRepository/Format)::
 
@@ -8,19 +8,26 @@ Layout (the Debian repository format, https://wiki.debian.org/DebianRepository/F
       dists/<suite>/Release.gpg                   # Release, detached armored signature
       dists/<suite>/main/binary-<arch>/Packages   # apt-ftparchive packages, paragraphs sorted
       dists/<suite>/main/binary-<arch>/Packages.gz
-      pool/main/<prefix>/<source>/<file>.deb      # prefix: first letter, or lib + letter
+      pool/main/<prefix>/<source>/<file>.deb      # prefix: first letter, or lib + letter (all suites)
       <project>-archive-keyring.gpg               # binary export of the trusted keys (Signed-By)
-      <project>.sources                           # deb822 example for /etc/apt/sources.list.d/
+      <project>-<suite>.sources                   # deb822 example for /etc/apt/sources.list.d/, per suite
 
-``<suite>`` is ``debian-suite`` of ``[tool.debwheels]`` (Suite and Codename), the component is
-``main``, the architectures are those of the .deb files (``Architecture: all`` packages are
-listed under each of them; a repository of ``all`` packages only has ``binary-all``).
+There is one ``dists/<suite>`` per target that has a .deb (``dists/bookworm``, ``dists/trixie``;
+Suite and Codename). Each .deb goes into the suite it was built for: the distribution of its
+newest changelog entry (``/usr/share/doc/<package>/changelog*.gz``, which ``debwheels deb``
+sets to the target's suite, as the .changes ``Distribution`` says); it must be one of
+``targets`` of ``[tool.debwheels]`` (a .deb without a changelog goes into the only target of
+a single-target project). The targets' .debs differ in version (``+deb12u1``, ``+deb13u1``),
+so they share one pool. The component is ``main``; a suite's architectures are those of its
+.deb files (``Architecture: all`` packages are listed under each of them; a suite of ``all``
+packages only has ``binary-all``). An endpoint lists only its own suite (its .sources file):
+listing another target's suite would offer it that target's build.
 
 Reproducible: the indexes carry no timestamp but Release's ``Date:``, which is
 ``$SOURCE_DATE_EPOCH`` when set (https://reproducible-builds.org/specs/source-date-epoch/),
-else the date of the newest changelog entry among the packages (the date dpkg-buildpackage
-took as their SOURCE_DATE_EPOCH, so the date moves forward with each new release), else
-``source-date-epoch`` of ``[tool.debwheels]``. Every Release field apt-ftparchive writes is
+else the date of the newest changelog entry among the suite's packages (the date
+dpkg-buildpackage took as their SOURCE_DATE_EPOCH, so the date moves forward with each new
+release), else ``source-date-epoch`` of ``[tool.debwheels]``. Every Release field apt-ftparchive writes is
 pinned with ``-o APT::FTPArchive::Release::<Field>=`` (no ``Valid-Until``), the checksums are
 SHA256 and SHA512 only, apt's host configuration is not read (``APT_CONFIG=/dev/null``),
 ``Packages`` paragraphs are sorted, and ``Packages.gz`` has no name and mtime 0 in its gzip
@@ -28,7 +35,8 @@ header. Two runs over the same .deb files give byte-identical Release and Packag
 the signatures (InRelease, Release.gpg) differ, as every OpenPGP signature carries its time.
 
 Trust: the signing key must be one of the project's ``trusted-fingerprints`` (the policy of
-the signed wheel mirror), and the result must verify under it before anything is published.
+the signed wheel mirror), and every suite's Release must verify under it before anything is
+published.
 The repository is assembled in a staging directory next to REPO_DIR and renamed into place:
 on any error REPO_DIR is left as it was.
 """
@@ -64,9 +72,10 @@ class AptPackage:
         package: binary package name.
         version: Debian version.
         architecture: Debian architecture (``amd64``, ``all``, ...).
-        filename: its path in the repository (``pool/main/d/debwheels/debwheels_0.1.0_amd64.deb``).
+        filename: its path in the repository (``pool/main/d/debwheels/debwheels_0.1.0+deb12u1_amd64.deb``).
         sha256: sha256 of the .deb, 64 hex digits.
         changelog_date: date of its newest changelog entry, seconds since the epoch, or None.
+        suite: the suite it is published in (the target it was built for).
     """
 
     package: str
@@ -75,6 +84,50 @@ class AptPackage:
     filename: str
     sha256: str
     changelog_date: int | None
+    suite: str
+
+    def to_json(self) -> dict[str, object]:
+        """``{package, version, architecture, suite, filename, sha256}``."""
+        return {
+            "package": self.package,
+            "version": self.version,
+            "architecture": self.architecture,
+            "suite": self.suite,
+            "filename": self.filename,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class AptSuite:
+    """One signed suite of the repository (``dists/<suite>``).
+
+    Attributes:
+        suite: suite and codename (a target, e.g. ``bookworm``).
+        architectures: the ``binary-<arch>`` indexes, sorted.
+        packages: its .deb files, sorted by package, version, architecture.
+        date: Release ``Date:``, seconds since the epoch.
+        release_sha256: sha256 of ``dists/<suite>/Release``.
+        sources: the deb822 ``.sources`` example of this suite.
+    """
+
+    suite: str
+    architectures: tuple[str, ...]
+    packages: tuple[AptPackage, ...]
+    date: int
+    release_sha256: str
+    sources: Path
+
+    def to_json(self) -> dict[str, object]:
+        """``{suite, architectures, date, release_sha256, sources, packages: [...]}``."""
+        return {
+            "suite": self.suite,
+            "architectures": list(self.architectures),
+            "date": self.date,
+            "release_sha256": self.release_sha256,
+            "sources": str(self.sources),
+            "packages": [p.to_json() for p in self.packages],
+        }
 
 
 @dataclass(frozen=True)
@@ -83,44 +136,34 @@ class AptRepo:
 
     Attributes:
         repo: the repository directory.
-        suite: suite and codename.
-        architectures: the ``binary-<arch>`` indexes, sorted.
-        packages: the .deb files, sorted by package, version, architecture.
-        date: Release ``Date:``, seconds since the epoch.
-        release_sha256: sha256 of ``dists/<suite>/Release``.
+        suites: one per target with a .deb, in the order of ``targets``.
         signer: primary fingerprint of the signing key.
         keyring: the keyring file for ``Signed-By``.
-        sources: the deb822 ``.sources`` example.
     """
 
     repo: Path
-    suite: str
-    architectures: tuple[str, ...]
-    packages: tuple[AptPackage, ...]
-    date: int
-    release_sha256: str
+    suites: tuple[AptSuite, ...]
     signer: str
     keyring: Path
-    sources: Path
+
+    @property
+    def packages(self) -> tuple[AptPackage, ...]:
+        """Every .deb of every suite, sorted by package, version, architecture."""
+        return tuple(sorted((p for s in self.suites for p in s.packages), key=_package_order))
 
     def to_json(self) -> dict[str, object]:
-        """``{repo, suite, signer, release_sha256, packages: [{package, version, architecture, filename, sha256}]}``."""
+        """``{repo, signer, keyring, suites: [AptSuite.to_json()], packages: [every suite's, sorted]}``."""
         return {
             "repo": str(self.repo),
-            "suite": self.suite,
             "signer": self.signer,
-            "release_sha256": self.release_sha256,
-            "packages": [
-                {
-                    "package": p.package,
-                    "version": p.version,
-                    "architecture": p.architecture,
-                    "filename": p.filename,
-                    "sha256": p.sha256,
-                }
-                for p in self.packages
-            ],
+            "keyring": str(self.keyring),
+            "suites": [s.to_json() for s in self.suites],
+            "packages": [p.to_json() for p in self.packages],
         }
+
+
+def _package_order(p: AptPackage) -> tuple[str, str, str, str]:
+    return (p.package, p.version, p.architecture, p.filename)
 
 
 def keyring_name(cfg: Config) -> str:
@@ -139,8 +182,8 @@ def pool_dir(source: str) -> str:
     return f"pool/{COMPONENT}/{prefix}/{source}"
 
 
-def _read_deb(path: Path) -> tuple[str, str, str, str, int | None]:
-    """(package, version, architecture, source, changelog date) of *path*.
+def _read_deb(path: Path) -> tuple[str, str, str, str, int | None, str | None]:
+    """(package, version, architecture, source, changelog date, changelog distribution) of *path*.
 
     Raises:
         UsageError: not a Debian binary package, or its control fields are malformed.
@@ -173,7 +216,30 @@ def _read_deb(path: Path) -> tuple[str, str, str, str, int | None]:
             date = int(parsedate_to_datetime(str(changelog.date)).timestamp())
         except (TypeError, ValueError):
             date = None
-    return package, version, arch, source, date
+    distribution = str(changelog.distributions).strip() if changelog is not None and changelog.distributions else None
+    return package, version, arch, source, date, distribution
+
+
+def deb_suite(cfg: Config, deb: Path, distribution: str | None) -> str:
+    """The suite the .deb *deb* is published in: the *distribution* of its newest changelog entry.
+
+    Args:
+        cfg: configuration (``targets``).
+        deb: the .deb (for the message).
+        distribution: its changelog's distribution, None when it has no changelog.
+
+    Raises:
+        UsageError: the distribution is not a target (or is missing in a project with several).
+    """
+    if distribution in cfg.targets:
+        return str(distribution)
+    if distribution is None and len(cfg.targets) == 1:
+        return cfg.targets[0]
+    said = f"was built for {distribution!r}" if distribution else "has no changelog to tell its suite"
+    raise UsageError(
+        f"{deb.name} {said}, not one of the targets ({', '.join(cfg.targets)}): "
+        "build it with 'debwheels deb', or remove it from the directory"
+    )
 
 
 def _date(cfg: Config, packages: list[AptPackage]) -> int:
@@ -225,27 +291,36 @@ def _check_output(dist_dir: Path, output: Path) -> None:
             )
 
 
-def _sources(cfg: Config, uri: str) -> str:
-    """The deb822 sources example (sources.list(5), 'DEB822-STYLE FORMAT')."""
+def sources_name(cfg: Config, suite: str) -> str:
+    """File name of suite *suite*'s deb822 example: ``<project>-<suite>.sources``."""
+    return f"{cfg.project_name}-{suite}.sources"
+
+
+def _sources(cfg: Config, uri: str, suite: str) -> str:
+    """The deb822 sources example of *suite* (sources.list(5), 'DEB822-STYLE FORMAT')."""
     return (
-        f"# /etc/apt/sources.list.d/{cfg.project_name}.sources\n"
+        f"# For Debian {suite} endpoints only: install as /etc/apt/sources.list.d/{cfg.project_name}.sources\n"
         f"# Install {keyring_name(cfg)} as /usr/share/keyrings/{keyring_name(cfg)} first, after checking\n"
         "# that its fingerprints are the project's trusted-fingerprints (gpg --show-keys FILE).\n"
         "Types: deb\n"
         f"URIs: {uri}\n"
-        f"Suites: {cfg.debian_suite}\n"
+        f"Suites: {suite}\n"
         f"Components: {COMPONENT}\n"
         f"Signed-By: /usr/share/keyrings/{keyring_name(cfg)}\n"
     )
 
 
-def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, home: str | None) -> AptRepo:
-    """Write the whole repository into *work* and sign it; see the module docstring."""
-    suite = cfg.debian_suite
+def _pool(cfg: Config, debs: list[Path], work: Path) -> list[AptPackage]:
+    """Copy every .deb into ``pool/`` and describe it, with the suite it belongs to (:func:`deb_suite`).
+
+    Raises:
+        UsageError: a file that is not a .deb, a duplicate package, or a .deb of no target.
+    """
     packages: list[AptPackage] = []
     seen: dict[tuple[str, str, str], Path] = {}
     for deb in debs:
-        package, version, arch, source, date = _read_deb(deb)
+        package, version, arch, source, date, distribution = _read_deb(deb)
+        suite = deb_suite(cfg, deb, distribution)
         if (package, version, arch) in seen:
             raise UsageError(
                 f"{deb.name} and {seen[package, version, arch].name} are both {package} {version} {arch}: keep one"
@@ -255,24 +330,33 @@ def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, hom
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(deb, target)
         filename = str(target.relative_to(work))
-        packages.append(AptPackage(package, version, arch, filename, sha256_file(target), date))
-    packages.sort(key=lambda p: (p.package, p.version, p.architecture, p.filename))
-    architectures = tuple(sorted({p.architecture for p in packages} - {"all"})) or ("all",)
+        packages.append(AptPackage(package, version, arch, filename, sha256_file(target), date, suite))
+    return sorted(packages, key=_package_order)
 
-    listing = _paragraphs(aptftparchive.run(["packages", "pool"], work, "packages"))
-    if len(listing) != len(packages):
-        raise ToolError(f"apt-ftparchive listed {len(listing)} of {len(packages)} packages: see its output")
-    dist = work / "dists" / suite
+
+def _indexes(
+    dist: Path, packages: list[AptPackage], listing: list[tuple[tuple[str, str, str], str]]
+) -> tuple[str, ...]:
+    """Write ``main/binary-<arch>/Packages{,.gz}`` of one suite under *dist*; return its architectures.
+
+    *listing* is apt-ftparchive's output for the whole pool; a suite's index holds the
+    paragraphs of its own packages only (by ``Filename``).
+    """
+    architectures = tuple(sorted({p.architecture for p in packages} - {"all"})) or ("all",)
+    filenames = {p.filename for p in packages}
     for arch in architectures:
         index = dist / COMPONENT / f"binary-{arch}"
         index.mkdir(parents=True)
-        chosen = sorted(item for item in listing if item[0][1] in (arch, "all"))
+        chosen = sorted(item for item in listing if item[0][1] in (arch, "all") and item[0][2] in filenames)
         text = "\n".join(paragraph for _, paragraph in chosen).encode("utf-8")
         (index / "Packages").write_bytes(text)
         with open(index / "Packages.gz", "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as packed:
             packed.write(text)
+    return architectures
 
-    date = _date(cfg, packages)
+
+def _release(cfg: Config, work: Path, suite: str, architectures: tuple[str, ...], date: int) -> None:
+    """Write ``dists/<suite>/Release`` (apt-ftparchive release, every field pinned)."""
     fields = {
         "Origin": cfg.project_name,
         "Label": cfg.project_name,
@@ -283,35 +367,39 @@ def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, hom
         "Valid-Until": "",
         "Architectures": " ".join(architectures),
         "Components": COMPONENT,
-        "Description": f"{cfg.project_name} packages, built reproducibly by debwheels",
+        "Description": f"{cfg.project_name} packages for Debian {suite}, built reproducibly by debwheels",
         "NotAutomatic": "",
         "ButAutomaticUpgrades": "",
         "Acquire-By-Hash": "",
         "Signed-By": "",
     }
     options = [arg for name, value in fields.items() for arg in ("-o", f"APT::FTPArchive::Release::{name}={value}")]
-    release = dist / "Release"
-    release_text = aptftparchive.run([*options, "release", f"dists/{suite}"], work, "release")
-    release.write_bytes(release_text.encode("utf-8"))
+    text = aptftparchive.run([*options, "release", f"dists/{suite}"], work, "release")
+    (work / "dists" / suite / "Release").write_bytes(text.encode("utf-8"))
 
-    clearsign(release, dist / "InRelease", key, home)
-    sign_detached(release, dist / "Release.gpg", key, home)
-    keyring = work / keyring_name(cfg)
+
+def _check_signatures(cfg: Config, work: Path, suites: list[str], key: str) -> tuple[str, bytes]:
+    """Verify every suite's Release.gpg and InRelease under the trust policy; return (signer, exported keyring).
+
+    Raises:
+        SigningError: a signature does not verify as made by a trusted key over that Release,
+            or the trusted keys cannot be exported.
+    """
+    signer = ""
     try:
         with trusted_keyring(cfg.keys_dir, cfg.trusted_fingerprints) as trusted:
-            check = trusted.check(
-                release_text.encode("utf-8"), (dist / "Release.gpg").read_bytes(), "Release.gpg", "Release"
-            )
-            inline = trusted.gpg.decrypt((dist / "InRelease").read_bytes())
-            inline_signer = str(getattr(inline, "pubkey_fingerprint", "") or "").upper()
-            if (
-                not inline.valid
-                or inline_signer not in cfg.trusted_fingerprints
-                or inline.data != release_text.encode("utf-8")
-            ):
-                raise VerificationError(
-                    f"InRelease does not verify as Release signed by a trusted key ({inline.status})"
-                )
+            for suite in suites:
+                dist = work / "dists" / suite
+                release = (dist / "Release").read_bytes()
+                signer = trusted.check(
+                    release, (dist / "Release.gpg").read_bytes(), "Release.gpg", "Release"
+                ).fingerprint
+                inline = trusted.gpg.decrypt((dist / "InRelease").read_bytes())
+                inline_signer = str(getattr(inline, "pubkey_fingerprint", "") or "").upper()
+                if not inline.valid or inline_signer not in cfg.trusted_fingerprints or inline.data != release:
+                    raise VerificationError(
+                        f"{suite}'s InRelease does not verify as Release signed by a trusted key ({inline.status})"
+                    )
             exported = trusted.gpg.export_keys(list(cfg.trusted_fingerprints), armor=False)
     except VerificationError as exc:
         raise SigningError(
@@ -320,21 +408,51 @@ def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, hom
         ) from None
     if not isinstance(exported, bytes) or not exported:
         raise SigningError(f"gpg could not export the trusted keys from {cfg.keys_dir}: nothing was written")
-    keyring.write_bytes(exported)
-    sources = work / f"{cfg.project_name}.sources"
-    sources.write_text(_sources(cfg, uri), encoding="utf-8")
-    _chmod_tree(work)
-    return AptRepo(
-        repo=work,
-        suite=suite,
-        architectures=architectures,
-        packages=tuple(packages),
-        date=date,
-        release_sha256=sha256_file(release),
-        signer=check.fingerprint,
-        keyring=keyring,
-        sources=sources,
+    return signer, exported
+
+
+def _suite(
+    cfg: Config,
+    work: Path,
+    suite: str,
+    packages: list[AptPackage],
+    listing: list[tuple[tuple[str, str, str], str]],
+    signing: tuple[str, str | None, str],
+) -> AptSuite:
+    """Write ``dists/<suite>`` (indexes, Release, InRelease, Release.gpg) and the suite's .sources example.
+
+    Args:
+        packages: the suite's packages (already in the pool).
+        listing: apt-ftparchive's Packages paragraphs of the whole pool.
+        signing: (key, GNUPGHOME, URIs of the .sources example).
+    """
+    key, home, uri = signing
+    dist = work / "dists" / suite
+    architectures = _indexes(dist, packages, listing)
+    date = _date(cfg, packages)
+    _release(cfg, work, suite, architectures, date)
+    clearsign(dist / "Release", dist / "InRelease", key, home)
+    sign_detached(dist / "Release", dist / "Release.gpg", key, home)
+    sources = work / sources_name(cfg, suite)
+    sources.write_text(_sources(cfg, uri, suite), encoding="utf-8")
+    return AptSuite(suite, architectures, tuple(packages), date, sha256_file(dist / "Release"), sources)
+
+
+def _assemble(cfg: Config, debs: list[Path], work: Path, key: str, uri: str, home: str | None) -> AptRepo:
+    """Write the whole repository into *work* and sign it; see the module docstring."""
+    packages = _pool(cfg, debs, work)
+    listing = _paragraphs(aptftparchive.run(["packages", "pool"], work, "packages"))
+    if len(listing) != len(packages):
+        raise ToolError(f"apt-ftparchive listed {len(listing)} of {len(packages)} packages: see its output")
+    by_suite = {suite: [p for p in packages if p.suite == suite] for suite in cfg.targets}
+    suites = tuple(
+        _suite(cfg, work, suite, mine, listing, (key, home, uri)) for suite, mine in by_suite.items() if mine
     )
+    signer, exported = _check_signatures(cfg, work, [s.suite for s in suites], key)
+    keyring = work / keyring_name(cfg)
+    keyring.write_bytes(exported)
+    _chmod_tree(work)
+    return AptRepo(repo=work, suites=suites, signer=signer, keyring=keyring)
 
 
 def build_apt_repo(
@@ -343,18 +461,20 @@ def build_apt_repo(
     """Build the signed apt repository of every ``*.deb`` in *dist_dir* into *output*.
 
     Args:
-        cfg: configuration (suite, project name, trust policy, source-date-epoch).
-        dist_dir: directory whose ``*.deb`` files (not its subdirectories) are published.
+        cfg: configuration (targets, project name, trust policy, source-date-epoch).
+        dist_dir: directory whose ``*.deb`` files (not its subdirectories) are published, each
+            in the suite of the target it was built for.
         output: REPO_DIR; created, or replaced when it is a repository made before (atomically).
         key: signing key fingerprint; a secret key in *home*, and one of ``trusted-fingerprints``.
-        uri: ``URIs:`` of the ``.sources`` example (default ``file:<output>``).
+        uri: ``URIs:`` of the ``.sources`` examples (default ``file:<output>``).
         home: GNUPGHOME; None means ``$GNUPGHOME`` or ``~/.gnupg``.
 
     Returns:
         AptRepo: what was published, with paths inside *output*.
 
     Raises:
-        UsageError: no .deb, a file that is not a .deb, a duplicate package, or a bad *output*.
+        UsageError: no .deb, a file that is not a .deb, a duplicate package, a .deb of no
+            target (:func:`deb_suite`), or a bad *output*.
         SigningError: no key, the key is not a secret key or not trusted, or the signed
             repository does not verify under the trust policy.
         ToolError: apt-ftparchive or gpg is missing or failed.
@@ -384,4 +504,5 @@ def build_apt_repo(
         shutil.rmtree(work, ignore_errors=True)
         raise
     replace_dir(work, output)
-    return replace(built, repo=output, keyring=output / built.keyring.name, sources=output / built.sources.name)
+    suites = tuple(replace(s, sources=output / s.sources.name) for s in built.suites)
+    return replace(built, repo=output, keyring=output / built.keyring.name, suites=suites)

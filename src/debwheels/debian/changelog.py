@@ -4,6 +4,10 @@ Formats: deb-changelog(5), read and written with python-debian's :class:`debian.
 Debian versions as deb-version(7) orders them; PEP 440 for the project's version. The .deb's
 version is the changelog's; it must be the wheel's version in Debian form, so that
 ``apt-cache policy`` on an endpoint tells which upstream release is installed.
+
+Each target's .deb carries the changelog's version with the suffix ``+deb<N>u1`` (N the
+target's Debian release) and the target's suite as its distribution (:func:`target_changelog`),
+so one apt repository holds every target's .deb and a dist-upgrade upgrades it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,56 @@ def debian_version(version: str) -> str:
     if parsed.dev is not None:  # before everything else of its release: 1.0.dev1 < 1.0a1 (~~ sorts before ~a)
         text += f"{'~~' if parsed.pre is None and parsed.post is None else '~'}dev{parsed.dev}"
     return f"{parsed.epoch}:{text}" if parsed.epoch else text
+
+
+def target_version(version: str, release: str) -> str:
+    """The version of a target's .deb: *version* with the suffix ``+deb<release>u1`` (deb-version(7)).
+
+    ``+`` sorts after the end of a version, so ``1.0+deb12u1`` > ``1.0`` (a .deb of the version
+    without suffix, as built before targets existed, is upgraded); ``deb12`` < ``deb13``
+    (bookworm's .deb < trixie's: a dist-upgrade upgrades it); and a pre-release stays older
+    than its release (``1.0~rc1+deb12u1`` < ``1.0+deb12u1``). A ``~deb12u1`` suffix would break the
+    last two: ``1.0~deb12u1`` < ``1.0`` and ``1.0~rc1~deb12u1`` > ``1.0~deb12u1`` (``~d`` < ``~r``).
+
+    Args:
+        version: a Debian version (the changelog's newest, e.g. ``0.1.0`` or ``1:2.0~rc1``).
+        release: the target's Debian release number (``12`` for bookworm).
+
+    Raises:
+        ConfigError: *release* is not a number.
+    """
+    if not release.isdigit():
+        raise ConfigError(f"Debian release {release!r} is not a number: check the builder lock's base-files version")
+    return f"{version}+deb{release}u1"
+
+
+def target_changelog(text: str, release: str, suite: str) -> str:
+    """debian/changelog as a target's .deb carries it: the newest entry at :func:`target_version` and in *suite*.
+
+    Only the newest entry's version and distribution change (deb-changelog(5): ``package
+    (version) distribution; urgency``); its date, author and changes are kept, so the
+    SOURCE_DATE_EPOCH dpkg-buildpackage derives from that date is the same for every target.
+    Read and written with python-debian's :class:`debian.changelog.Changelog`.
+
+    Args:
+        text: the project's debian/changelog.
+        release: the target's Debian release number (``12``), see :func:`target_version`.
+        suite: the target's suite (``bookworm``), the entry's distribution.
+
+    Returns:
+        str: the rewritten changelog.
+
+    Raises:
+        ConfigError: *text* cannot be parsed, or *release* is not a number.
+    """
+    try:
+        changelog = Changelog(text, strict=True)
+        version = str(changelog.version)
+    except (ChangelogParseError, ValueError, IndexError) as exc:
+        raise ConfigError(f"debian/changelog cannot be parsed ({exc}): fix it (deb-changelog(5))") from None
+    changelog.set_version(target_version(version, release))
+    changelog.set_distributions(suite)
+    return str(changelog)
 
 
 def changelog_date(when: float) -> str:

@@ -1,10 +1,15 @@
-"""Build the project's .deb with dpkg-buildpackage(1) inside the builder container.
+"""Build the project's .deb for each target with dpkg-buildpackage(1) inside that target's builder container.
 
-The source tree (the project's tracked files, committed mirror included) is unpacked at the
-fixed path ``/build/<source package>`` and built with ``dpkg-buildpackage -us -uc -b``,
-network off, as user 1000. ``debian/rules`` verifies the mirror itself before dh-virtualenv
-installs from it, so a build by hand cannot skip the check. Results (.deb, .buildinfo,
-.changes) are copied to ``dist/`` only after the build succeeded.
+One .deb per target (Debian suite): the source tree (the project's tracked files, committed
+mirror included) is unpacked at the fixed path ``/build/<source package>`` in the target's
+builder and built with ``dpkg-buildpackage -us -uc -b``, network off, as user 1000. The tree
+carries debian/changelog rewritten for the target (version ``<version>+deb<N>u1``, distribution
+the suite: :func:`debwheels.debian.changelog.target_changelog`; the project's own file is not
+touched), so the targets' .debs have different versions and file names and sit side by side
+in ``dist/`` and in one apt repository. ``debian/rules`` reads the suite and python3 from the builder itself,
+and verifies the mirror before dh-virtualenv installs from it, so a build by hand cannot skip
+the check. Results (.deb, .buildinfo, .changes) are copied to ``dist/`` only after the build
+succeeded.
 
 ``debian/rules`` runs ``$(DEBWHEELS) verify|venvfix|sbom-check``: the debwheels running this
 build is mounted read-only at :data:`DEBWHEELS_MOUNT` and ``DEBWHEELS`` names it, so the same
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +34,12 @@ from debwheels.build.project import export_tar
 from debwheels.build.vary import Variation
 from debwheels.config import Config
 from debwheels.context import Context
-from debwheels.debian.changelog import check_version
+from debwheels.debian.changelog import check_version, target_changelog, target_version
+from debwheels.debian.depends import target_requirements
+from debwheels.debian.images import debian_release
 from debwheels.errors import BuildError, ConfigError, RequirementsError, ToolError
 from debwheels.fsutil import fresh_dir, fresh_file, sha256_file
 from debwheels.lock.requirements import read_pins
-from debwheels.mirror.publish import VERIFIED_REQUIREMENTS
 from debwheels.tools.container import Mount, failure
 from debwheels.tools.disorderfs import shuffled
 
@@ -54,11 +61,31 @@ DEBWHEELS_COMMAND = f"env PYTHONPATH={DEBWHEELS_MOUNT} PYTHONDONTWRITEBYTECODE=1
 
 @dataclass(frozen=True)
 class DebResult:
-    """Files written to dist/ and the .deb's sha256."""
+    """What :func:`build_deb` wrote for one target.
+
+    Attributes:
+        deb: the .deb in dist/.
+        files: every file written to dist/ (.deb, .buildinfo, .changes), sorted.
+        sha256: the .deb's sha256, 64 hex digits.
+        target: the target (Debian suite) it was built for.
+        version: the .deb's Debian version (``<changelog version>+deb<N>u1``).
+    """
 
     deb: Path
     files: tuple[Path, ...]
     sha256: str
+    target: str
+    version: str
+
+    def to_json(self) -> dict[str, object]:
+        """``{"target", "version", "deb", "sha256", "files"}``."""
+        return {
+            "target": self.target,
+            "version": self.version,
+            "deb": str(self.deb),
+            "sha256": self.sha256,
+            "files": [str(p) for p in self.files],
+        }
 
 
 def source_identity(root: Path) -> tuple[str, str]:
@@ -76,18 +103,60 @@ def source_identity(root: Path) -> tuple[str, str]:
 
 
 def project_wheel_version(cfg: Config) -> str:
-    """The version of the project's own wheel in the mirror (its line in verified-requirements.txt).
+    """The version of the project's own wheel in the mirror for the target ``cfg.debian_suite``.
+
+    Read from its line in the mirror's ``verified-requirements-<suite>.txt``.
 
     Raises:
-        RequirementsError: the mirror's verified-requirements.txt is missing, invalid, or has no such line.
+        RequirementsError: the mirror has no verified requirements for the target (the message
+            names it), or they are invalid, or have no line of the project.
     """
     project = canonicalize_name(cfg.project_name)
-    for pin in read_pins(cfg.mirror_dir / VERIFIED_REQUIREMENTS):
+    path = target_requirements(cfg, cfg.mirror_dir)
+    for pin in read_pins(path):
         if pin.name == project:
             return pin.version
     raise RequirementsError(
-        f"{cfg.mirror_dir.name}/{VERIFIED_REQUIREMENTS} has no wheel of {project}: run 'make wheels' to build it"
+        f"{cfg.mirror_dir.name}/{path.name} has no wheel of {project} (target {cfg.debian_suite}): "
+        "run 'make wheels' to build it"
     )
+
+
+def check_rules(root: Path) -> None:
+    """Refuse a debian/rules written before targets: it reads ``verified-requirements.txt``, which no mirror has now.
+
+    Raises:
+        ConfigError: it does (the message says what to change).
+    """
+    path = root / "debian" / "rules"
+    if path.is_file() and "/verified-requirements.txt" in path.read_text(encoding="utf-8", errors="replace"):
+        raise ConfigError(
+            f"{path} reads verified-requirements.txt, but the mirror has one per target now: make it read "
+            "verified-requirements-$(SUITE).txt and sbom-$(SUITE).cdx.json as the rules 'debwheels init' writes do"
+        )
+
+
+def target_source(cfg: Config) -> tuple[str, str, bytes]:
+    """(source package, the target's .deb version, debian/changelog for the target) of the project.
+
+    Raises:
+        ConfigError: debian/changelog is missing or unreadable, or the target's builder lock
+            has no Debian release (see :func:`debwheels.debian.images.debian_release`).
+    """
+    name, version = source_identity(cfg.root)
+    release = debian_release(cfg)
+    text = (cfg.root / "debian" / "changelog").read_text(encoding="utf-8")
+    return name, target_version(version, release), target_changelog(text, release, cfg.debian_suite).encode("utf-8")
+
+
+def _refused(what: str, log: Path) -> BuildError:
+    """The error of a failed dpkg-buildpackage: debian/rules' own refusal in one line when it refused."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    refusals = [line for line in text.splitlines() if line.startswith("debwheels: error: ")]
+    if refusals:  # debian/rules' own 'debwheels verify' refused the mirror: say why, in one line
+        reason = refusals[-1].removeprefix("debwheels: error: ")
+        return BuildError(f"{what}: debian/rules refused: {reason} (log {log})")
+    return BuildError(failure(what, log))
 
 
 def build_deb(
@@ -96,31 +165,36 @@ def build_deb(
     dist: Path | None = None,
     work: Path | None = None,
 ) -> DebResult:
-    """Run dpkg-buildpackage in the builder and move its outputs to ``dist/``.
+    """Build the .deb of the target ``ctx.target`` with dpkg-buildpackage in its builder; move the outputs to ``dist/``.
 
     Args:
-        ctx: the command's context (configuration, runtime and builder image).
+        ctx: the target's context (configuration, runtime and the target's builder image).
         variation: what to vary (debwheels repro); default none.
         dist: output directory (default the project's ``dist/``).
-        work: working directory (default ``.debwheels/deb``).
+        work: working directory (default ``.debwheels/deb-<suite>``).
 
     Returns:
-        DebResult: the files in dist/.
+        DebResult: the files in dist/ (``<package>_<version>+deb<N>u1_<arch>.deb`` and its
+        .buildinfo and .changes).
 
     Raises:
-        BuildError: the build failed (the log path is in the message).
-        ConfigError: debian/changelog is not at the version of the project's wheel in the mirror.
+        BuildError: the build failed (the log, ``deb-<package>-<suite>.log``, is in the message).
+        ConfigError: debian/changelog is not at the version of the project's wheel in the mirror,
+            or debian/rules predates targets (:func:`check_rules`).
+        RequirementsError: the mirror has no verified requirements for the target.
     """
     cfg = ctx.cfg
+    suite = ctx.target
     variation = variation or Variation()
     check_version(cfg.root, project_wheel_version(cfg))
-    name, version = source_identity(cfg.root)
-    work = fresh_dir(work or cfg.state_dir / "deb")
+    check_rules(cfg.root)
+    name, version, changelog = target_source(cfg)
+    work = fresh_dir(work or cfg.state_dir / f"deb-{suite}")
     out = work / "out"
     out.mkdir()
     out.chmod(0o777)
-    export_tar(cfg.root, work / "source.tar")
-    log = fresh_file(cfg.logs_dir / f"deb-{name}{'-varied' if variation.enabled else ''}.log")
+    export_tar(cfg.root, work / "source.tar", replace={"debian/changelog": changelog})
+    log = fresh_file(cfg.logs_dir / f"deb-{name}-{suite}{'-varied' if variation.enabled else ''}.log")
     script = _SCRIPT.format(name=name, root=variation.build_root(), umask="0002" if variation.has("umask") else "0022")
     env = {
         "LC_ALL": "C.UTF-8",
@@ -129,6 +203,7 @@ def build_deb(
         "PIP_CONFIG_FILE": "/dev/null",
         "DEBWHEELS": DEBWHEELS_COMMAND,
     }
+    what = f"dpkg-buildpackage of {name} {version} ({suite})"
     try:
         with ExitStack() as stack:
             mounts = [
@@ -151,20 +226,13 @@ def build_deb(
                 user=variation.user(),
                 extra=variation.container_args(),
                 log=log,
-                what=f"dpkg-buildpackage of {name} {version}",
+                what=what,
             )
     except ToolError:
-        text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
-        refusals = [line for line in text.splitlines() if line.startswith("debwheels: error: ")]
-        if refusals:  # debian/rules' own 'debwheels verify' refused the mirror: say why, in one line
-            reason = refusals[-1].removeprefix("debwheels: error: ")
-            raise BuildError(
-                f"dpkg-buildpackage of {name} {version}: debian/rules refused: {reason} (log {log})"
-            ) from None
-        raise BuildError(failure(f"dpkg-buildpackage of {name} {version}", log)) from None
+        raise _refused(what, log) from None
     built = [p.name for p in sorted(out.iterdir()) if p.suffix == ".deb"]
     if len(built) != 1:
-        raise BuildError(f"dpkg-buildpackage gave {len(built)} .deb files ({', '.join(built)}), expected 1: see {log}")
+        raise BuildError(f"{what} gave {len(built)} .deb files ({', '.join(built)}), expected 1: see {log}")
     dist = dist or cfg.dist_dir
     dist.mkdir(parents=True, exist_ok=True)
     moved = []
@@ -173,4 +241,23 @@ def build_deb(
         os.replace(path, target)
         moved.append(target)
     deb = dist / built[0]
-    return DebResult(deb, tuple(moved), sha256_file(deb))
+    return DebResult(deb, tuple(moved), sha256_file(deb), suite, version)
+
+
+def build_debs(ctx: Context, targets: Sequence[str] = ()) -> list[DebResult]:
+    """Build the .deb of each of *targets* (default every target of the project, in order), one after the other.
+
+    Args:
+        ctx: the command's context (any target's).
+        targets: suites among ``targets`` of ``[tool.debwheels]``.
+
+    Returns:
+        list[DebResult]: one per target, in the order built.
+
+    Raises:
+        ConfigError: a suite that is not a target. BuildError, RequirementsError: see
+            :func:`build_deb` (the first target that fails stops the rest; the .debs built
+            before it stay in dist/).
+    """
+    contexts = [ctx.for_target(suite) for suite in targets] if targets else ctx.each_target()
+    return [build_deb(target) for target in contexts]

@@ -1,7 +1,8 @@
-"""Install test: the .deb on a fresh endpoint container made from the pinned base rootfs.
+"""Install test: a target's .deb on a fresh endpoint container made from that target's pinned base rootfs.
 
-The endpoint image is the locked ``endpoint`` rootfs (variant apt, nothing else
-installed). As root and with network (apt needs the Debian mirror for Depends; downloaded
+Per target (Debian suite): the endpoint image is the target's locked ``endpoint`` rootfs
+(variant apt, nothing else installed), and the .deb is the target's (its version carries the
+target's suffix, ``+deb<N>u1``, see :func:`debwheels.debian.changelog.target_version`). As root and with network (apt needs the Debian mirror for Depends; downloaded
 packages are kept between runs, see :func:`apt_archives`), it runs
 ``apt-get install ./<package>.deb``, then the project's ``install-test-commands`` (debwheels'
 own: ``debwheels --version`` and, on a copy of the mirror and the project's trust
@@ -18,7 +19,9 @@ from pathlib import Path
 from debwheels.config import Config
 from debwheels.context import Context
 from debwheels.debian.aptrepo import COMPONENT, PACKAGE_NAME
+from debwheels.debian.changelog import target_version
 from debwheels.debian.deb import source_identity
+from debwheels.debian.images import debian_release
 from debwheels.errors import InstallTestError, ToolError, UsageError
 from debwheels.fsutil import fresh_dir, fresh_file
 from debwheels.mirror.publish import verify_mirror
@@ -65,38 +68,57 @@ def _add_files(stage: Path, files: Path | None) -> None:
     shutil.copytree(files, stage / files.name)
 
 
+def target_deb(cfg: Config) -> Path:
+    """The .deb of the target ``cfg.debian_suite`` in dist/: ``<package>_<version>+deb<N>u1_<arch>.deb``.
+
+    The version is debian/changelog's newest with the target's suffix, as :func:`debwheels.debian.deb.build_deb`
+    builds it (without the epoch, as dpkg-deb names files).
+
+    Raises:
+        InstallTestError: dist/ has no such .deb.
+        ConfigError: debian/changelog or the target's builder lock cannot be read.
+    """
+    name, version = source_identity(cfg.root)
+    upstream = target_version(version, debian_release(cfg)).split(":")[-1]
+    debs = sorted(cfg.dist_dir.glob(f"{name}_{upstream}_*.deb"))
+    if not debs:
+        raise InstallTestError(
+            f"no {name}_{upstream}_*.deb (target {cfg.debian_suite}) in {cfg.dist_dir}: run 'make deb' first"
+        )
+    return debs[-1]
+
+
 def install_test(
     ctx: Context,
     commands: list[str] | None = None,
     files: Path | None = None,
 ) -> Path:
-    """Install the project's newest .deb from dist/ in a fresh endpoint container and run it.
+    """Install the .deb of the target ``ctx.target`` from dist/ in a fresh endpoint container of that target and run it.
 
-    The container sees the .deb, a verified snapshot of the mirror at ``/stage/mirror`` and the project's
-    pyproject.toml and keys at ``/stage/project``; it runs *commands* (default
-    :func:`install_test_commands`) in order.
+    The container sees the .deb (:func:`target_deb`), a verified snapshot of the mirror at
+    ``/stage/mirror`` and the project's pyproject.toml and keys at ``/stage/project``; it runs
+    *commands* (default :func:`install_test_commands`) in order.
 
     Args:
+        ctx: the target's context (its endpoint image is used).
         commands: shell commands to run after installing.
         files: a directory the commands may use, copied to ``/stage/<its name>``.
 
     Returns:
-        Path: the log file.
+        Path: the log file (``install-test-<package>-<suite>.log``).
 
     Raises:
-        InstallTestError: no .deb in dist/, or install or run failed.
+        InstallTestError: no .deb of the target in dist/, or install or run failed (the
+            message names the .deb and the target).
         VerificationError: the mirror does not verify (nothing is installed).
         UsageError: *files* has the name of something already staged (``mirror``, ``project``, the .deb).
     """
     cfg = ctx.cfg
+    suite = ctx.target
+    deb = target_deb(cfg)
     runtime, images = ctx.images()
-    name, version = source_identity(cfg.root)
-    upstream = version.split(":")[-1]
-    debs = sorted(cfg.dist_dir.glob(f"{name}_{upstream}_*.deb"))
-    if not debs:
-        raise InstallTestError(f"no {name}_{upstream}_*.deb in {cfg.dist_dir}: run 'make deb' first")
-    stage = fresh_dir(cfg.state_dir / "install-test")
-    shutil.copy2(debs[-1], stage / debs[-1].name)
+    stage = fresh_dir(cfg.state_dir / f"install-test-{suite}")
+    shutil.copy2(deb, stage / deb.name)
     # The endpoint gets the verified bytes: a snapshot made by verification, not a copy of the mirror path.
     verify_mirror(cfg, record=False, snapshot=stage / "mirror")
     (stage / "project").mkdir()
@@ -104,24 +126,25 @@ def install_test(
     if cfg.keys_dir.is_dir():
         shutil.copytree(cfg.keys_dir, stage / "project" / cfg.keys_dir.relative_to(cfg.root))
     _add_files(stage, files)
-    log = fresh_file(cfg.logs_dir / f"install-test-{name}.log")
+    log = fresh_file(cfg.logs_dir / f"install-test-{deb.name.split('_')[0]}-{suite}.log")
+    what = f"install test of {deb.name} on {suite}"
     try:
         runtime.run(
             images.endpoint,
             [
                 "bash",
                 "-c",
-                _SCRIPT.format(deb=debs[-1].name, commands=_shell_steps(commands or install_test_commands(cfg))),
+                _SCRIPT.format(deb=deb.name, commands=_shell_steps(commands or install_test_commands(cfg))),
             ],
             mounts=[Mount(stage, "/stage"), apt_archives(cfg)],
             env={"LC_ALL": "C.UTF-8"},
             network=True,
             user="0:0",
             log=log,
-            what=f"install test of {debs[-1].name}",
+            what=what,
         )
     except ToolError:
-        raise InstallTestError(failure(f"install test of {debs[-1].name}", log)) from None
+        raise InstallTestError(failure(what, log)) from None
     return log
 
 
@@ -158,38 +181,41 @@ def apt_install_test(
     commands: list[str],
     files: Path | None = None,
 ) -> Path:
-    """Install *package* with apt-get from the signed apt repository *repo* in a fresh endpoint container.
+    """Install *package* with apt-get from suite ``ctx.target`` of the signed apt repository *repo*, on that target's endpoint.
 
-    As a Debian or Qubes template would: as root, with network (Depends come from the Debian
-    mirror), *repo* mounted read-only at ``/srv/repo``, *keyring* copied to
-    ``/usr/share/keyrings/``, ``/etc/apt/sources.list.d/<package>.sources`` (deb822,
-    sources.list(5)) with ``URIs: file:/srv/repo`` and ``Signed-By:`` that keyring, then
+    As a Debian or Qubes template would: in a fresh endpoint container of the target, as root,
+    with network (Depends come from the Debian mirror), *repo* mounted read-only at
+    ``/srv/repo``, *keyring* copied to ``/usr/share/keyrings/``,
+    ``/etc/apt/sources.list.d/<package>.sources`` (deb822, sources.list(5)) with
+    ``URIs: file:/srv/repo``, ``Suites:`` the target's suite and ``Signed-By:`` that keyring, then
     ``apt-get update --error-on=any``, ``apt-get install --no-install-recommends <package>``
     and the shell *commands*, in order. See :mod:`debwheels.debian.aptrepo` for the repository layout.
 
     Args:
-        ctx: the command's context (configuration; its runtime and endpoint image are used).
-        repo: repository directory (``dists/<suite>/`` with exactly one suite).
+        ctx: the target's context (configuration; its runtime and endpoint image are used).
+        repo: repository directory with ``dists/<suite>/`` for the target (others may be there too).
         keyring: binary OpenPGP keyring apt trusts for it (``<project>-archive-keyring.gpg``).
         package: binary package name to install.
         commands: shell commands run after installing (``["debwheels --version"]``).
         files: a directory the commands may use, copied to ``/stage/<its name>``.
 
     Returns:
-        Path: the log file (``.debwheels/logs/apt-install-test-<package>.log``).
+        Path: the log file (``.debwheels/logs/apt-install-test-<package>-<suite>.log``).
 
     Raises:
-        UsageError: no such repository or keyring, or a malformed package name.
+        UsageError: no such repository or keyring, no suite of the target in it, or a malformed package name.
         InstallTestError: apt-get update refused the repository (the message starts with
             ``apt-get update refused`` and quotes apt, e.g. ``NO_PUBKEY``), or the install or
             a command failed.
     """
     repo, keyring = repo.resolve(), keyring.resolve()
+    suite = ctx.target
     dists = repo / "dists"
     suites = sorted(p.name for p in dists.iterdir() if p.is_dir()) if dists.is_dir() else []
-    if len(suites) != 1:
+    if suite not in suites:
         raise UsageError(
-            f"{repo} is not an apt repository with one suite (dists/ holds {suites}): see 'debwheels apt-repo'"
+            f"{repo} has no suite {suite} (dists/ holds {', '.join(suites) or 'nothing'}): publish the "
+            f"{suite} .deb with 'debwheels apt-repo'"
         )
     if not keyring.is_file():
         raise UsageError(f"{keyring} is not a keyring file: pass the repository's <project>-archive-keyring.gpg")
@@ -199,18 +225,18 @@ def apt_install_test(
         raise UsageError("no command to run after installing: pass one, e.g. --run 'PROGRAM --version'")
     cfg = ctx.cfg
     runtime, images = ctx.images()
-    stage = fresh_dir(cfg.state_dir / "apt-install-test")
+    stage = fresh_dir(cfg.state_dir / f"apt-install-test-{suite}")
     shutil.copyfile(keyring, stage / keyring.name)
     _add_files(stage, files)
     script = _APT_SCRIPT.format(
         keyring=keyring.name,
         package=package,
-        suite=suites[0],
+        suite=suite,
         component=COMPONENT,
         commands=_shell_steps(commands),
     )
-    log = fresh_file(cfg.logs_dir / f"apt-install-test-{package}.log")
-    what = f"apt install test of {package} from {repo}"
+    log = fresh_file(cfg.logs_dir / f"apt-install-test-{package}-{suite}.log")
+    what = f"apt install test of {package} from {repo} on {suite}"
     try:
         runtime.run(
             images.endpoint,
@@ -228,7 +254,7 @@ def apt_install_test(
         if refused and not re.search(r"^APT-UPDATE-OK$", text, re.M):  # the marker, not the script's echo
             said = "; ".join(line.strip() for line in refused)
             raise InstallTestError(
-                f"apt-get update refused the repository {repo}: it is not signed by a key in {keyring.name} "
+                f"apt-get update refused the repository {repo} ({suite}): it is not signed by a key in {keyring.name} "
                 f"({said}); {package} was not installed; log {log}"
             ) from None
         raise InstallTestError(failure(what, log)) from None

@@ -10,9 +10,12 @@ the core metadata (name, version, summary, Requires-Dist, license, authors) and 
 ``entry_points.txt`` of the ``.dist-info`` it prepares. In an unpacked sdist the backend takes
 the version from PKG-INFO, as it would when building it. init then writes:
 
-- ``debian/``: ``control`` (Depends on the builder's Debian ``python3.X``), ``rules`` (the
-  same dh-virtualenv rules as debwheels' own, from one template), ``changelog`` (python-debian;
-  the version in Debian form, see :func:`debian_version`), ``<package>.links`` (one ``/usr/bin``
+- ``debian/``: ``control`` (Depends on ``${debwheels:Python}``, the target builder's
+  ``python3.X``), ``rules`` (the same dh-virtualenv rules as debwheels' own, from one template;
+  they read the target's suite and python3 from the builder, so one debian/ serves every
+  target), ``changelog`` (python-debian; the version in Debian form, see :func:`debian_version`;
+  ``debwheels deb`` gives each target's .deb its own version and distribution without changing
+  it), ``<package>.links`` (one ``/usr/bin``
   link per console script), ``copyright`` (DEP-5), ``source/format`` (3.0 (native));
 - ``debwheels.mk`` with the targets ``builder lock wheels verify deb install-test repro
   apt-repo``, and a ``Makefile`` that includes it (an existing Makefile is left alone: add
@@ -22,7 +25,8 @@ the version from PKG-INFO, as it would when building it. init then writes:
   this debwheels ships (under debian/: a project's own Dockerfile stays its own, and
   setuptools' flat-layout discovery ignores debian/);
 - ``[tool.debwheels]`` in pyproject.toml (added with tomlkit, comments kept; created when the
-  project has no pyproject.toml); ``.debwheels/`` and ``dist/`` appended to ``.gitignore``.
+  project has no pyproject.toml), with ``targets`` the suites of that builder lock (bookworm
+  and trixie); ``.debwheels/`` and ``dist/`` appended to ``.gitignore``.
 
 An existing file is never overwritten without ``force``: without it, nothing is written and
 the error lists every file in the way. With it, files are rewritten but an existing
@@ -45,7 +49,7 @@ from packaging.requirements import Requirement
 
 from debwheels.config import DEFAULT_BUILDER_PACKAGES
 from debwheels.debian.changelog import changelog_date, debian_version
-from debwheels.debian.images import builder_python_version
+from debwheels.debian.images import locked_suites
 from debwheels.debian.projectinfo import BackendMetadata, ProjectInfo, read_project
 from debwheels.debian.syslibs import known_requirements, project_note
 from debwheels.errors import ConfigError, UsageError
@@ -84,15 +88,17 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def render_rules(package: str, python_version: str, mirror: str) -> str:
+def render_rules(package: str, mirror: str) -> str:
     """``debian/rules`` (a Makefile run by dpkg-buildpackage(1); dh(1) with dh-virtualenv).
+
+    The same for every target: the rules read the suite (``/etc/os-release``) and python3 of
+    the builder they run in.
 
     Args:
         package: Debian binary package name.
-        python_version: the builder's Debian Python, "MAJOR.MINOR".
         mirror: the wheels-mirror directory relative to the project root.
     """
-    return _fill(_template("rules"), {"PACKAGE": package, "PYTHON_VERSION": python_version, "MIRROR": mirror})
+    return _fill(_template("rules"), {"PACKAGE": package, "MIRROR": mirror})
 
 
 def _description(info: ProjectInfo) -> str:
@@ -105,8 +111,12 @@ def _description(info: ProjectInfo) -> str:
     return "\n".join(f" {line}" for line in lines)
 
 
-def render_control(info: ProjectInfo, python_version: str, maintainer: str) -> str:
-    """``debian/control`` (deb-control(5), Debian Policy 5): one source, one arch-dependent binary package."""
+def render_control(info: ProjectInfo, maintainer: str) -> str:
+    """``debian/control`` (deb-control(5), Debian Policy 5): one source, one arch-dependent binary package.
+
+    It names no python3.X: the binary package depends on ``${debwheels:Python}``, which
+    debian/rules sets to the target builder's interpreter (deb-substvars(5)).
+    """
     summary = (info.summary or f"{info.name} (Python application)").strip().rstrip(".")
     return _fill(
         _template("control"),
@@ -114,7 +124,6 @@ def render_control(info: ProjectInfo, python_version: str, maintainer: str) -> s
             "PACKAGE": info.package,
             "SECTION": "python",
             "MAINTAINER": maintainer,
-            "PYTHON_VERSION": python_version,
             "HOMEPAGE": f"Homepage: {info.homepage}\n" if info.homepage else "",
             "SUMMARY": summary[:79],
             "DESCRIPTION": _description(info),
@@ -195,10 +204,32 @@ def system_packages(info: ProjectInfo, suite: str = "bookworm") -> tuple[list[st
     return sorted(build), sorted(runtime), notes
 
 
-def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
+def _build_package_notes(info: ProjectInfo, targets: list[str]) -> list[str]:
+    """One note per target whose build packages (by the map of known projects) differ from the first target's.
+
+    ``extra-builder-packages`` is one list for every target; it holds the first target's names.
+    """
+    first = system_packages(info, targets[0])[0]
+    notes = []
+    for suite in targets[1:]:
+        other = system_packages(info, suite)[0]
+        if other != first:
+            notes.append(
+                f"{suite} names the build packages {', '.join(other) or 'none'}, {targets[0]} "
+                f"{', '.join(first) or 'none'}: extra-builder-packages serves every target, check it on {suite}"
+            )
+    return notes
+
+
+def proposed_targets() -> list[str]:
+    """The targets ``init`` proposes: the suites of the builder lock debwheels ships (what is pinned), else bookworm."""
+    return list(locked_suites(DATA / "builder" / "builder-lock.json")) or ["bookworm"]
+
+
+def tool_table(info: ProjectInfo, source_date_epoch: int, targets: list[str]) -> dict[str, Any]:
     """The ``[tool.debwheels]`` table ``init`` adds (keys as documented in :mod:`debwheels.config`)."""
     command = next(iter(info.scripts), None)
-    build_packages, _, _ = system_packages(info)
+    build_packages, _, _ = system_packages(info, targets[0])
     extra = {"extra-builder-packages": build_packages} if build_packages else {}
     return {
         "mirror": "wheels-mirror",
@@ -208,7 +239,7 @@ def tool_table(info: ProjectInfo, source_date_epoch: int) -> dict[str, Any]:
         "trusted-fingerprints": [],
         "keys-dir": "keys",
         "index-url": "https://pypi.org/simple",
-        "debian-suite": "bookworm",
+        "targets": targets,
         "dockerfile": f"{BUILDER_DIR}/Dockerfile",
         "builder-lock": f"{BUILDER_DIR}/builder-lock.json",
         "min-release-age": "7 days",
@@ -231,6 +262,8 @@ def _pyproject_text(root: Path, table: dict[str, Any], force: bool) -> str:
             raise UsageError(f"{path} already has [tool.debwheels]: nothing written; pass --force to add missing keys")
         existing = tool["debwheels"]
         for key, value in table.items():  # --force keeps every existing setting (trusted keys, epoch)
+            if key == "targets" and "debian-suite" in existing:
+                continue  # a project's one suite (debian-suite) stays its only target
             if key not in existing:
                 existing[key] = value if value != [] else tomlkit.array()
         return tomlkit.dumps(document)
@@ -311,12 +344,12 @@ def init_project(
     when = time.time() if now is None else now
     builder_dir = DATA / "builder"
     builder_lock = (builder_dir / "builder-lock.json").read_text(encoding="utf-8")
-    python_version = builder_python_version(builder_dir / "builder-lock.json")
+    targets = proposed_targets()
     package = info.package
     files: dict[str, str] = {
-        "debian/control": render_control(info, python_version, maintainer),
-        "debian/rules": render_rules(package, python_version, "wheels-mirror"),
-        "debian/changelog": render_changelog(info, maintainer, "bookworm", when),
+        "debian/control": render_control(info, maintainer),
+        "debian/rules": render_rules(package, "wheels-mirror"),
+        "debian/changelog": render_changelog(info, maintainer, targets[0], when),
         "debian/copyright": render_copyright(info, maintainer),
         "debian/source/format": "3.0 (native)\n",
         "debwheels.mk": _fill(_template("debwheels.mk"), {"PACKAGE": package}),
@@ -339,8 +372,9 @@ def init_project(
     existing = sorted(name for name in files if (root / name).exists())
     if existing and not force:
         raise UsageError(f"{', '.join(existing)} already exist in {root}: nothing written; pass --force to overwrite")
-    notes.extend(system_packages(info)[2])
-    files["pyproject.toml"] = _pyproject_text(root, tool_table(info, int(when)), force)
+    notes.extend(system_packages(info, targets[0])[2])
+    notes.extend(_build_package_notes(info, targets))
+    files["pyproject.toml"] = _pyproject_text(root, tool_table(info, int(when), targets), force)
     gitignore = _gitignore(root)
     if gitignore is not None:
         files[".gitignore"] = gitignore

@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 
 .PHONY: builder lock update wheels verify deb install-test repro apt-repo
 
-# The pinned Debian builder and endpoint images (mmdebstrap rootfs, builder-lock.json).
+# The pinned Debian builder and endpoint images of every target (mmdebstrap rootfs, builder-lock.json).
 builder:
 	$(DEBWHEELS) builder
 
@@ -29,11 +29,13 @@ wheels:
 verify:
 	$(DEBWHEELS) verify
 
-# dpkg-buildpackage in the builder, from the verified mirror only; output in dist/.
+# dpkg-buildpackage in each target's builder, from the verified mirror only: one .deb per target
+# in dist/ (<package>_<version>+deb<N>u1_<arch>.deb; 'debwheels deb --target SUITE' builds one).
 deb: builder
 	$(DEBWHEELS) deb
 
-# Install dist/'s .deb on a fresh endpoint container and run install-test-commands.
+# Install each target's .deb from dist/ on a fresh endpoint container of that target and run
+# install-test-commands ('debwheels install-test --target SUITE' tests one).
 install-test: builder
 	$(DEBWHEELS) install-test
 
@@ -41,6 +43,6 @@ install-test: builder
 repro: builder
 	$(DEBWHEELS) repro --deb
 
-# A signed static apt repository of dist/ in apt-repo/ (same key policy as the mirror).
+# A signed static apt repository of dist/ in apt-repo/, one suite per target (same key policy as the mirror).
 apt-repo:
 	$(DEBWHEELS) apt-repo dist -o apt-repo
