@@ -114,7 +114,7 @@ def run_plain(project: Path, work: Path) -> tuple[float, int, list[str], list[st
     cfg = load_config(project)
     graph = LockGraph.read(cfg.lock_file)
     runtime = ContainerRuntime(cfg.container_runtime)
-    images = image_tags(load_lock(cfg.builder_lock))
+    images = image_tags(load_lock(cfg.builder_lock, cfg.debian_suite))
     tools = {dep for package in graph.packages.values() for dep in package.build_env}
     sorter = topological_order(graph)
     plan = []

@@ -93,20 +93,36 @@ def run_ok(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Com
     return done
 
 
-def dep_file(manifest: dict[str, Any], key: str) -> str:
-    """The wheel file name of package *key* (name==version) in *manifest*."""
+def target_wheels(manifest: dict[str, Any], suite: str | None = None) -> dict[str, Any]:
+    """Wheel file -> entry of target *suite* in a build-manifest.json (format 4); default: its only or first target."""
+    targets = manifest["targets"]
+    return dict(targets[suite or next(iter(targets))]["wheels"])
+
+
+def dep_file(wheels: dict[str, Any], key: str) -> str:
+    """The wheel file name of package *key* (name==version) among one target's *wheels*."""
     name, version = key.split("==")
-    return next(f for f, e in manifest["wheels"].items() if e["name"] == name and e["version"] == version)
+    return next(f for f, e in wheels.items() if e["name"] == name and e["version"] == version)
 
 
 def assert_local_hash_checked_builds(logs: Path, manifest: dict[str, Any]) -> None:
-    """Every build ran offline as user 1000, and installed its build environment only from local wheels, hash-checked."""
-    for entry in manifest["wheels"].values():
+    """Every build of every target ran offline as user 1000, and installed its build environment only from local wheels, hash-checked.
+
+    With several targets each target's logs are in ``logs/<suite>/``.
+    """
+    several = len(manifest["targets"]) > 1
+    for suite in manifest["targets"]:
+        wheels = target_wheels(manifest, suite)
+        _assert_local_hash_checked(logs / suite if several else logs, wheels)
+
+
+def _assert_local_hash_checked(logs: Path, wheels: dict[str, Any]) -> None:
+    for entry in wheels.values():
         log = (logs / f"{entry['name']}-{entry['version']}.log").read_text()
         assert "--network=none" in log and "--user 1000:1000" in log
         installed = re.findall(r"^installing (\S+) sha256 ([0-9a-f]{64}) \(hash checked\)$", log, re.M)
         assert sorted(installed) == sorted(
-            (f"/wheels/{dep_file(manifest, dep)}", sha) for dep, sha in entry["build-env"].items()
+            (f"/wheels/{dep_file(wheels, dep)}", sha) for dep, sha in entry["build-env"].items()
         ), installed
         assert "pip --python" not in log and "--index-url" not in log
         assert "Downloading" not in log and "pypi.org" not in log

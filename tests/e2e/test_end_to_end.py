@@ -18,10 +18,10 @@ import pytest
 
 from conftest import ROOT, Key
 from debwheels.fsutil import sha256_file
-from debwheels.lock.graph import LockGraph
+from debwheels.lock.graph import read_graphs
 from debwheels.mirror.sums import parse_sums
 
-from .conftest import TARGETS, assert_local_hash_checked_builds, debwheels, sh
+from .conftest import TARGETS, assert_local_hash_checked_builds, debwheels, sh, target_wheels
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -132,17 +132,27 @@ def test_every_wheel_was_built_here_from_its_pinned_sdist(
     clone, done = rebuilt
     staged = clone / ".debwheels" / "staged-mirror"
     manifest = json.loads((staged / "build-manifest.json").read_text())
-    graph = LockGraph.read(clone / "requirements" / "lock.json")
-    assert sorted(p.name for p in staged.glob("*.whl")) == sorted(manifest["wheels"])
-    assert {f"{e['name']}=={e['version']}" for e in manifest["wheels"].values()} == set(graph.packages)
-    for filename, entry in manifest["wheels"].items():
-        assert sha256_file(staged / filename) == entry["sha256"]
-        node = graph.packages[f"{entry['name']}=={entry['version']}"]
-        assert entry["sdist-sha256"] == node.sha256  # None only for the project, built from its tree
-        assert set(entry["build-env"]) == set(node.build_env)
+    graphs = read_graphs(clone / "requirements" / "lock.json")
+    assert list(graphs) == list(manifest["targets"]) == ["bookworm", "trixie"]
+    files: set[str] = set()
+    for suite, graph in graphs.items():
+        wheels = target_wheels(manifest, suite)
+        files |= set(wheels)
+        assert {f"{e['name']}=={e['version']}" for e in wheels.values()} == set(graph.packages), suite
+        for filename, entry in wheels.items():
+            assert sha256_file(staged / filename) == entry["sha256"]
+            node = graph.packages[f"{entry['name']}=={entry['version']}"]
+            assert entry["sdist-sha256"] == node.sha256  # None only for the project, built from its tree
+            assert set(entry["build-env"]) == set(node.build_env)
+            assert (
+                entry["build-inputs"]["builder"]["rootfs-sha256"] == manifest["targets"][suite]["builder-rootfs-sha256"]
+            )
+        total = len(graph.packages)
+        assert f"[{total}/{total}] built" in done.stderr
+    # debwheels and its closure are pure Python: each target built the same bytes, stored once
+    assert sorted(p.name for p in staged.glob("*.whl")) == sorted(files)
+    assert all(name.endswith("-none-any.whl") for name in files)
     assert_local_hash_checked_builds(clone / ".debwheels" / "logs", manifest)
-    total = len(graph.packages)
-    assert f"[{total}/{total}] built" in done.stderr
 
 
 def test_sign_with_a_new_maintainer_key_publishes_a_verifying_mirror(

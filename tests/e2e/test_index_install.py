@@ -33,7 +33,7 @@ pytestmark = pytest.mark.network
 
 PYTHON = "/usr/bin/python3"
 COMMITTED = ROOT / "wheels-mirror"
-REQUIREMENTS = "verified-requirements.txt"
+REQUIREMENTS = "verified-requirements-bookworm.txt"  # this host's python3 is bookworm's 3.11
 # uv from PyPI, pinned by the sha256 of its manylinux x86_64 wheel (https://pypi.org/pypi/uv/0.13.9/json).
 UV_PIN = "uv==0.13.9 --hash=sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19\n"
 TIMEOUT = 120

@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 from debwheels.lock.graph import LockGraph
 
-from .conftest import assert_local_hash_checked_builds, debwheels
+from .conftest import assert_local_hash_checked_builds, debwheels, target_wheels
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -87,10 +87,11 @@ def test_lock_and_build_from_requirements_in_alone(tmp_path: Path, name: str) ->
     assert runtime_names <= {p.name for p in graph.packages.values() if p.runtime}
     assert build_names <= names
     staged = root / ".debwheels" / "staged-mirror"
-    wheels = {entry["name"] + "==" + entry["version"]: file for file, entry in manifest["wheels"].items()}  # type: ignore[union-attr]
+    built = target_wheels(manifest)  # type: ignore[arg-type]
+    wheels = {entry["name"] + "==" + entry["version"]: file for file, entry in built.items()}
     assert set(wheels) == set(graph.packages), "every locked package was built here from its sdist"
     for key, node in graph.packages.items():
-        entry = manifest["wheels"][wheels[key]]  # type: ignore[index]
+        entry = built[wheels[key]]
         assert entry["sdist-sha256"] == node.sha256
     assert_local_hash_checked_builds(root / ".debwheels" / "logs", manifest)  # type: ignore[arg-type]
     for key in ("markupsafe", "pyyaml"):
@@ -226,7 +227,7 @@ def test_per_package_settings_patch_env_and_explain(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("mdurl/__init__.py").startswith(b"PATCHED_BY_DEBWHEELS = True\n")
     manifest = json.loads((root / ".debwheels" / "staged-mirror" / "build-manifest.json").read_text())
-    assert list(manifest["wheels"][wheel.name]["patches"]) == ["01-mark.patch"]
+    assert list(target_wheels(manifest)[wheel.name]["patches"]) == ["01-mark.patch"]
     explained = json.loads(run(root, "build", "--explain", "mdurl").stdout)
     assert explained[0]["settings"]["env"] == {"DEMO_SETTING": "on"}
     assert list(explained[0]["settings"]["patches"]) == ["01-mark.patch"]

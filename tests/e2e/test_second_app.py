@@ -21,7 +21,7 @@ from debwheels.build.sources import unpack
 from debwheels.config import cache_dir
 from debwheels.lock.graph import LockGraph
 
-from .conftest import TARGETS, app_env, install_logs, run_ok, target_debs
+from .conftest import TARGETS, app_env, install_logs, run_ok, target_debs, target_wheels
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
@@ -59,12 +59,17 @@ def test_cookiecutter_from_init_to_apt_install_on_an_endpoint(tmp_path: Path, ke
     assert len(graph.packages) >= 20, sorted(graph.packages)
     run_ok(["make", "wheels"], app, env)
     manifest = json.loads((app / "wheels-mirror" / "build-manifest.json").read_text())
-    assert {e["name"] for e in manifest["wheels"].values()} >= {"cookiecutter", "jinja2", "arrow", "python-slugify"}
-    sbom = json.loads((app / "wheels-mirror" / "sbom.cdx.json").read_text())
-    runtime = {p.name for p in graph.packages.values() if p.runtime and p.key != graph.project}
-    assert {c["name"] for c in sbom["components"]} == runtime and len(runtime) >= 15
-    assert sbom["metadata"]["component"]["name"] == "cookiecutter"
-    assert all(len(list((app / "wheels-mirror" / "provenance").glob(f"{w}*"))) == 1 for w in manifest["wheels"])
+    assert list(manifest["targets"]) == list(TARGETS)
+    for suite in TARGETS:
+        wheels = target_wheels(manifest, suite)
+        assert {e["name"] for e in wheels.values()} >= {"cookiecutter", "jinja2", "arrow", "python-slugify"}
+        sbom = json.loads((app / "wheels-mirror" / f"sbom-{suite}.cdx.json").read_text())
+        graph = LockGraph.read(app / "requirements" / "lock.json", suite)
+        runtime = {p.name for p in graph.packages.values() if p.runtime and p.key != graph.project}
+        assert {c["name"] for c in sbom["components"]} == runtime and len(runtime) >= 15
+        assert sbom["metadata"]["component"]["name"] == "cookiecutter"
+        provenance = app / "wheels-mirror" / "provenance" / suite
+        assert all((provenance / f"{w}.intoto.json").is_file() for w in wheels)
     run_ok(["make", "verify"], app, env)
     run_ok(["make", "deb"], app, env)
     for suite, deb in target_debs(app / "dist", "cookiecutter", "2.7.1").items():  # one per target init proposed

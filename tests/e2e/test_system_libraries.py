@@ -66,8 +66,10 @@ def test_psycopg2_and_lxml_build_with_their_debian_packages_and_run_on_an_endpoi
     run_ok(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], project, env)
     run_ok(["make", "lock"], project, env)
     builder_lock = json.loads((project / "debian" / "debwheels" / "builder-lock.json").read_text())
-    assert {"libpq-dev", "libxml2-dev", "libxslt1-dev"} <= set(builder_lock["rootfs"]["builder"]["include"])
-    assert "libpq-dev" in builder_lock["rootfs"]["builder"]["packages"], "the lock pins the added packages"
+    assert sorted(builder_lock["targets"]) == sorted(TARGETS)
+    for suite, target in builder_lock["targets"].items():  # each target's builder remade with them
+        assert {"libpq-dev", "libxml2-dev", "libxslt1-dev"} <= set(target["rootfs"]["builder"]["include"]), suite
+        assert "libpq-dev" in target["rootfs"]["builder"]["packages"], f"the {suite} lock pins the added packages"
     run_ok(["make", "wheels"], project, env)
     run_ok(["make", "deb"], project, env)
     for suite, deb in target_debs(project / "dist", "sysapp", "1.0").items():

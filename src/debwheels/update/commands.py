@@ -130,7 +130,7 @@ class Updated:
         refreshed: the build and its review of the mirror (wheel sha256 changes).
         reproduced: the repro of the changed wheels (None when none changed).
         wheels: the signing (None without a key).
-        deb: the .deb (None without a key or without ``debian/``).
+        deb: the .deb of every target (None without a key or without ``debian/``).
         error: the error that stopped the update, or None.
         notes: lines for the maintainer (what was skipped, how to sign).
         seconds: wall seconds of each step that ran (``relock``, ``sdist diffs``, ``build``,
@@ -214,7 +214,8 @@ class Updated:
             signed = self.wheels.signed
             lines.append(f"signed {signed.mirror} (serial {signed.release.serial}) as {signed.signer.fingerprint}")
         if self.deb is not None:
-            lines.append(f"built {self.deb.result.deb} sha256 {self.deb.result.sha256}")
+            for built in self.deb.results:  # one .deb per target
+                lines.append(f"built {built.deb} sha256 {built.sha256}")
         lines.extend(self.notes)
         if self.seconds:
             steps = ", ".join(f"{name} {value:.1f}" for name, value in self.seconds.items())
