@@ -440,7 +440,7 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
     targets = _get(table, "targets", list, [suite])
     if not targets or not all(isinstance(t, str) and SUITE.fullmatch(t) for t in targets):
         raise ConfigError(
-            f"targets = {clip(repr(targets), 80)}: list Debian suite names such as \"bookworm\" and \"trixie\""
+            f'targets = {clip(repr(targets), 80)}: list Debian suite names such as "bookworm" and "trixie"'
         )
     if len(set(targets)) != len(targets):
         raise ConfigError(f"targets = {targets!r} lists a suite twice: list each once")

@@ -19,7 +19,8 @@ COMMITTED = Manifest.read((ROOT / "wheels-mirror" / MANIFEST_NAME).read_bytes(),
 
 
 def refreshed(staged: Path | None) -> Refreshed:
-    return Refreshed(staged, review(COMMITTED, COMMITTED), len(COMMITTED.wheels), ("a==1",), {"b==1": "mirror"})
+    # one build per package and target (the committed mirror has two targets)
+    return Refreshed(staged, review(COMMITTED, COMMITTED), len(COMMITTED.entries()), ("a==1",), {"b==1": "mirror"})
 
 
 def test_an_up_to_date_mirror_needs_no_key_starts_no_container_and_writes_nothing() -> None:
@@ -37,6 +38,8 @@ def test_a_discarded_stage_reports_no_stage_and_a_signature_its_serial_and_signe
     kept = Wheels(refreshed(Path("/stage")), "up-to-date").to_json()
     assert kept["staged"] == "/stage" and "signed" not in kept
     assert kept["built"] == {"a==1": ""} and kept["reused"] == {"b==1": "mirror"}
+    # the review counts files: a pure wheel both targets built the same is one unchanged wheel
+    assert kept["review"]["unchanged"] == len(COMMITTED.wheels) < kept["packages"] == len(COMMITTED.entries())
 
 
 @pytest.mark.parametrize("key", [None, ""])

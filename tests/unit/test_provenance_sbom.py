@@ -1,8 +1,11 @@
 """Per-wheel in-toto provenance (debwheels.mirror.provenance) and the CycloneDX SBOM (debwheels.mirror.sbom).
 
 Both run on a staged mirror made here from the committed ``wheels-mirror/`` (its wheels,
-``build-manifest.json`` and ``verified-requirements.txt``), the way ``stage_mirror`` makes
-one; no network, no container. The SBOM tests need cyclonedx-python-lib.
+``build-manifest.json`` and each target's ``verified-requirements-<suite>.txt``), the way
+``stage_mirror`` makes one; no network, no container. The committed mirror has two targets,
+bookworm (Python 3.11) and trixie (Python 3.13): statements are per target
+(``provenance/<suite>/``), and so are the SBOMs (``sbom-<suite>.cdx.json``). The SBOM tests
+need cyclonedx-python-lib.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from debwheels.config import Config, load_config
 from debwheels.errors import ToolError
 from debwheels.lock.requirements import Pin, parse_pins, read_pins
 from debwheels.mirror.index import build_index
-from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
+from debwheels.mirror.manifest import MANIFEST_NAME, Manifest, TargetBuilds
 from debwheels.mirror.provenance import (
     BUILD_TYPE,
     PREDICATE_TYPE,
@@ -37,14 +40,19 @@ from debwheels.mirror.provenance import (
     statement_path,
     write_provenance,
 )
-from debwheels.mirror.sbom import SBOM_NAME, check_sbom_against_venv, render_sbom, write_sbom
+from debwheels.mirror.publish import verified_requirements_name
+from debwheels.mirror.sbom import check_sbom_against_venv, render_sbom, sbom_name, write_sbom
 from debwheels.mirror.snapshot import MirrorTree, read_listed
 from debwheels.mirror.stage import Stage
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
 
 ROOT = Path(__file__).resolve().parents[2]
 MIRROR = ROOT / "wheels-mirror"
-VERIFIED = "verified-requirements.txt"
+TARGETS = ("bookworm", "trixie")
+#: The target whose SBOM the venv tests install (its verified set holds typing-extensions, trixie's does not).
+SUITE = "bookworm"
+SBOM = sbom_name(SUITE)
+VERIFIED = verified_requirements_name(SUITE)
 
 
 def sha256(path: Path) -> str:
@@ -56,16 +64,6 @@ def cfg() -> Config:
     return load_config(ROOT)
 
 
-def copy_mirror(target: Path) -> Path:
-    """A staged-mirror-like directory: the committed wheels, manifest and verified requirements."""
-    target.mkdir()
-    for path in sorted(MIRROR.glob("*.whl")):
-        shutil.copyfile(path, target / path.name)
-    for name in (MANIFEST_NAME, VERIFIED):
-        shutil.copyfile(MIRROR / name, target / name)
-    return target
-
-
 def stage(cfg: Config, target: Path, sbom: bool = True) -> dict[str, str]:
     """Do what ``stage_mirror`` does with the committed wheels, manifest and verified requirements; return the list it signs.
 
@@ -74,15 +72,20 @@ def stage(cfg: Config, target: Path, sbom: bool = True) -> dict[str, str]:
     target.mkdir()
     out = Stage(target)
     manifest = read(MIRROR)
-    for name, entry in manifest.wheels.items():
+    assert tuple(manifest.targets) == cfg.targets == TARGETS
+    for name, entry in manifest.wheels.items():  # every target's wheels, a shared one once
         out.add_file(name, MIRROR / name, entry.sha256)
     out.write(MANIFEST_NAME, (MIRROR / MANIFEST_NAME).read_bytes())
-    verified = (MIRROR / VERIFIED).read_bytes()
-    out.write(VERIFIED, verified)
+    verified = {suite: (MIRROR / verified_requirements_name(suite)).read_bytes() for suite in manifest.targets}
+    for suite, data in verified.items():
+        out.write(verified_requirements_name(suite), data)
     build_index(out, {name: entry.sha256 for name, entry in manifest.wheels.items()})
     write_provenance(out, manifest)
     if sbom:
-        write_sbom(cfg, out, manifest, parse_pins(verified.decode(), VERIFIED))
+        for suite, data in verified.items():
+            write_sbom(
+                cfg.for_target(suite), out, manifest, parse_pins(data.decode(), verified_requirements_name(suite))
+            )
     out.finalize()
     return out.hashes
 
@@ -118,38 +121,52 @@ def proven(cfg: Config, tmp_path: Path) -> Path:
     return tmp_path / "proven"
 
 
-def statements(mirror: Path) -> dict[str, dict[str, Any]]:
+def statements(mirror: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(suite, wheel) -> its statement, of every file under provenance/<suite>/."""
     return {
-        path.name.removesuffix(".intoto.json"): json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted((mirror / PROVENANCE_DIR).iterdir())
+        (path.parent.name, path.name.removesuffix(".intoto.json")): json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((mirror / PROVENANCE_DIR).glob("*/*"))
     }
+
+
+def provenance_files(mirror: Path) -> list[str]:
+    """Every file under provenance/, relative to *mirror* (POSIX)."""
+    return sorted(p.relative_to(mirror).as_posix() for p in (mirror / PROVENANCE_DIR).rglob("*") if p.is_file())
 
 
 # --- provenance -------------------------------------------------------------------------------------------------
 
 
 def test_every_wheel_gets_a_statement_recomputed_equal(proven: Path, typed: Manifest) -> None:
-    assert sorted(statements(proven)) == sorted(typed.wheels)
-    for wheel in typed.wheels:
-        written = (proven / statement_path(wheel)).read_bytes()
-        assert written == render_statement(typed, wheel).encode("ascii")
+    assert sorted(statements(proven)) == sorted((suite, wheel) for suite, wheel, _ in typed.entries())
+    assert sorted(p.name for p in (proven / PROVENANCE_DIR).iterdir()) == sorted(TARGETS)  # only suite folders
+    for suite, wheel, _ in typed.entries():
+        written = (proven / statement_path(suite, wheel)).read_bytes()
+        assert written == render_statement(typed, wheel, suite).encode("ascii")
         assert written.endswith(b"}\n") and written.count(b"\n}\n") == 1  # one document, final newline
         data = json.loads(written)
         assert written.decode() == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    # without a suite, the statement is the first target's
+    wheel = "click-8.5.1-py3-none-any.whl"
+    assert render_statement(typed, wheel) == render_statement(typed, wheel, "bookworm")
+    assert render_statement(typed, wheel, "trixie") != render_statement(typed, wheel, "bookworm")
+    assert statement_path("trixie", wheel) == f"{PROVENANCE_DIR}/trixie/{wheel}.intoto.json"
 
 
 def test_the_committed_statements_are_recomputed_byte_for_byte(typed: Manifest) -> None:
     """The signed mirror's provenance/ is a function of its manifest, read through the typed Manifest."""
     rendered = render_all(typed)
-    assert sorted(rendered) == sorted(f"{PROVENANCE_DIR}/{p.name}" for p in (MIRROR / PROVENANCE_DIR).iterdir())
+    assert list(rendered) == sorted(rendered) == provenance_files(MIRROR)
+    assert len(rendered) == len(typed.entries()) > len(typed.wheels)  # a shared wheel has one statement per target
     for relative, text in rendered.items():
         assert (MIRROR / relative).read_bytes() == text.encode("ascii")
 
 
 def test_statement_shape(proven: Path, manifest: dict[str, Any]) -> None:
     sde = manifest["source-date-epoch"]
-    for wheel, statement in statements(proven).items():
-        entry = manifest["wheels"][wheel]
+    for (suite, wheel), statement in statements(proven).items():
+        target = manifest["targets"][suite]
+        entry = target["wheels"][wheel]
         assert statement["_type"] == STATEMENT_TYPE
         assert statement["predicateType"] == PREDICATE_TYPE
         assert statement["subject"] == [{"name": wheel, "digest": {"sha256": entry["sha256"]}}]
@@ -163,6 +180,7 @@ def test_statement_shape(proven: Path, manifest: dict[str, Any]) -> None:
         assert internal["driver-sha256"] == entry["build-inputs"]["procedure"]["driver-sha256"]
         assert internal["frontend"] == entry["build-inputs"]["procedure"]["frontend"]
         assert internal["build-key"] == entry["build-key"]
+        assert internal["target"] == {"suite": suite, "python": target["python"]}
         run = statement["predicate"]["runDetails"]
         assert run["builder"]["id"].startswith("https://")
         assert run["metadata"] == {"invocationId": entry["build-key"]}  # no wall-clock time anywhere
@@ -170,9 +188,10 @@ def test_statement_shape(proven: Path, manifest: dict[str, Any]) -> None:
 
 
 def test_every_material_digest_is_the_manifests(proven: Path, manifest: dict[str, Any]) -> None:
-    wheels = manifest["wheels"]
-    file_of = {(f"{e['name']}=={e['version']}", e["sha256"]): name for name, e in wheels.items()}
-    for wheel, statement in statements(proven).items():
+    for (suite, wheel), statement in statements(proven).items():
+        target = manifest["targets"][suite]
+        wheels = target["wheels"]  # a build environment is of wheels built for the same target
+        file_of = {(f"{e['name']}=={e['version']}", e["sha256"]): name for name, e in wheels.items()}
         entry = wheels[wheel]
         materials = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
         by_role: dict[str, list[dict[str, Any]]] = {}
@@ -195,7 +214,7 @@ def test_every_material_digest_is_the_manifests(proven: Path, manifest: dict[str
         }
         [rootfs] = by_role["builder-rootfs"]
         assert rootfs["name"] == "builder-rootfs"
-        assert rootfs["digest"]["sha256"] == manifest["builder-rootfs-sha256"]
+        assert rootfs["digest"]["sha256"] == target["builder-rootfs-sha256"]
         assert rootfs["digest"]["sha256"] == entry["build-inputs"]["builder"]["rootfs-sha256"]
         [dockerfile] = by_role["dockerfile"]
         assert dockerfile["digest"]["sha256"] == entry["build-inputs"]["builder"]["dockerfile-sha256"]
@@ -205,9 +224,9 @@ def test_every_material_digest_is_the_manifests(proven: Path, manifest: dict[str
 def test_provenance_is_byte_reproducible(cfg: Config, tmp_path: Path, proven: Path) -> None:
     again = tmp_path / "again"
     stage(cfg, again, sbom=False)
-    assert sorted(os.listdir(proven / PROVENANCE_DIR)) == sorted(os.listdir(again / PROVENANCE_DIR))
-    for path in sorted((proven / PROVENANCE_DIR).iterdir()):
-        assert path.read_bytes() == (again / PROVENANCE_DIR / path.name).read_bytes()
+    assert provenance_files(proven) == provenance_files(again)
+    for relative in provenance_files(proven):
+        assert (proven / relative).read_bytes() == (again / relative).read_bytes()
 
 
 def test_new_files_are_listed_and_not_taken_for_wheels(staged: Path) -> None:
@@ -215,8 +234,12 @@ def test_new_files_are_listed_and_not_taken_for_wheels(staged: Path) -> None:
     with MirrorTree(staged) as tree:
         assert read_listed(tree, listed, None).diff.clean
     provenance = sorted(name for name in listed if name.startswith(f"{PROVENANCE_DIR}/"))
-    assert provenance == sorted(statement_path(path.name) for path in staged.glob("*.whl"))
-    assert SBOM_NAME in listed
+    manifest = read(staged)
+    assert provenance == sorted(statement_path(suite, wheel) for suite, wheel, _ in manifest.entries())
+    assert {wheel for _, wheel, _ in manifest.entries()} == {path.name for path in staged.glob("*.whl")}
+    per_target = {name for suite in TARGETS for name in (sbom_name(suite), verified_requirements_name(suite))}
+    assert per_target <= set(listed)
+    assert not {"sbom.cdx.json", "verified-requirements.txt"} & set(listed)  # no single-target names
     # the index names wheels only
     index = json.loads((staged / "simple" / "click" / "index.json").read_text(encoding="utf-8"))
     assert [f["filename"] for f in index["files"]] == ["click-8.5.1-py3-none-any.whl"]
@@ -236,19 +259,27 @@ def properties(component: dict[str, Any]) -> dict[str, str]:
     return {p["name"]: p["value"] for p in component.get("properties", [])}
 
 
+@pytest.mark.parametrize("suite", TARGETS)
 def test_sbom_lists_exactly_the_verified_set_with_both_hashes(
-    cfg: Config, staged: Path, manifest: dict[str, Any]
+    cfg: Config, staged: Path, manifest: dict[str, Any], suite: str
 ) -> None:
-    document = json.loads((staged / SBOM_NAME).read_text(encoding="utf-8"))
+    document = json.loads((staged / sbom_name(suite)).read_text(encoding="utf-8"))
     assert document["bomFormat"] == "CycloneDX" and document["specVersion"] == "1.6"
-    verified = read_pins(staged / VERIFIED)
+    verified = read_pins(staged / verified_requirements_name(suite))
     components = sbom_components(document)
     assert {(n, c["version"]) for n, c in components.items()} == {(p.name, p.version) for p in verified}
     assert len(document["components"]) == len(verified) - 1
+    assert ("typing-extensions" in components) == (suite == "bookworm")  # pinned for Python 3.11 only
     root = document["metadata"]["component"]
     assert (root["name"], root["type"]) == (cfg.project_name, "application")
+    target = manifest["targets"][suite]
+    assert properties(document["metadata"]) == {
+        "debwheels:target": suite,
+        "debwheels:python": target["python"],
+        "debwheels:builder-rootfs-sha256": target["builder-rootfs-sha256"],
+    }
     sdist_pins = {p.name: p for p in read_pins(ROOT / "requirements" / "requirements.txt")}
-    by_name = {e["name"]: e for e in manifest["wheels"].values() if e["name"] in components}
+    by_name = {e["name"]: e for e in target["wheels"].values() if e["name"] in components}
     for pin in verified:
         component = components[pin.name]
         entry = by_name[pin.name]
@@ -257,8 +288,9 @@ def test_sbom_lists_exactly_the_verified_set_with_both_hashes(
         assert pin.hashes == (entry["sha256"],)
         props = properties(component)
         assert props["debwheels:wheel-sha256"] == entry["sha256"] == sha256(staged / props["debwheels:wheel"])
-        assert props["debwheels:provenance"] == statement_path(props["debwheels:wheel"])
-        assert props["debwheels:build-key"] == entry["build-key"]
+        assert props["debwheels:provenance"] == statement_path(suite, props["debwheels:wheel"])
+        assert (staged / props["debwheels:provenance"]).is_file()
+        assert props["debwheels:build-key"] == entry["build-key"]  # this target's build, not another's
         if pin.name == cfg.project_name:
             assert "tree:" + props["debwheels:source-tree-sha256"] == entry["build-inputs"]["source"]
             assert "externalReferences" not in component
@@ -274,8 +306,15 @@ def test_sbom_lists_exactly_the_verified_set_with_both_hashes(
         assert (locked.version, locked.hashes) == (pin.version, (entry["sdist-sha256"],))
 
 
+def test_the_committed_sboms_are_recomputed_byte_for_byte(staged: Path) -> None:
+    """The signed mirror's SBOMs are a function of its manifest, verified requirements and wheels."""
+    assert sorted(p.name for p in MIRROR.glob("*.cdx.json")) == sorted(sbom_name(suite) for suite in TARGETS)
+    for suite in TARGETS:
+        assert (staged / sbom_name(suite)).read_bytes() == (MIRROR / sbom_name(suite)).read_bytes()
+
+
 def test_sbom_licenses_and_metadata(cfg: Config, staged: Path, manifest: dict[str, Any]) -> None:
-    document = json.loads((staged / SBOM_NAME).read_text(encoding="utf-8"))
+    document = json.loads((staged / SBOM).read_text(encoding="utf-8"))
     components = sbom_components(document)
     assert components["click"]["licenses"] == [{"acknowledgement": "declared", "expression": "BSD-3-Clause"}]
     assert components["packaging"]["licenses"] == [
@@ -295,29 +334,48 @@ def test_sbom_licenses_and_metadata(cfg: Config, staged: Path, manifest: dict[st
     assert "pkg:pypi/click@8.5.1" in root_deps["dependsOn"]
     refs = {c["bom-ref"] for c in components.values()}
     assert all(set(d.get("dependsOn", [])) <= refs and d["ref"] in refs for d in document["dependencies"])
+    other = json.loads((staged / sbom_name("trixie")).read_text(encoding="utf-8"))
+    assert other["serialNumber"] != serial  # two targets, two documents
 
 
 def test_sbom_renders_are_byte_identical_and_follow_content(cfg: Config, staged: Path, typed: Manifest) -> None:
     verified = read_pins(staged / VERIFIED)
     first = render_sbom(cfg, typed, verified, staged)
     assert first == render_sbom(cfg, typed, list(reversed(verified)), staged)
-    assert first.encode("ascii") == (staged / SBOM_NAME).read_bytes()
+    assert first.encode("ascii") == (staged / SBOM).read_bytes()
     assert first.endswith("}\n") and first == json.dumps(json.loads(first), indent=2, sort_keys=True) + "\n"
-    changed = dataclasses.replace(
-        typed,
-        wheels={
+
+    def with_click(builds: TargetBuilds) -> TargetBuilds:
+        wheels = {
             file: dataclasses.replace(entry, sdist_sha256="0" * 64) if entry.name == "click" else entry
-            for file, entry in typed.wheels.items()
-        },
-    )
+            for file, entry in builds.wheels.items()
+        }
+        return dataclasses.replace(builds, wheels=wheels)
+
+    changed = dataclasses.replace(typed, targets={suite: with_click(b) for suite, b in typed.targets.items()})
     other = render_sbom(cfg, changed, verified, staged)
     assert json.loads(other)["serialNumber"] != json.loads(first)["serialNumber"]
+    # the target's python is part of the document: another python, another serial number
+    moved = dataclasses.replace(
+        typed, targets={**typed.targets, SUITE: dataclasses.replace(typed.targets[SUITE], python="3.11.9")}
+    )
+    again = json.loads(render_sbom(cfg, moved, verified, staged))
+    assert again["serialNumber"] != json.loads(first)["serialNumber"]
+    assert properties(again["metadata"])["debwheels:python"] == "3.11.9"
+    # and only this target's: trixie's python is not in bookworm's SBOM
+    elsewhere = dataclasses.replace(
+        typed, targets={**typed.targets, "trixie": dataclasses.replace(typed.targets["trixie"], python="3.13.9")}
+    )
+    assert render_sbom(cfg, elsewhere, verified, staged) == first
 
 
 def test_sbom_refuses_a_pin_the_manifest_lacks(cfg: Config, staged: Path, typed: Manifest) -> None:
     verified = [*read_pins(staged / VERIFIED), Pin("evil", "1.0", ("0" * 64,))]
     with pytest.raises(Exception, match=r"evil==1\.0 of the verified requirements has no wheel"):
         render_sbom(cfg, typed, verified, staged)
+    # a pin is looked up in its own target's wheels: bookworm's typing-extensions is no trixie wheel
+    with pytest.raises(Exception, match=r"typing-extensions==4\.16\.0 of the verified requirements has no wheel"):
+        render_sbom(cfg.for_target("trixie"), typed, read_pins(staged / VERIFIED), staged)
 
 
 def test_sbom_without_cyclonedx_is_a_tool_error(
@@ -335,13 +393,13 @@ def test_sbom_without_cyclonedx_is_a_tool_error(
 
 @pytest.fixture
 def venv_site(staged: Path, tmp_path: Path) -> Path:
-    """A real venv (no pip) holding the runtime wheels of verified-requirements.txt, unpacked as installers do."""
+    """A real venv (no pip) holding the runtime wheels of bookworm's verified requirements, unpacked as installers do."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     [site] = list(venv.glob("lib/python3*/site-packages"))
     assert not list(site.glob("*.dist-info"))
     names = {(p.name, p.version) for p in read_pins(staged / VERIFIED)}
-    for wheel, entry in sorted(read(staged).wheels.items()):
+    for wheel, entry in sorted(read(staged).targets[SUITE].wheels.items()):
         if (entry.name, entry.version) in names:
             with zipfile.ZipFile(staged / wheel) as archive:
                 archive.extractall(site)
@@ -362,10 +420,15 @@ def run_check(sbom: Path, site: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_sbom_matches_the_venv(staged: Path, venv_site: Path) -> None:
-    assert check_sbom_against_venv(staged / SBOM_NAME, venv_site) == []
-    result = run_check(staged / SBOM_NAME, venv_site)
+    assert check_sbom_against_venv(staged / SBOM, venv_site) == []
+    result = run_check(staged / SBOM, venv_site)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and "lists exactly the packages" in result.stdout
+    # the other target's SBOM does not describe this venv: typing-extensions is bookworm's only
+    trixie = sbom_name("trixie")
+    assert check_sbom_against_venv(staged / trixie, venv_site) == [
+        f"typing-extensions==4.16.0 is installed in {venv_site} but not in {trixie}"
+    ]
 
 
 def test_a_missing_or_extra_dist_info_is_reported(staged: Path, venv_site: Path) -> None:
@@ -374,16 +437,16 @@ def test_a_missing_or_extra_dist_info_is_reported(staged: Path, venv_site: Path)
     extra = venv_site / "pip-23.0.1.dist-info"
     extra.mkdir()
     (extra / "METADATA").write_text("Metadata-Version: 2.1\nName: pip\nVersion: 23.0.1\n", encoding="utf-8")
-    problems = check_sbom_against_venv(staged / SBOM_NAME, venv_site)
+    problems = check_sbom_against_venv(staged / SBOM, venv_site)
     assert problems == [
-        f"click==8.5.1 is in {SBOM_NAME} but not installed in {venv_site}",
-        f"pip==23.0.1 is installed in {venv_site} but not in {SBOM_NAME}",
+        f"click==8.5.1 is in {SBOM} but not installed in {venv_site}",
+        f"pip==23.0.1 is installed in {venv_site} but not in {SBOM}",
     ]
-    result = run_check(staged / SBOM_NAME, venv_site)
+    result = run_check(staged / SBOM, venv_site)
     assert result.returncode == 12  # VerificationError: debian/rules stops
     assert (
         result.stderr
-        == f"debwheels: error: {staged / SBOM_NAME} does not describe {venv_site.parents[2]}: {'; '.join(problems)}\n"
+        == f"debwheels: error: {staged / SBOM} does not describe {venv_site.parents[2]}: {'; '.join(problems)}\n"
     )
 
 
@@ -393,8 +456,8 @@ def test_another_version_or_a_broken_sbom_is_reported(staged: Path, venv_site: P
     metadata.write_text(
         metadata.read_text(encoding="utf-8").replace("Version: 0.15.2", "Version: 0.15.3", 1), encoding="utf-8"
     )
-    assert check_sbom_against_venv(staged / SBOM_NAME, venv_site) == [
-        f"tomlkit: {SBOM_NAME} lists 0.15.2, {venv_site} has 0.15.3"
+    assert check_sbom_against_venv(staged / SBOM, venv_site) == [
+        f"tomlkit: {SBOM} lists 0.15.2, {venv_site} has 0.15.3"
     ]
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")

@@ -10,11 +10,12 @@ from typing import Any
 
 from debwheels.build.keys import BuildCache, KeyInputs, tree_sha256
 from debwheels.build.reuse import Reuse
-from debwheels.build.staging import render_manifest
+from debwheels.build.staging import manifest_of
 from debwheels.config import load_config
+from debwheels.debian.images import load_lock, marker_environment
 from debwheels.fsutil import sha256_file
 from debwheels.lock.graph import LockedPackage, LockGraph
-from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, WheelEntry
+from debwheels.mirror.manifest import MANIFEST_FORMAT, MANIFEST_NAME, Manifest, TargetBuilds, WheelEntry
 from debwheels.mirror.review import review
 from debwheels.progress import Progress
 
@@ -114,12 +115,13 @@ def wheel_entry(name: str, version: str, sha256: str, tree: bool) -> WheelEntry:
     )
 
 
-def manifest(*wheels: tuple[str, str, str, bool]) -> Manifest:
+def manifest(*wheels: tuple[str, str, str, bool], suites: tuple[str, ...] = ("bookworm",)) -> Manifest:
+    """A manifest whose every target (*suites*) built the same *wheels*."""
+    files = {f"{n}-{v}-py3-none-any.whl": wheel_entry(n, v, s * 64, tree) for n, v, s, tree in wheels}
     return Manifest(
         format=MANIFEST_FORMAT,
-        builder_rootfs_sha256=None,
         source_date_epoch=1309379017,
-        wheels={f"{n}-{v}-py3-none-any.whl": wheel_entry(n, v, s * 64, tree) for n, v, s, tree in wheels},
+        targets={suite: TargetBuilds(None, "3.11.2", dict(files)) for suite in suites},
     )
 
 
@@ -164,6 +166,40 @@ def test_review_names_every_kind_of_change() -> None:
     assert "old-sha256" in data["changes"][0]
     assert review(old, old).render() == "mirror changes: none (7 wheels unchanged)"
     assert [c.kind for c in review(None, new).changes] == ["added"] * 7
+    # pure wheels every target built the same are one file each: reviewed once, not once per target
+    both = manifest(*[("click", "8.5.1", "1", False), ("same", "1.0", "e", False)], suites=("bookworm", "trixie"))
+    assert (
+        review(old, both).to_json()
+        == review(old, manifest(("click", "8.5.1", "1", False), ("same", "1.0", "e", False))).to_json()
+    )
+    assert review(both, both).render() == "mirror changes: none (2 wheels unchanged)"
+
+
+def test_review_compares_each_targets_binary_wheel_with_its_own() -> None:
+    """Two targets hold one version of a package as two binary wheels (cp311, cp313); a pure wheel is shared."""
+
+    def two_targets(cp311: str, cp313: str | None) -> Manifest:
+        shared = {"click-8.5.1-py3-none-any.whl": wheel_entry("click", "8.5.1", "1" * 64, tree=False)}
+        binary = {"bookworm": ("cp311", cp311), "trixie": ("cp313", cp313)}
+        targets = {}
+        for suite, (tag, sha) in binary.items():
+            if sha is None:
+                continue
+            file = f"pyyaml-6.0-{tag}-{tag}-linux_x86_64.whl"
+            targets[suite] = TargetBuilds(None, "3.x", {**shared, file: wheel_entry("pyyaml", "6.0", sha * 64, False)})
+        return Manifest(format=MANIFEST_FORMAT, source_date_epoch=1309379017, targets=targets)
+
+    assert review(two_targets("a", "b"), two_targets("a", "b")).render() == "mirror changes: none (3 wheels unchanged)"
+    one = review(two_targets("a", "b"), two_targets("c", "b"))  # only bookworm's cp311 wheel changed
+    assert [(c.kind, c.name, c.old_file, c.new_file) for c in one.changes] == [
+        ("rebuilt", "pyyaml", "pyyaml-6.0-cp311-cp311-linux_x86_64.whl", "pyyaml-6.0-cp311-cp311-linux_x86_64.whl")
+    ]
+    assert one.unchanged == 2
+    added = review(two_targets("a", None), two_targets("a", "b"))  # trixie is a new target
+    assert [(c.kind, c.name, c.new_file) for c in added.changes] == [
+        ("added", "pyyaml", "pyyaml-6.0-cp313-cp313-linux_x86_64.whl")
+    ]
+    assert added.unchanged == 2
 
 
 def graph_of(edges: dict[str, list[str]]) -> LockGraph:
@@ -198,31 +234,42 @@ def test_progress_lines_carry_the_counts_and_a_live_status_is_redrawn() -> None:
 def test_why_names_the_inputs_that_changed(tmp_path: Path) -> None:
     reuse = Reuse(BuildCache(tmp_path), manifest=b"{}")
     old = inputs().record()
-    reuse.previous["demo==1.0"] = old
+    reuse.previous["bookworm:demo==1.0"] = old
     changed = inputs(build_env={"flit-core==3.12.0": "0" * 64}, source_date_epoch=5).record()
-    why = reuse.why("demo==1.0", changed)
+    why = reuse.why("demo==1.0", changed, "bookworm")
     assert "its build environment changed (flit-core==3.12.0)" in why and "SOURCE_DATE_EPOCH changed" in why
-    assert reuse.why("other==1", changed) == "not in the published mirror"
-    assert Reuse(BuildCache(tmp_path), rebuild=True).why("demo==1.0", changed) == "--rebuild"
+    assert reuse.why("other==1", changed, "bookworm") == "not in the published mirror"
+    # each target is compared with what that target built: trixie never built demo
+    assert reuse.why("demo==1.0", changed, "trixie") == "not in the published mirror"
+    assert Reuse(BuildCache(tmp_path), rebuild=True).why("demo==1.0", changed, "bookworm") == "--rebuild"
 
 
 def test_the_committed_manifest_records_a_recomputable_build_key_per_wheel() -> None:
     data = json.loads((ROOT / "wheels-mirror" / MANIFEST_NAME).read_text())
-    assert data["format"] == 3
-    for entry in data["wheels"].values():
-        recomputed = KeyInputs(
-            entry["build-inputs"]["name"],
-            entry["build-inputs"]["version"],
-            entry["build-inputs"]["source"],
-            entry["build-inputs"]["build-env"],
-            entry["build-inputs"]["builder"],
-            entry["build-inputs"]["settings"],
-            entry["build-inputs"]["source-date-epoch"],
-            entry["build-inputs"]["procedure"],
-        )
-        assert recomputed.key == entry["build-key"]
-        assert entry["build-inputs"]["build-env"] == entry["build-env"]
+    assert data["format"] == 4 and sorted(data["targets"]) == ["bookworm", "trixie"]
+    for target in data["targets"].values():
+        for entry in target["wheels"].values():
+            recomputed = KeyInputs(
+                entry["build-inputs"]["name"],
+                entry["build-inputs"]["version"],
+                entry["build-inputs"]["source"],
+                entry["build-inputs"]["build-env"],
+                entry["build-inputs"]["builder"],
+                entry["build-inputs"]["settings"],
+                entry["build-inputs"]["source-date-epoch"],
+                entry["build-inputs"]["procedure"],
+            )
+            assert recomputed.key == entry["build-key"]
+            assert entry["build-inputs"]["build-env"] == entry["build-env"]
+            assert entry["build-inputs"]["builder"]["rootfs-sha256"] == target["builder-rootfs-sha256"]
     cfg = load_config(ROOT)
     committed = (ROOT / "wheels-mirror" / MANIFEST_NAME).read_bytes()
-    files = Manifest.read(committed, MANIFEST_NAME).wheels
-    assert render_manifest(cfg, files).encode() == committed
+    targets = Manifest.read(committed, MANIFEST_NAME).targets
+    assert tuple(targets) == cfg.targets
+    for suite, builds in targets.items():
+        # each target's builder rootfs and python are its builder lock's, not assumed
+        assert builds.builder_rootfs_sha256 == load_lock(cfg.builder_lock, suite)["builder"].sha256
+        assert builds.python == marker_environment(cfg.for_target(suite))["python_full_version"]
+    assert targets["bookworm"].python != targets["trixie"].python
+    rendered = manifest_of(cfg, {suite: builds.wheels for suite, builds in targets.items()}).render()
+    assert rendered.encode() == committed

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import marshal
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from debwheels.build.repro import Outcome, has_c_extension, render_html
+from debwheels.build.repro import Outcome, has_c_extension, render_html, write_report
 from debwheels.build.vary import ALL, Variation, parse_vary
 from debwheels.debian.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 from debwheels.errors import UsageError
@@ -93,27 +94,62 @@ def test_c_extension_detection(tmp_path: Path) -> None:
     assert not has_c_extension(pure) and has_c_extension(native)
 
 
-def test_report_page_escapes_and_counts() -> None:
-    rows = [
-        Outcome("good", "1", "wheel", "flit_core.buildapi", reproducible=True),
+def report_rows() -> list[Outcome]:
+    return [
+        Outcome("good", "1", "wheel", "flit_core.buildapi", "bookworm", reproducible=True),
         Outcome(
             "bad<script>",
             "2",
             "wheel",
             "setuptools",
-            True,
+            "trixie",
+            c_extension=True,
             reproducible=False,
             broken_by=["build_path"],
             diffoscope="d/x.html",
         ),
-        Outcome("broken", "3", "wheel", error="building broken-3 failed; log x"),
+        Outcome("broken", "3", "wheel", target="trixie", error="building broken-3 failed; log x"),
     ]
+
+
+def test_report_page_escapes_and_counts() -> None:
+    rows = report_rows()
     page = render_html(rows, Variation(frozenset({"build_path"})))
     assert "1 of 2 built packages reproducible (1 did not build)" in page
     assert "bad&lt;script&gt;" in page and "<script>" not in page
     assert 'href="d/x.html"' in page and "build_path" in page and "building broken-3 failed" in page
+    # the target is the first column of the header and of every row
+    assert "<tr><th>target</th><th>package</th>" in page
+    assert "<td>bookworm</td><td>good</td>" in page and "<td>trixie</td><td>bad&lt;script&gt;</td>" in page
+    assert "<td>trixie</td><td>broken</td>" in page
+    assert "<td>setuptools</td><td>yes</td><td>NOT reproducible</td>" in page  # the C extension column
     crashed = Outcome(
-        "c", "1", "wheel", error="building c-1 failed; log x; last lines:\nValueError: no compiler", log="logs/c-1.log"
+        "c",
+        "1",
+        "wheel",
+        target="<b>",
+        error="building c-1 failed; log x; last lines:\nValueError: no compiler",
+        log="logs/trixie/c-1.log",
     )
     page = render_html([crashed], Variation())
-    assert "ValueError: no compiler" in page and 'href="logs/c-1.log"' in page
+    assert "ValueError: no compiler" in page and 'href="logs/trixie/c-1.log"' in page
+    assert "<td>&lt;b&gt;</td>" in page and "<b>" not in page
+
+
+def test_the_report_is_format_2_and_names_each_rows_target(tmp_path: Path) -> None:
+    rows = report_rows()
+    report, ok = write_report(tmp_path, Variation(frozenset({"build_path", "umask"})), rows)
+    assert report == tmp_path / "report.json" and ok is False
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert (data["format"], data["variations"], data["reproducible"]) == (2, ["build_path", "umask"], False)
+    assert [(p["target"], p["name"]) for p in data["packages"]] == [
+        ("bookworm", "good"),
+        ("trixie", "bad<script>"),
+        ("trixie", "broken"),
+    ]
+    assert data["packages"][1]["c-extension"] is True and data["packages"][1]["build-backend"] == "setuptools"
+    assert (tmp_path / "index.html").read_text(encoding="utf-8") == render_html(
+        rows, Variation(frozenset({"build_path", "umask"}))
+    )
+    _, ok = write_report(tmp_path, Variation(), rows[:1])
+    assert ok is True and json.loads(report.read_text(encoding="utf-8"))["reproducible"] is True

@@ -118,7 +118,9 @@ def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | Non
     default=None,
     help="Report directory (default .debwheels/repro-report).",
 )
-@click.option("--target", "suite", default=None, metavar="SUITE", help="Check this target only (default: every target).")
+@click.option(
+    "--target", "suite", default=None, metavar="SUITE", help="Check this target only (default: every target)."
+)
 @json_option
 @click.pass_obj
 def repro(

@@ -332,7 +332,5 @@ class Manifest:
         return cls(
             format=MANIFEST_FORMAT,
             source_date_epoch=sde,
-            targets={
-                suite: TargetBuilds.from_json(builds, f"{where}: {suite}") for suite, builds in targets.items()
-            },
+            targets={suite: TargetBuilds.from_json(builds, f"{where}: {suite}") for suite, builds in targets.items()},
         )

@@ -40,7 +40,6 @@ from debwheels.tools.gpg import sign_detached
 _LOG = logging.getLogger(__name__)
 
 
-
 def verified_requirements_name(suite: str) -> str:
     """File name of target *suite*'s verified requirements in the mirror: ``verified-requirements-<suite>.txt``.
 

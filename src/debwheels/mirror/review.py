@@ -7,7 +7,8 @@ present on one side only is *added* or *removed*, and a name whose versions chan
 *upgraded* or *downgraded* (compared with :class:`packaging.version.Version`). Several
 versions of one name (build tools) are paired by version first. The project's own wheel,
 built from its tree rather than an sdist, is *changed* when its bytes change under one version:
-its source changed, which is expected.
+its source changed, which is expected. A binary wheel is compared with the wheels of its own
+tags only (each target has its own, ``cp311`` and ``cp313``, of one version).
 """
 
 from __future__ import annotations
@@ -117,12 +118,22 @@ def _version(text: str) -> Version | str:
         return text
 
 
-def _wheels(manifest: Manifest | None) -> tuple[dict[str, dict[str, tuple[str, str, str]]], set[str]]:
-    """name -> version -> (file, sha256, build key), and the names built from a tree (no sdist)."""
-    found: dict[str, dict[str, tuple[str, str, str]]] = {}
+def _slot(name: str, filename: str) -> tuple[str, str]:
+    """What one wheel file is compared by: its name, and its tags unless it is pure (``-any``).
+
+    Targets share a pure wheel (one file) but each has its own binary wheel of one version
+    (``cp311``, ``cp313``): those are compared with their own kind, never with each other.
+    """
+    tags = filename.removesuffix(".whl").split("-")[-3:]
+    return name, "" if tags[-1] == "any" else "-".join(tags)
+
+
+def _wheels(manifest: Manifest | None) -> tuple[dict[tuple[str, str], dict[str, tuple[str, str, str]]], set[str]]:
+    """(name, binary tags) -> version -> (file, sha256, build key), and the names built from a tree (no sdist)."""
+    found: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}
     trees: set[str] = set()
     for filename, entry in (manifest.wheels if manifest is not None else {}).items():
-        found.setdefault(entry.name, {})[entry.version] = (filename, entry.sha256, entry.build_key)
+        found.setdefault(_slot(entry.name, filename), {})[entry.version] = (filename, entry.sha256, entry.build_key)
         if entry.sdist_sha256 is None:
             trees.add(entry.name)
     return found, trees
@@ -142,8 +153,9 @@ def review(old: Manifest | None, new: Manifest) -> Review:
     changes: list[Change] = []
     unchanged = 0
     rekeyed: list[str] = []
-    for name in sorted(set(before) | set(after)):
-        was, now = dict(before.get(name, {})), dict(after.get(name, {}))
+    for slot in sorted(set(before) | set(after)):
+        name = slot[0]
+        was, now = dict(before.get(slot, {})), dict(after.get(slot, {}))
         for version in sorted(set(was) & set(now), key=version_order):
             (old_file, old_sha, old_key), (new_file, new_sha, new_key) = was.pop(version), now.pop(version)
             if old_sha == new_sha:

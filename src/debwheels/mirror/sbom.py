@@ -81,7 +81,6 @@ if TYPE_CHECKING:
     from debwheels.lock.requirements import Pin
 
 
-
 def sbom_name(suite: str) -> str:
     """File name of target *suite*'s CycloneDX SBOM in the mirror: ``sbom-<suite>.cdx.json``."""
     return f"sbom-{suite}.cdx.json"
