@@ -34,7 +34,7 @@ def _render_refresh(done: Refreshed) -> None:
     if done.staged is not None:
         say(
             f"built {len(done.built)}, reused {len(done.reused)} of {done.packages} packages"
-            f"{f' (of all {done.targets} targets)' if done.targets > 1 else ''} "
+            f"{f' ({done.targets} targets, each in its own builder)' if done.targets > 1 else ''} "
             f"in {done.seconds:.0f}s; staged in {done.staged}"
         )
     click.echo(done.review.render())
