@@ -33,3 +33,22 @@ def test_the_build_path_in_an_indented_virtual_env_line_becomes_the_installed_pa
     assert "cygpath /opt/venvs/app)" in text
     # an already-correct script is left as it was
     assert (root / "bin" / "activate.fish").read_text(encoding="utf-8") == 'set -gx VIRTUAL_ENV "/opt/venvs/app"\n'
+
+
+def test_every_mtime_becomes_newer_than_any_clamp(tmp_path: Path) -> None:
+    """An old mtime (copied from the rootfs) would survive dpkg-deb's clamp to SOURCE_DATE_EPOCH; now never does."""
+    import os
+    import time
+
+    from debwheels.debian.venvfix import touch_all
+
+    root = tmp_path / "venv"
+    (root / "bin").mkdir(parents=True)
+    script = root / "bin" / "Activate.ps1"
+    script.write_text("# ps\n")
+    (root / "bin" / "python3").symlink_to("/usr/bin/python3.13")
+    os.utime(script, (1309379017, 1309379017))
+    before = time.time() - 1
+    assert touch_all(root) == 4
+    assert script.stat().st_mtime >= before and root.stat().st_mtime >= before
+    assert (root / "bin" / "python3").lstat().st_mtime >= before  # the link itself, not its target

@@ -10,6 +10,8 @@ installed path (``/opt/venvs/<package>``):
 - every ``*.dist-info/RECORD`` (PEP 376/627, CSV ``path,sha256=<urlsafe b64>,size``) is
   brought up to date for files dh-virtualenv rewrote after pip wrote them (script shebangs,
   which held the build path);
+- every mtime becomes the build's time, which dpkg-deb clamps to SOURCE_DATE_EPOCH (a file the
+  venv copied with its old mtime from the rootfs is not clamped: ``Activate.ps1`` on Python 3.13);
 - every ``__pycache__`` is removed and all modules are compiled again for the *installed*
   path (co_filename) with checked-hash invalidation (PEP 552), so no mtime or build path
   reaches the .pyc and start-up stays fast.
@@ -22,6 +24,7 @@ import compileall
 import csv
 import hashlib
 import io
+import os
 import re
 import shutil
 from pathlib import Path
@@ -92,6 +95,20 @@ def compile_for_installed_path(stage: Path, root: Path) -> bool:
     )
 
 
+def touch_all(root: Path) -> int:
+    """Give every file, link and directory under *root* the current time as mtime; returns how many.
+
+    dpkg-deb clamps mtimes newer than SOURCE_DATE_EPOCH (the changelog's date) to it, but keeps
+    older ones. Python 3.13's venv copies ``bin/Activate.ps1`` with its mtime from the builder's
+    rootfs (older than the clamp, and shifted under another clock), so without this the .deb
+    depended on when and under what clock it was built. Now is always newer than the clamp.
+    """
+    paths = [root, *sorted(root.rglob("*"))]
+    for path in paths:
+        os.utime(path, None, follow_symlinks=False)
+    return len(paths)
+
+
 def fix_venv(stage: Path, venv: str) -> int:
     """Apply every fix above to the venv staged at ``STAGE/VENV`` (``debwheels venvfix``, run by debian/rules).
 
@@ -112,4 +129,5 @@ def fix_venv(stage: Path, venv: str) -> int:
     changed = fix_records(root)
     if not compile_for_installed_path(stage, root):
         raise BuildError(f"venvfix: a module under {root} did not compile: see the compileall output above")
+    touch_all(root)
     return changed
