@@ -26,9 +26,11 @@ def test_repro_deb_passes_with_all_default_variations_on_debwheels_itself(fresh_
     }  # fmt: skip
     wheels = [p for p in report["packages"] if p["kind"] == "wheel"]
     debs = [p for p in report["packages"] if p["kind"] == "deb"]
-    assert len(debs) == 1 and debs[0]["reproducible"] is True
+    assert sorted(d["target"] for d in debs) == ["bookworm", "trixie"], "one .deb per target, each in its own builder"
+    assert all(d["reproducible"] is True for d in debs)
+    assert {p["target"] for p in wheels} == {"bookworm", "trixie"}
     assert all(p["reproducible"] and p["matches-mirror"] for p in wheels), "both builds equal the committed mirror"
-    assert (clone / "report" / "index.html").read_text().count("<tr class='reproducible'>") == len(wheels) + 1
+    assert (clone / "report" / "index.html").read_text().count("<tr class='reproducible'>") == len(wheels) + 2
 
 
 PATH_SETUP = """import os
