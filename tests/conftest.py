@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -107,3 +108,23 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Key]]:
     for key in keys.values():
         subprocess.run(["gpgconf", "--homedir", str(key.home), "--kill", "all"], check=False, capture_output=True)
     subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def make_deb(
+    dist: Path, name: str, version: str, arch: str, suite: str | None, date: str = "Tue, 02 Jan 2024 10:00:00 +0000"
+) -> Path:
+    """A minimal .deb (dpkg-deb --build) whose native changelog's newest entry is in *suite* (None: no changelog)."""
+    root = dist.parent / f"root-{name}-{version}-{arch}"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: T <t@example.org>\n"
+        f"Description: test package {name}\n"
+    )
+    doc = root / "usr" / "share" / "doc" / name
+    doc.mkdir(parents=True)
+    if suite is not None:
+        changelog = f"{name} ({version}) {suite}; urgency=medium\n\n  * Test.\n\n -- T <t@example.org>  {date}\n"
+        (doc / "changelog.gz").write_bytes(gzip.compress(changelog.encode(), mtime=0))
+    deb = dist / f"{name}_{version}_{arch}.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
+    return deb

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SRC, Key
+from conftest import SRC, Key, make_deb
 from debwheels.config import load_config
 from debwheels.context import Context
 from debwheels.debian.endpoint import apt_install_test
@@ -74,31 +74,14 @@ def trusting(fresh_clone: Callable[[str], Path], keys: dict[str, Key]) -> Callab
     return make
 
 
-def make_deb(dist: Path, name: str, version: str, arch: str, date: str) -> Path:
-    """A minimal .deb (dpkg-deb --build) whose native changelog's newest entry is dated *date*."""
-    root = dist.parent / f"root-{name}"
-    (root / "DEBIAN").mkdir(parents=True)
-    (root / "DEBIAN" / "control").write_text(
-        f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: T <t@example.org>\n"
-        f"Description: test package {name}\n"
-    )
-    doc = root / "usr" / "share" / "doc" / name
-    doc.mkdir(parents=True)
-    changelog = f"{name} ({version}) {SUITE}; urgency=medium\n\n  * Test.\n\n -- T <t@example.org>  {date}\n"
-    (doc / "changelog.gz").write_bytes(gzip.compress(changelog.encode(), mtime=0))
-    deb = dist / f"{name}_{version}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
-    return deb
-
-
 def test_apt_repo_refuses_an_untrusted_key_and_is_reproducible(
     trusting: Callable[[str], Path], keys: dict[str, Key], tmp_path: Path
 ) -> None:
     clone = trusting("trusted")
     dist = tmp_path / "dist"
     dist.mkdir()
-    make_deb(dist, "dw-hello", "1.0", "amd64", "Tue, 02 Jan 2024 10:00:00 +0000")
-    make_deb(dist, "dw-data", "2.0", "all", "Tue, 04 Mar 2025 08:30:00 +0000")
+    make_deb(dist, "dw-hello", "1.0", "amd64", SUITE, "Tue, 02 Jan 2024 10:00:00 +0000")
+    make_deb(dist, "dw-data", "2.0", "all", SUITE, "Tue, 04 Mar 2025 08:30:00 +0000")
     out = tmp_path / "out"
     out.mkdir()
 

@@ -7,14 +7,13 @@ Signed-By does).
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import Key, run_cli
+from conftest import Key, make_deb, run_cli
 from debwheels.config import load_config
 from debwheels.debian.aptrepo import build_apt_repo, deb_suite
 from debwheels.errors import UsageError
@@ -32,24 +31,6 @@ def make_project(root: Path, key: Key, targets: str = '["bookworm", "trixie"]') 
         f'trusted-fingerprints = ["{key.fingerprint}"]\ntargets = {targets}\n'
     )
     return root
-
-
-def make_deb(dist: Path, name: str, version: str, arch: str, suite: str | None, date: str = BOOKWORM_DATE) -> Path:
-    """A minimal .deb (dpkg-deb --build) whose native changelog's newest entry is in *suite* (None: no changelog)."""
-    root = dist.parent / f"root-{name}-{version}-{arch}"
-    (root / "DEBIAN").mkdir(parents=True)
-    (root / "DEBIAN" / "control").write_text(
-        f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: T <t@example.org>\n"
-        f"Description: test package {name}\n"
-    )
-    doc = root / "usr" / "share" / "doc" / name
-    doc.mkdir(parents=True)
-    if suite is not None:
-        changelog = f"{name} ({version}) {suite}; urgency=medium\n\n  * Test.\n\n -- T <t@example.org>  {date}\n"
-        (doc / "changelog.gz").write_bytes(gzip.compress(changelog.encode(), mtime=0))
-    deb = dist / f"{name}_{version}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
-    return deb
 
 
 @pytest.fixture()
