@@ -34,13 +34,20 @@ fi
 # checked and without an index, into .debwheels/host-venv, a venv that also sees Debian's
 # packages (pytest). The Makefile runs debwheels with it (PYTHONPATH=src: the checkout's code).
 # Redone only when those wheels change.
+# The mirror has the runtime set of each target; the host's own suite says which this python3 is.
 venv=.debwheels/host-venv
-stamp=$(grep -v '^debwheels==' wheels-mirror/verified-requirements.txt | sha256sum | cut -c1-64)
+suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+requirements=wheels-mirror/verified-requirements-$suite.txt
+if [ ! -f "$requirements" ]; then
+  echo "setup-host: this host is Debian '$suite', which debwheels' mirror has no wheels for: use a bookworm or trixie host" >&2
+  exit 1
+fi
+stamp=$(grep -v '^debwheels==' "$requirements" | sha256sum | cut -c1-64)
 if [ "$(cat "$venv/debwheels-stamp" 2>/dev/null)" != "$stamp" ]; then
   PYTHONPATH=src /usr/bin/python3 -m debwheels verify >&2
   rm -rf "$venv.tmp"
   /usr/bin/python3 -m venv --system-site-packages --without-pip "$venv.tmp"
-  grep -v '^debwheels==' wheels-mirror/verified-requirements.txt >"$venv.tmp/requirements.txt"
+  grep -v '^debwheels==' "$requirements" >"$venv.tmp/requirements.txt"
   env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL /usr/bin/python3 -m pip \
     --isolated --python "$venv.tmp/bin/python" install --quiet --no-index --no-deps \
     --require-hashes --only-binary=:all: --find-links wheels-mirror -r "$venv.tmp/requirements.txt"
