@@ -50,7 +50,8 @@ if [ "$(cat "$venv/debwheels-stamp" 2>/dev/null)" != "$stamp" ]; then
   grep -v '^debwheels==' "$requirements" >"$venv.tmp/requirements.txt"
   env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL /usr/bin/python3 -m pip \
     --isolated --python "$venv.tmp/bin/python" install --quiet --no-index --no-deps \
-    --require-hashes --only-binary=:all: --find-links wheels-mirror -r "$venv.tmp/requirements.txt"
+    --require-hashes --only-binary=:all: --find-links wheels-mirror \
+    $( [ -d "wheels-mirror/$suite" ] && echo --find-links "wheels-mirror/$suite" ) -r "$venv.tmp/requirements.txt"
   echo "$stamp" >"$venv.tmp/debwheels-stamp"
   rm -rf "$venv" && mv "$venv.tmp" "$venv"
   echo "setup-host: $venv holds debwheels' verified runtime wheels" >&2

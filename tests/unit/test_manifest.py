@@ -85,9 +85,19 @@ def test_an_entry_round_trips_through_json() -> None:
     assert entry.to_json() == raw
     assert WheelEntry.from_json(json.loads(json.dumps(entry.to_json())), WHEEL) == entry
     target = committed()["targets"]["trixie"]
-    builds = TargetBuilds.from_json(target, "trixie")
+    builds = TargetBuilds.from_json(target, "trixie", "trixie")
     assert builds.to_json() == target
-    assert TargetBuilds.from_json(json.loads(json.dumps(builds.to_json())), "trixie") == builds
+    assert TargetBuilds.from_json(json.loads(json.dumps(builds.to_json())), "trixie", "trixie") == builds
+
+
+def test_a_targets_own_copy_of_a_wheel_is_in_its_directory_and_nowhere_else() -> None:
+    """A pure wheel whose bytes differ between targets is at <suite>/<file>: only its own target may name it."""
+    target = committed()["targets"]["trixie"]
+    raw = dict(target, wheels={f"trixie/{WHEEL}": target["wheels"][WHEEL]})
+    assert list(TargetBuilds.from_json(raw, "trixie", "trixie").wheels) == [f"trixie/{WHEEL}"]
+    for path in (f"bookworm/{WHEEL}", f"/{WHEEL}", f"trixie/x/{WHEEL}", f"../{WHEEL}"):
+        with pytest.raises(VerificationError, match="is not a wheel file name"):
+            TargetBuilds.from_json(dict(target, wheels={path: target["wheels"][WHEEL]}), "trixie", "trixie")
 
 
 def test_the_cache_entry_file_keeps_its_bytes(tmp_path: Path) -> None:

@@ -168,7 +168,8 @@ class Repro:
             return outcome
         outcome.c_extension = has_c_extension(one.path)
         outcome.first_sha256, outcome.second_sha256 = one.sha256, two.sha256
-        outcome.mirror_sha256 = self.mirror.get(one.path.name)
+        # the target's own copy when its bytes differ between targets, else the shared file
+        outcome.mirror_sha256 = self.mirror.get(f"{self.ctx.target}/{one.path.name}") or self.mirror.get(one.path.name)
         outcome.matches_mirror = None if outcome.mirror_sha256 is None else outcome.mirror_sha256 == one.sha256
         outcome.reproducible = one.sha256 == two.sha256
         if not outcome.reproducible:

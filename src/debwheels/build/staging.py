@@ -13,7 +13,6 @@ from debwheels.build.results import BuiltWheel, RunResult
 from debwheels.build.reuse import Reuse
 from debwheels.config import Config
 from debwheels.debian.images import load_lock, marker_environment
-from debwheels.errors import BuildError
 from debwheels.lock.graph import LockGraph
 from debwheels.lock.requirements import parse_pins
 from debwheels.mirror.index import build_index
@@ -33,30 +32,43 @@ class TargetRun:
     result: RunResult
 
 
-def merged_files(runs: dict[str, TargetRun]) -> dict[str, BuiltWheel]:
-    """Every wheel file of *runs*, once: a file every target built byte for byte the same is one file.
+def placed_files(runs: dict[str, TargetRun]) -> dict[str, dict[str, str]]:
+    """Where each target's wheels go in the mirror: suite -> package key -> path relative to the mirror.
 
-    Raises:
-        BuildError: two targets built a wheel of the same file name with different bytes (a
-            pure wheel must not depend on the target; the message names both builds).
+    A file name every target that built it built byte for byte the same is one file at the top
+    level (``click-8.5.1-py3-none-any.whl``); binary wheels have a name per ABI (``cp311``,
+    ``cp313``) and stay there too. A pure wheel whose bytes depend on the target (virtualenv
+    embeds an SBOM naming the interpreter that built it) is kept once per target, under
+    ``<suite>/``: each target installs its own, and no file name stands for two contents.
     """
-    files: dict[str, tuple[str, BuiltWheel]] = {}
-    for suite, run in runs.items():
+    contents: dict[str, set[str]] = {}
+    for run in runs.values():
         for wheel in run.result.built.values():
-            seen = files.setdefault(wheel.path.name, (suite, wheel))
-            if seen[1].sha256 != wheel.sha256:
-                raise BuildError(
-                    f"{wheel.path.name} came out different for {seen[0]} (sha256 {seen[1].sha256[:16]}...) and "
-                    f"{suite} ({wheel.sha256[:16]}...): one file name must have one content; compare the two builds "
-                    f"with 'debwheels repro {wheel.name}' on each target, and pin the same build requirements"
-                )
-    return {name: wheel for name, (_, wheel) in sorted(files.items())}
+            contents.setdefault(wheel.path.name, set()).add(wheel.sha256)
+    return {
+        suite: {
+            key: wheel.path.name if len(contents[wheel.path.name]) == 1 else f"{suite}/{wheel.path.name}"
+            for key, wheel in run.result.built.items()
+        }
+        for suite, run in runs.items()
+    }
+
+
+def merged_files(runs: dict[str, TargetRun]) -> dict[str, BuiltWheel]:
+    """Every wheel file of *runs* by its path in the mirror (:func:`placed_files`), sorted: shared files once."""
+    placed = placed_files(runs)
+    files: dict[str, BuiltWheel] = {}
+    for suite, run in runs.items():
+        for key, wheel in run.result.built.items():
+            files.setdefault(placed[suite][key], wheel)
+    return dict(sorted(files.items()))
 
 
 def stage_mirror(cfg: Config, runs: dict[str, TargetRun]) -> Path:
     """Stage the mirror of every target's finished run in ``.debwheels/staged-mirror`` (swapped in whole).
 
-    The wheels of all targets (hashed when built; a pure wheel identical across targets once),
+    The wheels of all targets (hashed when built; a pure wheel identical across targets once,
+    one whose bytes depend on the target under ``<suite>/``, see :func:`placed_files`),
     each target's ``verified-requirements-<suite>.txt`` and ``sbom-<suite>.cdx.json``,
     ``build-manifest.json``, the index and the provenance statements are written through one
     :class:`debwheels.mirror.stage.Stage`, which lists them all in ``sha256sums.txt``.
@@ -69,8 +81,7 @@ def stage_mirror(cfg: Config, runs: dict[str, TargetRun]) -> Path:
         Path: the staged mirror.
 
     Raises:
-        BuildError: a runtime closure is incomplete, targets disagree on a wheel's bytes, or a
-            wheel cannot be indexed.
+        BuildError: a runtime closure is incomplete, or a wheel cannot be indexed.
         OSError: the stage cannot be written.
     """
     for run in runs.values():
@@ -86,16 +97,14 @@ def stage_mirror(cfg: Config, runs: dict[str, TargetRun]) -> Path:
             f"{project.name} at run time on {run.cfg.debian_suite}",
             cfg.requirements.name,
         )
+    placed = placed_files(runs)
     files = merged_files(runs)
     stage = Stage.fresh(cfg.staged_dir)
     for name, wheel in files.items():
         stage.add_file(name, wheel.path, wheel.sha256)
     manifest = manifest_of(
         cfg,
-        {
-            suite: {w.path.name: run.result.entries[k] for k, w in run.result.built.items()}
-            for suite, run in runs.items()
-        },
+        {suite: {placed[suite][k]: run.result.entries[k] for k in run.result.built} for suite, run in runs.items()},
     )
     verified = {suite: render_verified(run.graph, run.result.entries) for suite, run in runs.items()}
     for suite, text in verified.items():
@@ -123,7 +132,7 @@ def manifest_of(cfg: Config, files: dict[str, dict[str, WheelEntry]]) -> Manifes
 
     Args:
         cfg: configuration (builder lock, SOURCE_DATE_EPOCH).
-        files: suite -> wheel file name -> entry: the wheel's sha256, its sdist and sha256,
+        files: suite -> wheel path in the mirror (a file name, or ``<suite>/<file name>``) -> entry: the wheel's sha256, its sdist and sha256,
             build requirements, build environment (key -> wheel sha256), patches, and its
             build key with the build inputs it hashes (:mod:`debwheels.build.keys`), so anyone
             can recompute the key.
@@ -168,7 +177,7 @@ def published_is_current(cfg: Config, graphs: dict[str, LockGraph], reuse: Reuse
                 if hit is None:
                     return False
                 entries[key] = hit.entry
-                files[suite][hit.path.name] = hit.entry
+                files[suite][hit.path.relative_to(cfg.mirror_dir).as_posix()] = hit.entry
                 sorter.done(key)
         # Compared with the bytes verification hashed, never with a second read of the mirror.
         if render_verified(graph, entries).encode() != reuse.verified_requirements.get(suite):

@@ -37,6 +37,7 @@ import email.policy
 import hashlib
 import html
 import os
+import re
 import shutil
 import stat
 from collections.abc import Mapping
@@ -60,6 +61,7 @@ HTML_CONTENT_TYPE = "application/vnd.pypi.simple.v1+html"
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 
 _HEX = frozenset("0123456789abcdef")
+_SUITE = re.compile(r"[a-z][a-z0-9-]*")  # a target's directory: its Debian suite
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class _Wheel:
     """One wheel of the index."""
 
     filename: str
+    path: str  # relative to the mirror: the file name, or <suite>/<file name>
     project: NormalizedName
     version: Version
     sha256: str
@@ -75,17 +78,25 @@ class _Wheel:
     metadata_sha256: str
 
 
-def _load_wheel(mirror: Path, filename: str, sha256: str) -> tuple[_Wheel, bytes]:
-    """Check one wheel of the mirror and return its index entry and its METADATA bytes."""
-    if "/" in filename or "\\" in filename or filename.startswith(".") or "\0" in filename:
-        raise BuildError(f"wheel name {filename!r} is not a plain file name in the mirror")
+def _load_wheel(mirror: Path, relative: str, sha256: str) -> tuple[_Wheel, bytes]:
+    """Check one wheel of the mirror (at *relative*: a file name, or one directory and a file name) and return its index entry and its METADATA bytes."""
+    directory, _, filename = relative.rpartition("/")
+    if (
+        "/" in directory
+        or (directory and not _SUITE.fullmatch(directory))
+        or (not directory and "/" in relative)
+        or "\\" in filename
+        or filename.startswith(".")
+        or "\0" in filename
+    ):
+        raise BuildError(f"wheel name {relative!r} is not a plain file name in the mirror (or in a target's directory)")
     if len(sha256) != 64 or not _HEX.issuperset(sha256):
         raise BuildError(f"wheel {filename}: sha256 {sha256!r} is not 64 lowercase hex digits")
     try:
         name, version, _build, _tags = parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
         raise BuildError(f"{filename!r} is not a valid wheel file name: {exc}") from exc
-    path = mirror / filename
+    path = mirror / relative
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -111,6 +122,7 @@ def _load_wheel(mirror: Path, filename: str, sha256: str) -> tuple[_Wheel, bytes
     requires_python = " ".join(str(requires).split()) if requires is not None else None
     wheel = _Wheel(
         filename=filename,
+        path=relative,
         project=name,
         version=version,
         sha256=sha256,
@@ -149,7 +161,7 @@ def _project_html(project: str, wheels: list[_Wheel]) -> bytes:
     """PEP 503 project page: one anchor per wheel, with hash, Requires-Python and metadata hash."""
     anchors = []
     for wheel in wheels:
-        attributes = [f'href="{html.escape(_url(wheel.filename))}#sha256={wheel.sha256}"']
+        attributes = [f'href="{html.escape(_url(wheel.path))}#sha256={wheel.sha256}"']
         if wheel.requires_python is not None:
             attributes.append(f'data-requires-python="{html.escape(wheel.requires_python, quote=True)}"')
         attributes.append(f'data-dist-info-metadata="sha256={wheel.metadata_sha256}"')
@@ -164,7 +176,7 @@ def _project_json(project: str, wheels: list[_Wheel]) -> bytes:
     for wheel in wheels:
         entry: dict[str, Any] = {
             "filename": wheel.filename,
-            "url": _url(wheel.filename),
+            "url": _url(wheel.path),
             "hashes": {"sha256": wheel.sha256},
             "core-metadata": {"sha256": wheel.metadata_sha256},
             "dist-info-metadata": {"sha256": wheel.metadata_sha256},
@@ -177,9 +189,9 @@ def _project_json(project: str, wheels: list[_Wheel]) -> bytes:
     return _json_bytes({"meta": {"api-version": API_VERSION}, "name": project, "versions": versions, "files": files})
 
 
-def _url(filename: str) -> str:
-    """Relative URL of a top-level mirror file from ``simple/<project>/``."""
-    return "../../" + quote(filename)
+def _url(relative: str) -> str:
+    """Relative URL of a mirror file (at the top level or in a target's directory) from ``simple/<project>/``."""
+    return "../../" + quote(relative)
 
 
 def _clean(mirror: Path) -> None:
@@ -189,9 +201,10 @@ def _clean(mirror: Path) -> None:
         index.unlink()
     elif index.exists():
         shutil.rmtree(index)
-    for entry in os.scandir(mirror):
-        if entry.name.endswith(METADATA_SUFFIX) and not entry.is_dir(follow_symlinks=False):
-            os.unlink(entry.path)
+    for directory in [mirror, *(Path(e.path) for e in os.scandir(mirror) if e.is_dir(follow_symlinks=False))]:
+        for entry in os.scandir(directory):
+            if entry.name.endswith(METADATA_SUFFIX) and not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 def build_index(stage: Stage, wheels: Mapping[str, str]) -> dict[str, str]:
@@ -204,12 +217,13 @@ def build_index(stage: Stage, wheels: Mapping[str, str]) -> dict[str, str]:
 
     Args:
         stage: the staged mirror, holding the wheels at its top level.
-        wheels: ``{wheel file name: sha256 hex}``, one entry per wheel to index (possibly empty).
+        wheels: ``{wheel path: sha256 hex}``, one entry per wheel to index (possibly empty); a
+            path is a file name, or ``<suite>/<file name>`` for a target's own copy.
 
     Returns:
         dict[str, str]: ``{posix path relative to mirror: sha256 hex}`` of every file written,
         sorted by path: ``simple/index.html``, ``simple/index.json``,
-        ``simple/<project>/index.html``, ``simple/<project>/index.json`` and ``<wheel>.metadata``.
+        ``simple/<project>/index.html``, ``simple/<project>/index.json`` and ``<wheel path>.metadata``.
 
     Raises:
         BuildError: a name is not a valid wheel file name or not a plain name, a hash is not
@@ -228,7 +242,7 @@ def build_index(stage: Stage, wheels: Mapping[str, str]) -> dict[str, str]:
 
     projects: dict[NormalizedName, list[_Wheel]] = {}
     for wheel, metadata in loaded:
-        write(wheel.filename + METADATA_SUFFIX, metadata)
+        write(wheel.path + METADATA_SUFFIX, metadata)
         projects.setdefault(wheel.project, []).append(wheel)
 
     for project, entries in sorted(projects.items()):

@@ -11,8 +11,10 @@ final newline (``json.dumps(..., indent=2, sort_keys=True) + "\\n"``), format 4:
         "<suite>": {
           "builder-rootfs-sha256": "<64 hex>" | null,   # its builder rootfs (builder-lock.json)
           "python": "3.11.2",                           # its interpreter
-          "wheels": {                                   # the wheels built in its builder
-            "<wheel file name>": {
+          "wheels": {                                   # the wheels built in its builder, by path:
+                                                        # a file name, or "<suite>/<file name>" for a
+                                                        # wheel whose bytes differ between targets
+            "<wheel path>": {
           "name": "<canonical project name>",
           "version": "<version>",
           "sha256": "<wheel sha256>",
@@ -120,8 +122,12 @@ def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
     return tuple(_text(item, where, f"an item of {what}") for item in value)
 
 
-def _wheel_name(value: str, where: str) -> str:
-    if not value.endswith(".whl") or value.startswith(".") or "/" in value or "\\" in value or "\0" in value:
+def _wheel_name(value: str, where: str, suite: str | None = None) -> str:
+    """A wheel's path in the mirror: a plain file name, or ``<suite>/<file name>`` of the target *suite*."""
+    directory, _, name = value.rpartition("/")
+    if "/" in value and directory != suite:
+        raise _refuse(where, f"{_show(value)} is not a wheel file name (nor one in this target's directory)")
+    if not name.endswith(".whl") or name.startswith(".") or "\\" in name or "\0" in name:
         raise _refuse(where, f"{_show(value)} is not a wheel file name")
     return value
 
@@ -229,8 +235,8 @@ class TargetBuilds:
         }
 
     @classmethod
-    def from_json(cls, raw: Any, where: str) -> TargetBuilds:
-        """Check and take one target's object (see :meth:`Manifest.read` for what is refused)."""
+    def from_json(cls, raw: Any, where: str, suite: str) -> TargetBuilds:
+        """Check and take target *suite*'s object (see :meth:`Manifest.read` for what is refused)."""
         table = _object(raw, where, "the target")
         _exact_keys(table, _TARGET_KEYS, where)
         wheels = _object(table["wheels"], where, "wheels")
@@ -238,7 +244,7 @@ class TargetBuilds:
             builder_rootfs_sha256=_digest(table["builder-rootfs-sha256"], where, "builder-rootfs-sha256", null=True),
             python=_text(table["python"], where, "python"),
             wheels={
-                _wheel_name(file, where): WheelEntry.from_json(entry, f"{where}: {file}")
+                _wheel_name(file, where, suite): WheelEntry.from_json(entry, f"{where}: {file}")
                 for file, entry in wheels.items()
             },
         )
@@ -332,5 +338,7 @@ class Manifest:
         return cls(
             format=MANIFEST_FORMAT,
             source_date_epoch=sde,
-            targets={suite: TargetBuilds.from_json(builds, f"{where}: {suite}") for suite, builds in targets.items()},
+            targets={
+                suite: TargetBuilds.from_json(builds, f"{where}: {suite}", suite) for suite, builds in targets.items()
+            },
         )

@@ -93,7 +93,7 @@ def statement_path(suite: str, wheel: str) -> str:
     A pure wheel every target built the same has one statement per target (each names its
     own builder rootfs and build key).
     """
-    return f"{PROVENANCE_DIR}/{suite}/{wheel}{SUFFIX}"
+    return f"{PROVENANCE_DIR}/{suite}/{wheel.rpartition('/')[2]}{SUFFIX}"
 
 
 def render_statement(manifest: Manifest, wheel: str, suite: str | None = None) -> str:
@@ -101,7 +101,8 @@ def render_statement(manifest: Manifest, wheel: str, suite: str | None = None) -
 
     Args:
         manifest: the parsed ``build-manifest.json``.
-        wheel: the wheel's file name, a key of the target's ``wheels``.
+        wheel: the wheel's path in the mirror, a key of the target's ``wheels`` (the statement
+            names the file: its name without a target's directory).
         suite: the target (default: the manifest's first).
 
     Returns:
@@ -139,7 +140,7 @@ def render_statement(manifest: Manifest, wheel: str, suite: str | None = None) -
                 "annotations": {"role": "sdist"},
             }
         )
-    by_key = {(f"{canonical_name(e.name)}=={e.version}", e.sha256): f for f, e in wheels.items()}
+    by_key = {(f"{canonical_name(e.name)}=={e.version}", e.sha256): f.rpartition("/")[2] for f, e in wheels.items()}
     for dep, digest in sorted(dict(inputs["build-env"]).items()):
         dep_name, _, dep_version = str(dep).partition("==")
         file_name = by_key.get((f"{canonical_name(dep_name)}=={dep_version}", str(digest)))
@@ -176,7 +177,7 @@ def render_statement(manifest: Manifest, wheel: str, suite: str | None = None) -
     procedure: dict[str, Any] = inputs["procedure"]
     statement = {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": wheel, "digest": {"sha256": entry.sha256}}],
+        "subject": [{"name": wheel.rpartition("/")[2], "digest": {"sha256": entry.sha256}}],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "buildDefinition": {

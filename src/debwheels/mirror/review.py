@@ -118,14 +118,17 @@ def _version(text: str) -> Version | str:
         return text
 
 
-def _slot(name: str, filename: str) -> tuple[str, str]:
-    """What one wheel file is compared by: its name, and its tags unless it is pure (``-any``).
+def _slot(name: str, path: str) -> tuple[str, str]:
+    """What one wheel file is compared by: its name, its target's directory if it has one, and its tags unless it is pure.
 
     Targets share a pure wheel (one file) but each has its own binary wheel of one version
-    (``cp311``, ``cp313``): those are compared with their own kind, never with each other.
+    (``cp311``, ``cp313``), and its own copy of a pure wheel whose bytes depend on the target
+    (``<suite>/<file>``): those are compared with their own kind, never with each other.
     """
+    directory, _, filename = path.rpartition("/")
     tags = filename.removesuffix(".whl").split("-")[-3:]
-    return name, "" if tags[-1] == "any" else "-".join(tags)
+    kind = "" if tags[-1] == "any" else "-".join(tags)
+    return name, f"{directory}/{kind}" if directory else kind
 
 
 def _wheels(manifest: Manifest | None) -> tuple[dict[tuple[str, str], dict[str, tuple[str, str, str]]], set[str]]:
