@@ -3,7 +3,7 @@
 Each application's sdist (pinned by sha256, cached) is unpacked into a directory with no
 debwheels files; then, with ``bin/debwheels`` on PATH: ``debwheels init`` -> ``debwheels keys
 add`` -> ``make lock`` -> ``make wheels`` -> ``make deb`` -> ``debwheels install-test --run
-'<app> --version'`` on a fresh bookworm endpoint. The shapes they cover: hatch-vcs dynamic
+'<app> --version'`` on a fresh endpoint of each target. The shapes they cover: hatch-vcs dynamic
 versions read from PKG-INFO (black, tox), setup.cfg metadata (pre-commit, httpie), hatchling
 with C extensions in the closure (mkdocs: markupsafe, pyyaml), no dependencies (yt-dlp),
 setuptools-scm with a C extension (sqlfluff: regex), a ctypes-loaded system library (pgcli:
@@ -11,10 +11,16 @@ psycopg -> libpq5), and a setup.py-only application whose metadata setup.py comp
 (speedtest-cli). Resolution is cut off at EXCLUDE_NEWER, so an upstream release cannot change
 what these tests lock. The applications share the builder images, the sdist cache and the
 build cache (a build tool is built once for all of them).
+
+Three are packaged for both targets init proposes (bookworm and trixie): mkdocs (C extensions
+per ABI), tox (virtualenv's wheel differs between targets: each keeps its own) and pgcli (a
+system library per suite). The others are shapes of metadata, which no target changes: they
+keep CI within its time by building for bookworm only (``targets = ["bookworm"]``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +48,9 @@ class App:
     command: str
     output: str
 
+
+#: Packaged for both targets (the others for bookworm only; see the module docstring).
+BOTH_TARGETS = {"mkdocs", "tox", "pgcli"}
 
 APPS = [
     App(
@@ -108,6 +117,12 @@ def test_application_from_its_pypi_sdist_to_an_endpoint(app: App, tmp_path: Path
     env = app_env(tmp_path, keys["trusted"])
     (tmp_path / "maintainer.asc").write_bytes(keys["trusted"].public)
     run_ok(["debwheels", "init"], project, env)
+    targets = tuple(TARGETS) if app.name in BOTH_TARGETS else ("bookworm",)
+    pyproject = (project / "pyproject.toml").read_text()
+    assert re.search(r"(?m)^targets = \[\"bookworm\", \"trixie\"\]$", pyproject), "init proposes both"
+    (project / "pyproject.toml").write_text(
+        re.sub(r"(?m)^targets = .*$", "targets = [" + ", ".join(f'"{t}"' for t in targets) + "]", pyproject)
+    )
     changelog = Changelog((project / "debian" / "changelog").read_text())
     assert str(changelog.version) == app.version, "the version the build backend reports, in Debian form"
     run_ok(["debwheels", "keys", "add", str(tmp_path / "maintainer.asc")], project, env)
@@ -116,12 +131,12 @@ def test_application_from_its_pypi_sdist_to_an_endpoint(app: App, tmp_path: Path
     assert graph.project == f"{app.name}=={app.version}"
     run_ok(["make", "wheels"], project, env)
     run_ok(["make", "deb"], project, env)
-    for suite, deb in target_debs(project / "dist", app.name, app.version).items():
+    for suite, deb in target_debs(project / "dist", app.name, app.version, targets).items():
         depends = run_ok(["dpkg-deb", "-f", str(deb), "Depends"], project, env).stdout
         assert TARGETS[suite][1] in depends, (suite, depends)
         if app.name == "pgcli":  # psycopg loads libpq with ctypes: only debwheels' map knows it
             assert "libpq5" in depends, depends
     done = run_ok(["debwheels", "install-test", "--run", app.command], project, env)
-    for suite, path in install_logs(done.stdout).items():
+    for suite, path in install_logs(done.stdout, targets).items():
         log = path.read_text()
         assert app.output in log, (suite, log[-2000:])
