@@ -237,7 +237,9 @@ def refused_build(
     done = run(root, "build", "--rebuild", "-j", "1", env=env)
     assert_error(done, code, fragment, cause)
     assert not (root / ".debwheels" / "staged-mirror").exists(), "a failed build staged a mirror"
-    assert not list((root / ".debwheels" / "work" / "wheels").glob(f"{NAME}-*")), "the evil wheel was accepted"
+    assert not list((root / ".debwheels" / "work" / "bookworm" / "wheels").glob(f"{NAME}-*")), (
+        "the evil wheel was accepted"
+    )
     assert snapshot(*watched(root), *extra) == before, "a refused build changed files"
     return done
 
@@ -312,9 +314,11 @@ def test_a_build_backend_cannot_write_to_the_read_only_mounts(
     evil(project, WRITE_MOUNT, PATTERN=pattern)
     refused_build(project, 10, f"building {STEM} failed", f"Read-only file system: '{pattern.split('*')[0]}")
     assert containing(project, MARK) == [], "an evil write reached the host"
-    flit = next((project / ".debwheels" / "work" / "wheels").glob("flit_core-*.whl"))
+    flit = next((project / ".debwheels" / "work" / "bookworm" / "wheels").glob("flit_core-*.whl"))
     assert sha256_file(flit) == reference.sums[flit.name], "the wheel built earlier in the run is intact"
-    assert (project / ".debwheels" / "work" / "src" / STEM / STEM / "pyproject.toml").read_text() == PYPROJECT
+    assert (
+        project / ".debwheels" / "work" / "bookworm" / "src" / STEM / STEM / "pyproject.toml"
+    ).read_text() == PYPROJECT
 
 
 # 3. Reading the invoking user's home
@@ -461,7 +465,7 @@ def test_a_tampered_sdist_in_the_cache_is_refused_before_it_is_unpacked(project:
     data[len(data) // 2] ^= 0x01
     sdist.write_bytes(bytes(data))
     refused_build(project, 6, f"sha256 mismatch for pyproject-hooks {node.version} (cached)", env=env)
-    assert not list((project / ".debwheels" / "work" / "src").glob("pyproject-hooks-*")), "unpacked anyway"
+    assert not list((project / ".debwheels" / "work" / "bookworm" / "src").glob("pyproject-hooks-*")), "unpacked anyway"
 
 
 # 7. The wheel the backend hands back must be a regular file inside its output directory
