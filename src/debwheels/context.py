@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debwheels.config import Config
+from debwheels.errors import ConfigError
 
 if TYPE_CHECKING:
     from debwheels.debian.images import Images
@@ -48,8 +49,6 @@ class Context:
             ConfigError: *suite* is not one of the project's targets.
         """
         if suite not in self.cfg.targets:
-            from debwheels.errors import ConfigError
-
             raise ConfigError(
                 f"{suite} is not a target of this project ({', '.join(self.cfg.targets)}): "
                 "add it to targets in [tool.debwheels]"

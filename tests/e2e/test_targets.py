@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def test_a_package_without_a_release_for_one_targets_python_fails_naming_it_and_
     (project / "requirements").mkdir()
     (project / "requirements" / "requirements.in").write_text("audioop-lts\n")
     env = app_env(tmp_path, keys["trusted"])
-    done = run_ok_or_fail(["debwheels", "lock"], project, env)
+    done = subprocess.run(["debwheels", "lock"], cwd=project, env=env, capture_output=True, text=True, check=False)
     assert done.returncode != 0
     error = [line for line in done.stderr.splitlines() if line.startswith("debwheels: error:")]
     assert len(error) == 1, done.stderr
@@ -160,15 +161,16 @@ def test_a_suite_that_cannot_be_bootstrapped_is_named_and_the_builder_lock_is_un
     before = (project / "builder-lock.json").read_bytes()
     (project / "requirements").mkdir()
     (project / "requirements" / "requirements.in").write_text("idna\n")
-    done = run_ok_or_fail(["debwheels", "lock"], project, app_env(tmp_path, keys["trusted"]))
+    done = subprocess.run(
+        ["debwheels", "lock"],
+        cwd=project,
+        env=app_env(tmp_path, keys["trusted"]),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode != 0
     assert "target nosuchsuite: mmdebstrap cannot bootstrap suite 'nosuchsuite'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert (project / "builder-lock.json").read_bytes() == before
     assert not (project / "requirements" / "lock.json").exists()
-
-
-def run_ok_or_fail(command: list[str], cwd: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    import subprocess
-
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)

@@ -19,7 +19,7 @@ from debwheels.build.closure import check_lock_files
 from debwheels.build.reuse import Reuse
 from debwheels.build.staging import TargetRun, published_is_current, remove_stage, stage_mirror
 from debwheels.context import Context
-from debwheels.lock.graph import LockGraph
+from debwheels.lock.graph import LockGraph, read_graphs, target_graph
 from debwheels.mirror.manifest import MANIFEST_NAME, Manifest
 from debwheels.mirror.review import Review, read_manifest, review
 
@@ -119,8 +119,9 @@ def target_graphs(ctx: Context) -> dict[str, LockGraph]:
         RequirementsError: no lock, a lock without a target, or lock files that disagree.
     """
     graphs = {}
+    found = read_graphs(ctx.cfg.lock_file)  # the file is parsed once for every target
     for target in ctx.each_target():
-        graph = LockGraph.read(ctx.cfg.lock_file, target.target)
+        graph = target_graph(found, target.target, ctx.cfg.lock_file)
         check_lock_files(target.cfg, graph)
         graphs[target.target] = graph
     return graphs

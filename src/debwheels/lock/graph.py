@@ -149,14 +149,7 @@ class LockGraph:
         Raises:
             RequirementsError: missing, unreadable, of another format, or without *target*.
         """
-        graphs = read_graphs(path)
-        if target is None or "" in graphs:
-            return next(iter(graphs.values()))
-        if target not in graphs:
-            raise RequirementsError(
-                f"{path.name} has no graph for target {target} (it holds {', '.join(graphs)}): run 'debwheels lock'"
-            )
-        return graphs[target]
+        return target_graph(read_graphs(path), target, path)
 
     def rename_project(self, name: str, version: str) -> None:
         """Give the project node the name and version its build backend reported (keys change with them)."""
@@ -311,3 +304,18 @@ def read_graphs(path: Path) -> dict[str, LockGraph]:
         raise RequirementsError(
             f"{path} is not a complete lock graph (missing {exc}): run 'debwheels lock' again"
         ) from None
+
+
+def target_graph(graphs: dict[str, LockGraph], target: str | None, path: Path) -> LockGraph:
+    """The graph of *target* among *graphs* (:func:`read_graphs` of *path*); see :meth:`LockGraph.read`.
+
+    Raises:
+        RequirementsError: the lock has no graph for *target*.
+    """
+    if target is None or "" in graphs:
+        return next(iter(graphs.values()))
+    if target not in graphs:
+        raise RequirementsError(
+            f"{path.name} has no graph for target {target} (it holds {', '.join(graphs)}): run 'debwheels lock'"
+        )
+    return graphs[target]
