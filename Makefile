@@ -8,7 +8,7 @@ DEBWHEELS = $(CURDIR)/bin/debwheels
 
 include src/debwheels/data/templates/debwheels.mk
 
-.PHONY: setup corpus test unit-test
+.PHONY: setup corpus corpus-select test unit-test
 
 setup:
 	@bash scripts/setup-host.sh
@@ -16,9 +16,18 @@ setup:
 # Every debwheels target needs the host set up first.
 builder lock update wheels verify deb install-test repro apt-repo: setup
 
-# The reproducibility corpus (tests/corpus): rebuild ~70 popular packages twice, report in tests/corpus/report/.
-corpus: builder
-	-$(DEBWHEELS) -C tests/corpus repro --report report
+# The reproducibility corpus (tests/corpus): the 250 most downloaded PyPI projects, each built twice
+# from its sdist under every variation; report in tests/corpus/report/ (README.md, index.html,
+# report.json). Resumable: a killed run, started again, reuses every finished outcome by build key.
+# 'make corpus-select' chooses the versions again from tests/corpus/ranking.tsv.
+CORPUS_JOBS ?= 2
+corpus: setup
+	$(DEBWHEELS) -C tests/corpus lock -j$(CORPUS_JOBS)
+	-$(DEBWHEELS) -C tests/corpus repro -j$(CORPUS_JOBS) --resume --report tests/corpus/.debwheels/corpus-repro
+	$(PYTHON) tests/corpus/corpus.py report
+
+corpus-select: setup
+	PYTHONPATH=$(CURDIR)/src $(PYTHON) tests/corpus/corpus.py select
 
 # The test suite: unit tests and the end-to-end tests (network, root, container). The doctor
 # first: a missing host tool fails here, once, naming its fix, not test by test.

@@ -29,13 +29,31 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
     builder-lock = "builder-lock.json"              # the builder and endpoint rootfs lock
     install-test-commands = ["app --help"]          # shell commands 'debwheels install-test' runs
                                                     # after installing the .deb (default: "<name> --version")
+    runtime-dependencies = true                     # false: lock only what requirements.in names, each with its
+                                                    # build closure, not their runtime dependencies (a set of
+                                                    # wheels to rebuild: a corpus, debwheels rebuild-check)
 
-    [tool.debwheels.packages.<name>]                # per-package build settings
+    [tool.debwheels.packages.<name>]                # per-package build settings (every version of <name>)
     env = {NAME = "value"}                          # extra build environment variables
     config-settings = {"--build-option" = ["--x"]}  # PEP 517 config_settings
     patches = "patches/<name>"                      # *.patch / *.diff applied with patch -p1, sorted
     extra-build-requires = ["wheel"]                # added to the declared build requirements
     build-requires = ["setuptools>=61"]             # replaces them (breaks a build-time cycle)
+
+    [tool.debwheels.packages."<name>==<version>"]   # the same keys for that one version (PEP 440 equality:
+                                                    # "x==1.0" is x 1.0.0); only NAME or "NAME==VERSION"
+    build-requires = ["setuptools<80"]              # overrides the <name> table key by key (an unset key
+                                                    # comes from it): other versions keep the <name> table
+
+    [tool.debwheels.build-backends."<backend>"]     # defaults of every package whose build-system.build-backend
+                                                    # is <backend> ("hatchling.build"): env, config-settings,
+                                                    # extra-build-requires, build-requires; not patches
+    env = {NAME = "value"}                          # a package's tables override them key by key
+                                                    # Precedence: build-backends < packages.<name>
+                                                    # < packages."<name>==<version>". <backend> is compared whole;
+                                                    # when no table names it, its part before ":" is tried, so
+                                                    # "setuptools.build_meta" also covers sdists without a
+                                                    # build-backend (they get "setuptools.build_meta:__legacy__")
 """
 
 from __future__ import annotations
@@ -44,6 +62,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -52,6 +71,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from debwheels.errors import ConfigError
 from debwheels.lock.releases import Cutoff, parse_duration, parse_timestamp
@@ -103,6 +123,7 @@ class Defaults:
     lock: str = "requirements/lock.json"
     dockerfile: str = "Dockerfile"
     builder_lock: str = "builder-lock.json"
+    runtime_dependencies: bool = True
 
 
 DEFAULTS = Defaults()
@@ -121,7 +142,7 @@ FINGERPRINT = re.compile(r"\A[0-9A-F]{40}\Z")
 
 @dataclass(frozen=True)
 class PackageSettings:
-    """Build settings of one package (``[tool.debwheels.packages.<name>]``).
+    """Build settings of one package: its tables merged (see :meth:`Config.settings`).
 
     Attributes:
         name: canonical project name.
@@ -130,6 +151,8 @@ class PackageSettings:
         patches: directory of patches applied before the build, or None.
         extra_build_requires: PEP 508 strings added to the declared build requirements.
         build_requires: PEP 508 strings replacing the declared ones, or None.
+        build_requires_from: the header of the table that set ``build_requires`` (for
+            messages, such as ``[tool.debwheels.packages."x==1.0"]``), or None; not a build input.
     """
 
     name: str
@@ -138,12 +161,77 @@ class PackageSettings:
     patches: Path | None = None
     extra_build_requires: tuple[str, ...] = ()
     build_requires: tuple[str, ...] | None = None
+    build_requires_from: str | None = None
 
     def patch_files(self) -> list[Path]:
         """The patch files, sorted by name (``*.patch``, ``*.diff``)."""
         if self.patches is None:
             return []
         return sorted(p for p in self.patches.iterdir() if p.suffix in (".patch", ".diff"))
+
+
+#: The keys of a settings table as pyproject.toml writes them, and the attribute each is read into.
+SETTING_KEYS: dict[str, str] = {
+    "env": "env",
+    "config-settings": "config_settings",
+    "patches": "patches",
+    "extra-build-requires": "extra_build_requires",
+    "build-requires": "build_requires",
+}
+
+
+@dataclass(frozen=True)
+class SettingsTable:
+    """One table of build settings as pyproject.toml writes it: only the keys it sets (None: not set).
+
+    A ``[tool.debwheels.packages.<name>]``, ``[tool.debwheels.packages."<name>==<version>"]`` or
+    ``[tool.debwheels.build-backends."<backend>"]`` table; :func:`merge_settings` merges them.
+
+    Attributes:
+        where: the table's header, for messages (``[tool.debwheels.packages."x==1.0"]``).
+        env: extra build environment variables, or None.
+        config_settings: PEP 517 ``config_settings``, or None.
+        patches: the patch directory, or None (never set in a build-backends table).
+        extra_build_requires: PEP 508 strings added to the declared build requirements, or None.
+        build_requires: PEP 508 strings replacing the declared ones, or None.
+    """
+
+    where: str
+    env: dict[str, str] | None = None
+    config_settings: dict[str, str | list[str]] | None = None
+    patches: Path | None = None
+    extra_build_requires: tuple[str, ...] | None = None
+    build_requires: tuple[str, ...] | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys this table sets, as pyproject.toml writes them, in :data:`SETTING_KEYS` order."""
+        return tuple(key for key, attr in SETTING_KEYS.items() if getattr(self, attr) is not None)
+
+
+def merge_settings(name: str, tables: Iterable[SettingsTable | None]) -> PackageSettings:
+    """Merge settings *tables* key by key: a key a later table sets overrides the earlier tables' value.
+
+    Args:
+        name: the canonical project name the result is for.
+        tables: lowest precedence first (build-backends, packages.NAME, packages."NAME==VERSION"); None entries are skipped.
+
+    Returns:
+        PackageSettings: every key at its default unless some table sets it; ``build_requires_from``
+        names the table whose ``build-requires`` won.
+    """
+    values: dict[str, Any] = {}
+    source: str | None = None
+    for table in tables:
+        if table is None:
+            continue
+        for attr in SETTING_KEYS.values():
+            value = getattr(table, attr)
+            if value is not None:
+                values[attr] = value
+        if table.build_requires is not None:
+            source = table.where
+    return PackageSettings(name, **values, build_requires_from=source)
 
 
 @dataclass(frozen=True)
@@ -170,13 +258,16 @@ class Config:
     lock_file: Path
     dockerfile: Path
     builder_lock: Path
-    packages: dict[str, PackageSettings]
+    packages: dict[str, SettingsTable]
+    package_versions: dict[tuple[str, Version], SettingsTable]
+    build_backends: dict[str, SettingsTable]
     project_inputs: tuple[str, ...] | None
     install_test_commands: tuple[str, ...]
     extra_builder_packages: tuple[str, ...]
     extra_depends: tuple[str, ...]
     exclude_newer: datetime | None
     min_release_age: timedelta | None
+    runtime_dependencies: bool = True
 
     @property
     def cutoff(self) -> Cutoff:
@@ -192,9 +283,52 @@ class Config:
         """True when the project builds for more than one target (reports then name the target)."""
         return len(self.targets) > 1
 
-    def settings(self, name: str) -> PackageSettings:
-        """Settings of package *name* (canonical); empty settings when none are configured."""
-        return self.packages.get(name) or PackageSettings(name)
+    def settings(self, name: str, version: str | None = None, backend: str | None = None) -> PackageSettings:
+        """The build settings of one package: its tables merged key by key.
+
+        Precedence (a key a later table sets wins): the ``build-backends`` table of *backend*,
+        then ``packages.<name>``, then ``packages."<name>==<version>"``.
+
+        Args:
+            name: project name (canonicalised here).
+            version: its version; None (or a version PEP 440 cannot parse): no version table applies.
+            backend: its ``build-system.build-backend`` (:func:`debwheels.build.sources.read_build_system`);
+                None or "": no backend table applies. A table naming it whole is taken, else one
+                naming its part before ``:`` (``setuptools.build_meta`` for ``setuptools.build_meta:__legacy__``).
+
+        Returns:
+            PackageSettings: with the canonical name; every key at its default when no table sets it.
+        """
+        canonical = str(canonicalize_name(name))
+        exact: SettingsTable | None = None
+        if version is not None:
+            try:
+                exact = self.package_versions.get((canonical, Version(version)))
+            except InvalidVersion:
+                exact = None
+        return merge_settings(canonical, (self.backend_table(backend), self.packages.get(canonical), exact))
+
+    def backend_table(self, backend: str | None) -> SettingsTable | None:
+        """The ``build-backends`` table of *backend*: the one naming it whole, else its part before ``:``; or None."""
+        if not backend:
+            return None
+        found = self.build_backends.get(backend)
+        if found is None and ":" in backend:
+            found = self.build_backends.get(backend.split(":", 1)[0])
+        return found
+
+    def overridden(self) -> list[str]:
+        """Canonical names whose ``packages.<name>`` table or any ``"<name>==<version>"`` table sets build-requires.
+
+        Name-level: a version table counts for every version of its name; build-backends
+        tables do not count (which backend a release has is known only once its sdist is read).
+
+        Returns:
+            list[str]: sorted, each once.
+        """
+        names = {name for name, table in self.packages.items() if table.build_requires is not None}
+        names |= {name for (name, _), table in self.package_versions.items() if table.build_requires is not None}
+        return sorted(names)
 
     @cached_property
     def cache_dir(self) -> Path:
@@ -275,7 +409,7 @@ def container_runtime(option: str | None, configured: str = "podman") -> str:
     return runtime
 
 
-_KINDS: dict[type, str] = {int: "an integer", str: "a string", list: "a list", dict: "a table"}
+_KINDS: dict[type, str] = {int: "an integer", str: "a string", list: "a list", dict: "a table", bool: "true or false"}
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
@@ -287,11 +421,21 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     return value
 
 
-def _package_settings(root: Path, name: str, table: Any) -> PackageSettings:
-    where = f"[tool.debwheels.packages.{name}]"
+#: A project name as PEP 508 allows it (before canonicalisation).
+PROJECT_NAME = re.compile(r"\A(?:[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\Z", re.I)
+#: A ``build-system.build-backend`` value: a dotted module path, optionally ``:`` and a dotted object path.
+BUILD_BACKEND = re.compile(r"\A[A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)?\Z")
+
+
+def _settings_table(root: Path, where: str, table: Any, known: Iterable[str] = SETTING_KEYS) -> SettingsTable:
+    """Parse one settings table (*where*: its header, for messages) into the keys it sets.
+
+    Raises:
+        ConfigError: not a table, a key not in *known*, or a value of the wrong type or form.
+    """
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table: fix pyproject.toml")
-    known = {"env", "config-settings", "patches", "extra-build-requires", "build-requires"}
+    known = set(known)
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{where} has unknown keys {', '.join(unknown)}: use {', '.join(sorted(known))}")
@@ -317,15 +461,101 @@ def _package_settings(root: Path, name: str, table: Any) -> PackageSettings:
                 Requirement(str(text))
             except InvalidRequirement as exc:
                 raise ConfigError(f"{where} {key}: {text!r} is not a PEP 508 requirement ({exc})") from None
+    extra = table.get("extra-build-requires")
     replace = table.get("build-requires")
-    return PackageSettings(
-        name=name,
-        env={str(k): str(v) for k, v in env.items()},
-        config_settings=dict(settings),
+    return SettingsTable(
+        where=where,
+        env={str(k): str(v) for k, v in env.items()} if "env" in table else None,
+        config_settings=dict(settings) if "config-settings" in table else None,
         patches=patch_dir,
-        extra_build_requires=tuple(str(r) for r in _get(table, "extra-build-requires", list, [])),
+        extra_build_requires=tuple(str(r) for r in extra) if isinstance(extra, list) else None,
         build_requires=tuple(str(r) for r in replace) if isinstance(replace, list) else None,
     )
+
+
+def package_table_key(key: str) -> tuple[str, Version | None]:
+    """The package a ``[tool.debwheels.packages]`` key names: ``NAME`` or ``NAME==VERSION``.
+
+    Args:
+        key: the table's key as written (a TOML quoted key for ``"NAME==VERSION"``).
+
+    Returns:
+        (canonical name, the PEP 440 version or None for a NAME table).
+
+    Raises:
+        ConfigError: anything else (another operator, a wildcard, extras, a marker, a URL,
+            several specifiers, or not a requirement at all).
+    """
+    if PROJECT_NAME.fullmatch(key):
+        return str(canonicalize_name(key)), None
+    try:
+        req: Requirement | None = Requirement(key)
+    except InvalidRequirement:
+        req = None
+    specs = list(req.specifier) if req is not None else []
+    version: Version | None = None
+    if len(specs) == 1 and specs[0].operator == "==" and not specs[0].version.endswith("*"):
+        try:
+            version = Version(specs[0].version)
+        except InvalidVersion:
+            version = None
+    if req is None or version is None or req.extras or req.marker is not None or req.url:
+        raise ConfigError(
+            f"[tool.debwheels.packages.{clip(json.dumps(key), 80)}] names neither a package nor one version of it: "
+            'a package table is NAME or "NAME==VERSION" (exactly one PEP 440 version; no other operator, wildcard, '
+            "extras, marker or URL): fix pyproject.toml"
+        )
+    return str(canonicalize_name(req.name)), version
+
+
+def _package_tables(
+    root: Path, tables: dict[str, Any]
+) -> tuple[dict[str, SettingsTable], dict[tuple[str, Version], SettingsTable]]:
+    """The ``[tool.debwheels.packages]`` tables: by canonical name, and by (canonical name, version).
+
+    Raises:
+        ConfigError: a bad key (:func:`package_table_key`) or table, or two keys naming the same package or version.
+    """
+    names: dict[str, SettingsTable] = {}
+    versions: dict[tuple[str, Version], SettingsTable] = {}
+    written: dict[tuple[str, Version | None], str] = {}
+    for key, value in tables.items():
+        name, version = package_table_key(str(key))
+        if (name, version) in written:
+            raise ConfigError(
+                f"[tool.debwheels.packages] keys {json.dumps(written[name, version])} and {json.dumps(str(key))} "
+                "name the same package or version: merge the two tables in pyproject.toml"
+            )
+        written[name, version] = str(key)
+        if version is None:
+            names[name] = _settings_table(root, f"[tool.debwheels.packages.{name}]", value)
+        else:
+            versions[name, version] = _settings_table(root, f"[tool.debwheels.packages.{json.dumps(str(key))}]", value)
+    return names, versions
+
+
+def _backend_tables(root: Path, tables: dict[str, Any]) -> dict[str, SettingsTable]:
+    """The ``[tool.debwheels.build-backends]`` tables by backend (as written).
+
+    Raises:
+        ConfigError: a key that is not a backend object reference, ``patches`` or another
+            unknown key, or a value of the wrong type.
+    """
+    found: dict[str, SettingsTable] = {}
+    for backend, value in tables.items():
+        where = f"[tool.debwheels.build-backends.{clip(json.dumps(str(backend)), 80)}]"
+        if not BUILD_BACKEND.fullmatch(str(backend)):
+            raise ConfigError(
+                f"{where}: the key must be a build-system.build-backend value such as "
+                '"setuptools.build_meta" or "hatchling.build": fix pyproject.toml'
+            )
+        if isinstance(value, dict) and "patches" in value:
+            raise ConfigError(
+                f"{where} sets patches, which apply to one package's source: "
+                "move it to [tool.debwheels.packages.<name>] in pyproject.toml"
+            )
+        found[str(backend)] = _settings_table(root, where, value, [k for k in SETTING_KEYS if k != "patches"])
+    return found
 
 
 def _timestamp(value: str | datetime | None) -> datetime | None:
@@ -444,10 +674,8 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         )
     if len(set(targets)) != len(targets):
         raise ConfigError(f"targets = {targets!r} lists a suite twice: list each once")
-    per_package = {
-        str(canonicalize_name(name)): _package_settings(root, canonicalize_name(name), value)
-        for name, value in _get(table, "packages", dict, {}).items()
-    }
+    per_package, per_version = _package_tables(root, _get(table, "packages", dict, {}))
+    per_backend = _backend_tables(root, _get(table, "build-backends", dict, {}))
     return Config(
         root=root,
         project_name=str(project.get("name") or _locked_project_name(root, table) or root.name),
@@ -476,4 +704,7 @@ def load_config(root: Path, runtime: str | None = None, missing_ok: bool = False
         project_inputs=tuple(inputs) if inputs is not None else None,
         install_test_commands=tuple(commands),
         packages=per_package,
+        package_versions=per_version,
+        build_backends=per_backend,
+        runtime_dependencies=_get(table, "runtime-dependencies", bool, DEFAULTS.runtime_dependencies),
     )

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from debwheels.build.repro import Outcome, has_c_extension, render_html, write_report
+from debwheels.build.repro import Outcome, StoredOutcomes, has_c_extension, render_html, subgraph, write_report
 from debwheels.build.vary import ALL, Variation, parse_vary
 from debwheels.debian.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 from debwheels.errors import UsageError
+from debwheels.lock.graph import LockedPackage, LockGraph
 
 
 def test_vary_spec_follows_reprotest_syntax() -> None:
@@ -153,3 +154,43 @@ def test_the_report_is_format_2_and_names_each_rows_target(tmp_path: Path) -> No
     )
     _, ok = write_report(tmp_path, Variation(), rows[:1])
     assert ok is True and json.loads(report.read_text(encoding="utf-8"))["reproducible"] is True
+
+
+def _graph() -> LockGraph:
+    graph = LockGraph("3.11.2", ["a", "b"], "proj-1")
+    for key, env in {
+        "a-1": ["tool-1"],
+        "b-1": ["tool-2"],
+        "tool-1": ["base-1"],
+        "tool-2": [],
+        "base-1": [],
+        "pyproject-hooks-1.3.3": ["base-1"],
+    }.items():
+        name, version = key.rsplit("-", 1)
+        graph.packages[key] = LockedPackage(name, version, f"{key}.tar.gz", "0" * 64, build_env=env)
+    graph.frontend = ["pyproject-hooks-1.3.3"]
+    return graph
+
+
+def test_a_chunk_of_the_varied_builds_runs_on_the_build_closure_of_its_packages() -> None:
+    graph = _graph()
+    cut = subgraph(graph, ["a-1"])
+    assert sorted(cut.packages) == ["a-1", "base-1", "pyproject-hooks-1.3.3", "tool-1"]
+    assert cut.frontend == graph.frontend and sorted(graph.packages) != sorted(cut.packages)
+
+
+def test_stored_outcomes_count_only_for_the_same_build_key_variations_and_reports(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    (report / "diffoscope").mkdir(parents=True)
+    varied = Variation(parse_vary("+all"))
+    store = StoredOutcomes(tmp_path / "results", varied, report)
+    outcome = Outcome("a", "1", "wheel", "setuptools.build_meta", "bookworm", reproducible=False, build_seconds=1.5)
+    outcome.diffoscope = "diffoscope/a.html"
+    store.put("a-1", "k" * 64, outcome)
+    assert store.get("a-1", "k" * 64) is None  # the report it links to is gone
+    (report / "diffoscope" / "a.html").write_text("<html></html>")
+    assert store.get("a-1", "k" * 64) == outcome
+    assert store.get("a-1", "j" * 64) is None  # another build key: the sdist, settings or builder changed
+    assert StoredOutcomes(tmp_path / "results", Variation(parse_vary("-all,+time")), report).get("a-1", "k" * 64) is None
+    (tmp_path / "results" / "b-1.json").write_text("{not json")
+    assert store.get("b-1", "k" * 64) is None  # a damaged record is a miss, not an error

@@ -167,6 +167,17 @@ def test_only_releases_with_a_usable_sdist_inside_the_cutoff_are_candidates(
     assert found["lib"].metadata_source == "sdist lib-1.0.tar.gz"
 
 
+def test_without_runtime_dependencies_only_the_roots_are_resolved(index: tuple[Index, str], tmp_path: Path) -> None:
+    served, url = index
+    served.add("app", "1.0", ["lib>=1", "missing-everywhere"])  # its requirements are not followed
+    served.add("tool", "2.0", ["lib"])
+    served.add("lib", "1.0")
+    found = run(url, tmp_path, ["app==1.0", "tool"], follow_dependencies=False)
+    assert sorted(found) == ["app", "tool"]
+    assert list(found["app"].requires_dist) == ["lib>=1", "missing-everywhere"]  # recorded, not resolved
+    assert sorted(run(url, tmp_path / "c2", ["tool"])) == ["lib", "tool"]  # the default follows them
+
+
 def test_min_release_age_skips_fresh_uploads(index: tuple[Index, str], tmp_path: Path) -> None:
     served, url = index
     served.add("lib", "1.0")

@@ -10,7 +10,9 @@ one the lock chose for it.
 Each build runs in a fresh container: no network, user 1000, fixed build path
 ``/build/<name>-<version>``, umask 022, ``SOURCE_DATE_EPOCH``, ``LC_ALL=C.UTF-8``, ``TZ=UTC``,
 ``PYTHONHASHSEED=0``, no ``PIP_*`` from the host, plus the package's own settings
-(``[tool.debwheels.packages.<name>]``). Its build requirements are installed only from wheels
+(:meth:`debwheels.config.Config.settings`: the tables of its build backend, name and version,
+merged). When its ``build-requires`` setting drops a declared requirement and the build fails,
+the message says so. Its build requirements are installed only from wheels
 built earlier in the same run, ``--no-index --require-hashes``. The PEP 517 frontend is
 pyproject_hooks from its pinned sdist. The result is staged in ``.debwheels/staged-mirror``
 for ``debwheels sign`` to publish.
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
-from debwheels.build.closure import effective_requires, topological_order
+from debwheels.build.closure import dropped_note, effective_requires, topological_order
 from debwheels.build.driver import BuildDriver, Finished
 from debwheels.build.incontainer import DRIVER
 from debwheels.build.keys import CachedWheel, KeyInputs, KeyMaker
@@ -129,19 +131,22 @@ class Builder:
             RequirementsError: no sdist sha256 in the lock.
             FetchError, HashMismatchError, UnsafeArchiveError: see :mod:`debwheels.build.sources`.
         """
-        settings = self.cfg.settings(package.name)
         stem = f"{package.name}-{package.version}"
         if package.key == graph.project:
             tree = self.work / "src" / stem / stem
             export_tree(self.cfg.root, tree, (self.cfg.mirror_dir.name,), self.cfg.project_inputs)
-            return SourceItem(package, tree, read_build_system(tree), None, settings)
+            build_system = read_build_system(tree)
+            settings = self.cfg.settings(package.name, package.version, build_system.backend)
+            return SourceItem(package, tree, build_system, None, settings)
         if package.sha256 is None:
             raise RequirementsError(
                 f"{package.key} has no sdist sha256 in {self.cfg.lock_file.name}: run 'debwheels lock'"
             )
         sdist = fetch(package.pin(), self.cfg.index_url, self.cfg.cache_dir)
         tree = unpack(sdist.path, self.work / "src" / stem)
-        return SourceItem(package, tree, read_build_system(tree), sdist, settings)
+        build_system = read_build_system(tree)
+        settings = self.cfg.settings(package.name, package.version, build_system.backend)
+        return SourceItem(package, tree, build_system, sdist, settings)
 
     def reset(self) -> None:
         """Empty the working directory and the wheel set of this run."""
@@ -208,6 +213,10 @@ class Builder:
         env.update(item.settings.env)
         return self.variation.environment(env)
 
+    def _dropped(self, item: SourceItem) -> str:
+        """The sentence a failure of *item* adds when its build-requires setting dropped declared requirements, or ""."""
+        return dropped_note(item.build_system, item.settings, self.environment)
+
     def run_container(
         self, item: SourceItem, env_wheels: list[BuiltWheel], frontend: Path, probe: bool, log: Path
     ) -> dict[str, object]:
@@ -263,13 +272,16 @@ class Builder:
             if error.is_file() and not error.is_symlink():
                 return {"wheel": None, **json.loads(error.read_text(encoding="utf-8"))}
             text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+            note = self._dropped(item)
             sign = _NETWORK_SIGNS.search(text)
             if sign:
                 raise BuildError(
                     f"building {item.stem} tried to reach the network ({sign.group(0)}): builds are offline; "
-                    f"patch the sdist ([tool.debwheels.packages.{item.package.name}] patches) or build without it (log {log})"
+                    f"patch the sdist ([tool.debwheels.packages.{item.package.name}] patches) or build without it"
+                    f"{f' ({note})' if note else ''} (log {log})"
                 ) from None
             advice = advice_for_log(text, self.cfg.debian_suite)  # a missing Debian package, if the log says so
+            advice = "; ".join(part for part in (advice, note) if part)
             raise BuildError(failure(f"building {item.stem}", log, advice=advice)) from None
         if (out / "result.json").is_symlink():  # written by the driver; a link was planted by the build
             raise BuildError(f"building {item.stem}: out/result.json is a link, planted by the build: refusing it")
@@ -399,6 +411,7 @@ class Builder:
     ) -> None:
         """Take in one finished build or probe (main thread); a complete probe answer goes to *probes*."""
         outcome = done.outcome
+        result.seconds[key] = done.seconds
         result.dynamic[key] = list(outcome.get("dynamic_requires") or [])
         if isinstance(outcome.get("metadata"), str):
             result.metadata[key] = str(outcome["metadata"]).encode()
@@ -418,9 +431,10 @@ class Builder:
                 )
             )
         elif missing:
+            note = self._dropped(done.item)
             raise BuildError(
-                f"{done.item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks: "
-                f"run 'debwheels lock' to add them (log {done.log})"
+                f"{done.item.stem}: its build backend asks for {', '.join(missing)}, which its build environment lacks"
+                f"{f' ({note})' if note else ''}: run 'debwheels lock' to add them (log {done.log})"
             )
         if outcome.get("wheel"):
             path = Path(str(outcome["wheel"]))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from debwheels.build.results import BuiltWheel
@@ -28,6 +28,66 @@ def effective_requires(build_system: BuildSystem, settings: PackageSettings) -> 
     """Static build requirements after the package's settings: replaced, then extended."""
     declared = settings.build_requires if settings.build_requires is not None else build_system.requires
     return [*declared, *settings.extra_build_requires]
+
+
+def dropped_requirements(
+    build_system: BuildSystem, settings: PackageSettings, environment: Mapping[str, str] | None = None
+) -> list[str]:
+    """The declared build requirements that the settings' ``build-requires`` replacement drops.
+
+    Args:
+        build_system: the sdist's (or project's) build system, its declared ``requires``.
+        settings: the package's merged settings.
+        environment: PEP 508 marker environment of the builder; when given, a declared
+            requirement whose marker is false there is not counted.
+
+    Returns:
+        list[str]: sorted canonical names declared but named neither by ``build-requires`` nor by
+        ``extra-build-requires``; empty when ``build-requires`` is not set.
+    """
+    if settings.build_requires is None:
+        return []
+    kept = set()
+    for text in effective_requires(build_system, settings):
+        try:
+            kept.add(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            continue
+    dropped: set[str] = set()
+    for text in build_system.requires:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if environment is not None and req.marker is not None and not req.marker.evaluate({**environment, "extra": ""}):
+            continue
+        if canonicalize_name(req.name) not in kept:
+            dropped.add(str(canonicalize_name(req.name)))
+    return sorted(dropped)
+
+
+def dropped_note(
+    build_system: BuildSystem, settings: PackageSettings, environment: Mapping[str, str] | None = None
+) -> str:
+    """The sentence a failed build or probe adds when its ``build-requires`` setting dropped declared requirements.
+
+    Args:
+        build_system, settings, environment: as for :func:`dropped_requirements`.
+
+    Returns:
+        str: e.g. ``its build-requires setting in [tool.debwheels.packages."x==1.0"] replaces the
+        declared requirements and drops cython: add it back if the build needs it``; "" when
+        nothing is dropped.
+    """
+    dropped = dropped_requirements(build_system, settings, environment)
+    if not dropped:
+        return ""
+    where = settings.build_requires_from or f"[tool.debwheels.packages.{settings.name}]"
+    them = "it" if len(dropped) == 1 else "them"
+    return (
+        f"its build-requires setting in {where} replaces the declared requirements and drops "
+        f"{', '.join(dropped)}: add {them} back if the build needs {them}"
+    )
 
 
 def env_closure(

@@ -128,6 +128,8 @@ def reproduce(
     report_dir: Path | None = None,
     reuse_first: bool = False,
     suite: str | None = None,
+    jobs: int = 1,
+    resume: bool = False,
 ) -> Reproduced:
     """Rebuild *names* (default: every locked wheel) under varied conditions and compare (``debwheels repro``).
 
@@ -141,6 +143,9 @@ def reproduce(
             for its key when it holds one (``debwheels update``: the build it just made), so
             only the varied build runs.
         suite: check this target only (default: every target, each in its own builder).
+        jobs: builds at once, each in its own container.
+        resume: keep the report directory and take each package's stored outcome when its
+            build key and the variations are unchanged (:class:`debwheels.build.repro.StoredOutcomes`).
 
     Returns:
         Reproduced: the outcomes, the report and whether all were reproducible.
@@ -154,10 +159,14 @@ def reproduce(
     from debwheels.build.vary import Variation, parse_vary
 
     variation = Variation(parse_vary(vary))
-    directory = fresh_dir((report_dir or ctx.cfg.state_dir / "repro-report").resolve())
+    directory = (report_dir or ctx.cfg.state_dir / "repro-report").resolve()
+    if resume:
+        directory.mkdir(parents=True, exist_ok=True)
+    else:
+        fresh_dir(directory)
     outcomes: list[Outcome] = []
     for target in ctx.each_target() if suite is None else [ctx.for_target(suite)]:
-        runner = Repro(target, variation, directory)
+        runner = Repro(target, variation, directory, jobs, resume)
         outcomes += runner.wheels({str(canonicalize_name(n)) for n in names} or None, reuse_first)
         if with_deb:
             outcomes.append(runner.deb())

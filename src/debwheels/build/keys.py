@@ -4,7 +4,8 @@ A wheel is a function of its inputs: the sdist (sha256) or, for the project itse
 tree (:func:`tree_sha256`; only the ``[tool.debwheels] project-inputs`` when set, and then the
 build sees only those files too, so a file outside them cannot change the wheel unseen); the wheels of its build environment (sha256 each); the builder
 (rootfs sha256 from ``builder-lock.json`` and the Dockerfile's sha256); the package's
-settings (environment, config_settings, build requirements, patches by sha256);
+settings as merged for its version and locked build backend (:meth:`debwheels.config.Config.settings`:
+environment, config_settings, build requirements, patches by sha256);
 SOURCE_DATE_EPOCH; the in-container driver and the pinned PEP 517 frontend. Their sha256 over
 a canonical JSON rendering (sorted keys, no spaces) is the *build key*. A build whose key
 equals the key of an earlier build is not run again: its wheel is reused, from the published
@@ -30,7 +31,7 @@ from typing import Any
 
 from debwheels import strictjson
 from debwheels.build.project import project_files
-from debwheels.config import Config, PackageSettings
+from debwheels.config import SETTING_KEYS, Config, PackageSettings, SettingsTable, merge_settings
 from debwheels.debian.images import load_lock
 from debwheels.errors import VerificationError
 from debwheels.fsutil import fresh_dir, link_or_copy, sha256_file
@@ -124,6 +125,26 @@ def settings_record(settings: PackageSettings) -> dict[str, Any]:
     }
 
 
+def table_record(table: SettingsTable) -> dict[str, Any]:
+    """One settings table as JSON data (what a lock's inputs record of it).
+
+    Args:
+        table: a packages or build-backends table of ``[tool.debwheels]``.
+
+    Returns:
+        dict: :func:`settings_record` of the table alone (a key it does not set at its default),
+        plus ``"cleared"`` when the table sets env, config-settings or extra-build-requires empty
+        (that overrides a lower table's value, yet reads like not setting it).
+    """
+    record = settings_record(merge_settings("", [table]))
+    cleared = [
+        key
+        for key in ("env", "config-settings", "extra-build-requires")
+        if key in table.keys and not getattr(table, SETTING_KEYS[key])
+    ]
+    return {**record, "cleared": cleared} if cleared else record
+
+
 class KeyMaker:
     """Build inputs of the packages of one lock graph (the parts shared by every package computed once).
 
@@ -161,7 +182,7 @@ class KeyMaker:
             source,
             dict(sorted(build_env.items())),
             self.builder,
-            settings_record(self.cfg.settings(package.name)),
+            settings_record(self.cfg.settings(package.name, package.version, package.build_backend or None)),
             self.cfg.source_date_epoch,
             self.procedure,
         )

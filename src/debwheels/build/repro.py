@@ -21,9 +21,12 @@ and ``index.html`` beside it: the same as a table, like reproduciblewheels.com.
 from __future__ import annotations
 
 import html
+import json
+import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from debwheels import strictjson
 from debwheels.build.builder import Builder
@@ -37,6 +40,7 @@ from debwheels.errors import BuildError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_file, sha256_file
 from debwheels.lock.graph import LockGraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
+from debwheels.progress import duration
 from debwheels.tools import diffoscope
 
 
@@ -59,10 +63,64 @@ class Outcome:
     diffoscope: str | None = None
     error: str | None = None
     log: str | None = None
+    build_seconds: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        """The outcome :meth:`to_json` rendered."""
+        return cls(**{k.replace("-", "_"): v for k, v in data.items()})
 
     def to_json(self) -> dict[str, object]:
         """JSON object with dashed keys."""
         return {k.replace("_", "-"): v for k, v in asdict(self).items()}
+
+
+#: The varied builds run this many times ``jobs`` packages at a time, each batch's outcomes stored at once.
+CHUNK = 4
+
+
+def subgraph(graph: LockGraph, keys: list[str]) -> LockGraph:
+    """*graph* cut down to *keys*, their build environments (transitively) and the frontend."""
+    wanted, stack = set(graph.frontend), list(keys)
+    while stack:
+        key = stack.pop()
+        if key not in wanted:
+            wanted.add(key)
+            stack.extend(graph.packages[key].build_env)
+    return replace(graph, packages={k: p for k, p in graph.packages.items() if k in wanted})
+
+
+class StoredOutcomes:
+    """Outcomes of earlier runs, one JSON file per package (``<dir>/<key>.json``), by build key and variations.
+
+    An outcome counts for a later run only when the package's normal build key (every input of
+    the build, :mod:`debwheels.build.keys`) and the variations are the same, and the reports it
+    links to are still in the report directory.
+    """
+
+    def __init__(self, directory: Path, variation: Variation, report_dir: Path) -> None:
+        self.directory = directory
+        self.variations = sorted(variation.enabled)
+        self.report_dir = report_dir
+
+    def get(self, key: str, build_key: str) -> Outcome | None:
+        """The stored outcome of *key* for *build_key*, or None."""
+        path = self.directory / f"{key}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["build-key"] != build_key or data["variations"] != self.variations:
+                return None
+            outcome = Outcome.from_json(data["outcome"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        links = [link for link in (outcome.diffoscope, outcome.log) if link]
+        return outcome if all((self.report_dir / link).is_file() for link in links) else None
+
+    def put(self, key: str, build_key: str, outcome: Outcome) -> None:
+        """Store *outcome* (written whole, then renamed)."""
+        data = {"build-key": build_key, "variations": self.variations, "outcome": outcome.to_json()}
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.directory / f"{key}.json", strictjson.render(data))
 
 
 def has_c_extension(wheel: Path) -> bool:
@@ -84,12 +142,12 @@ class Repro:
     """
 
     def __init__(
-        self,
-        ctx: Context,
-        variation: Variation,
-        report_dir: Path,
+        self, ctx: Context, variation: Variation, report_dir: Path, jobs: int = 1, resume: bool = False
     ) -> None:
         self.ctx = ctx
+        self.jobs = max(1, jobs)
+        self.resume = resume
+        self.results = StoredOutcomes(ctx.cfg.state_dir / "repro" / "results" / ctx.target, variation, report_dir)
         cfg = self.cfg = ctx.cfg
         self.runtime, self.images = ctx.images()
         self.variation = variation
@@ -101,7 +159,7 @@ class Repro:
     def _builder(self, name: str, variation: Variation | None = None) -> Builder:
         work = self.cfg.state_dir / "repro" / self.ctx.target / name
         logs = self.cfg.logs_dir / "repro" / self.ctx.target / name
-        return Builder(self.ctx, work, variation, keep_going=True, logs=logs)
+        return Builder(self.ctx, work, variation, keep_going=True, logs=logs, jobs=self.jobs)
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
         text = self.report_dir / "diffoscope" / f"{label}.txt"
@@ -116,33 +174,63 @@ class Repro:
     def wheels(self, names: set[str] | None = None, reuse_first: bool = False) -> list[Outcome]:
         """Build every locked package (or *names*) twice and compare; returns one outcome each.
 
-        With *names*, only their packages are built twice; what they need at build time is
-        taken from the build cache by build key (or built once, normally, and cached), so the
-        check costs two builds per named package, not two of the closure. With *reuse_first*
-        too, their normal build is the cached one when there is one: only the varied build runs.
+        The normal builds run first, up to ``jobs`` at once, and go to the build cache by build
+        key; then the varied builds run a few packages at a time (:data:`CHUNK` times ``jobs``),
+        each package with its build environment taken from the cache, so a difference belongs
+        to the package itself. Each outcome is stored as soon as it is known (``resume``): a
+        killed run, started again, takes the outcome of every package whose build key and
+        variations are unchanged and builds only the rest (its normal builds come from the
+        cache). With *names*, only their packages are checked; with *reuse_first* too, the
+        normal build of each is the cached one when there is one (only the varied build runs).
         """
         graph = LockGraph.read(self.cfg.lock_file, self.ctx.target)
         first_builder = self._builder("first")
         only = {p.key for p in graph.packages.values() if p.name in names} if names else None
         items = first_builder.prepare(graph, only | set(graph.frontend) if only is not None else None)
-        reuse = Reuse(BuildCache(self.cfg.build_cache_dir)) if only is not None else None
-        fresh = frozenset(only or ())
-        self.say(f"{self.ctx.target}: first build: normal settings ({len(items)} packages)")
-        first = first_builder.run(graph, items, reuse=reuse, fresh=frozenset() if reuse_first else fresh)
+        checked = sorted(only if only is not None else items)
+        reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
+        self.say(f"{self.ctx.target}: first build: normal settings ({len(checked)} packages to check)")
+        first = first_builder.run(
+            graph, items, reuse=reuse, fresh=frozenset() if reuse_first or self.resume else frozenset(checked)
+        )
+        frontend = first_builder.frontend(graph, items)
+        outcomes: dict[str, Outcome] = {}
+        pending = []
+        for key in checked:
+            entry = first.entries.get(key)
+            stored = self.results.get(key, entry.build_key) if entry is not None and self.resume else None
+            if stored is not None:
+                outcomes[key] = stored
+            elif entry is None:
+                outcomes[key] = self._compare_wheel(graph, items[key], None, None, first, first, frontend)
+            else:
+                pending.append(key)
+        if len(outcomes):
+            self.say(f"{self.ctx.target}: {len(outcomes)} outcomes known already (failed, or stored by an earlier run)")
         second_builder = self._builder("second", self.variation)
         second_builder.reset()
-        self.say(f"{self.ctx.target}: second build: varying {self.variation.describe()}")
-        second = second_builder.run(graph, dict(items), reuse=reuse, fresh=fresh)
-        frontend = first_builder.frontend(graph, items)
-        outcomes = []
-        for key in sorted(items):
-            item = items[key]
-            if names and item.package.name not in names:
-                continue
-            outcomes.append(
-                self._compare_wheel(graph, item, first.built.get(key), second.built.get(key), first, second, frontend)
+        started, size = time.monotonic(), CHUNK * self.jobs
+        for start in range(0, len(pending), size):
+            chunk = pending[start : start + size]
+            self.say(
+                f"{self.ctx.target}: second build of {', '.join(items[k].stem for k in chunk)}: "
+                f"varying {self.variation.describe()}"
             )
-        return outcomes
+            second = second_builder.run(
+                subgraph(graph, chunk), {k: items[k] for k in chunk}, reuse=reuse, fresh=frozenset(chunk)
+            )
+            for key in chunk:
+                outcome = self._compare_wheel(
+                    graph, items[key], first.built.get(key), second.built.get(key), first, second, frontend
+                )
+                outcome.build_seconds = second.seconds.get(key)
+                outcomes[key] = outcome
+                self.results.put(key, first.entries[key].build_key, outcome)
+            done = start + len(chunk)
+            elapsed = time.monotonic() - started
+            eta = duration(elapsed / done * (len(pending) - done))
+            self.say(f"{self.ctx.target}: [{done}/{len(pending)}] compared, elapsed {duration(elapsed)}, ETA {eta}")
+        return [outcomes[key] for key in checked]
 
     def _compare_wheel(
         self,

@@ -61,6 +61,7 @@ class RunResult:
         metadata: core metadata (bytes) as the build backend gave it: prepared when probed
             (``prepare_metadata_for_build_wheel``), the wheel's METADATA when built or reused.
         entry_points: the prepared ``entry_points.txt`` text of probed packages that have one.
+        seconds: wall time of each build or probe that ran (not of reused wheels), in seconds.
     """
 
     built: dict[str, BuiltWheel] = field(default_factory=dict)
@@ -72,3 +73,4 @@ class RunResult:
     failed: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, bytes] = field(default_factory=dict)
     entry_points: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)

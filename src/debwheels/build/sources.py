@@ -311,7 +311,7 @@ def read_build_system(tree: Path) -> BuildSystem:
 
 #: Build requirements and backends that compile Rust: their crates come from crates.io at build
 #: time (or rustup itself, puccinialin), which an offline build cannot reach.
-RUST_TOOLS = frozenset({"maturin", "setuptools-rust", "puccinialin"})
+RUST_TOOLS = frozenset({"maturin", "setuptools-rust", "puccinialin", "uv-build"})  # uv_build: a Rust binary
 
 
 def needs_rust(build_system: BuildSystem) -> str | None:

@@ -121,6 +121,13 @@ def wheels(state: State, jobs: int, rebuild: bool, as_json: bool, key: str | Non
 @click.option(
     "--target", "suite", default=None, metavar="SUITE", help="Check this target only (default: every target)."
 )
+@jobs_option
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Keep the report directory and take each package's outcome from an earlier run when its build key "
+    "and the variations are unchanged (a killed run goes on where it stopped).",
+)
 @json_option
 @click.pass_obj
 def repro(
@@ -130,6 +137,8 @@ def repro(
     vary: str,
     report_dir: Path | None,
     suite: str | None,
+    jobs: int,
+    resume: bool,
     as_json: bool,
 ) -> None:
     """Rebuild NAMES (default: every locked wheel) of every target under varied conditions and compare.
@@ -139,7 +148,7 @@ def repro(
     """
     from debwheels.build.commands import reproduce
 
-    done = reproduce(state.context(), names, vary, with_deb, report_dir, suite=suite)
+    done = reproduce(state.context(), names, vary, with_deb, report_dir, suite=suite, jobs=jobs, resume=resume)
     if as_json:
         click.echo(done.report.read_text(encoding="utf-8"), nl=False)
     else:

@@ -3,8 +3,8 @@
 A lock (:mod:`debwheels.lock.graph`) follows from: ``requirements.in``; the project's own
 build files (``pyproject.toml``, ``setup.cfg``, ``setup.py``: its dependencies and build
 system); the resolution settings (index URL, ``exclude-newer``, ``min-release-age``); every
-per-package setting (:func:`debwheels.build.keys.settings_record`: build requirements,
-environment, config settings, patches by sha256); the targets (for each, in order, the
+build settings table, per package, per package version and per build backend
+(:func:`settings_tables`: build requirements, environment, config settings, patches by sha256); the targets (for each, in order, the
 builder's rootfs by sha256 and its PEP 508 marker environment; the Dockerfile by sha256);
 the imported lock (``--from``) by
 sha256; and the lock procedure (:data:`PROCEDURE` and the in-container driver's sha256).
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from debwheels.build.incontainer import DRIVER
-from debwheels.build.keys import canonical_json, settings_record
+from debwheels.build.keys import canonical_json, table_record
 from debwheels.config import Config
 from debwheels.debian.images import load_lock, marker_environment
 from debwheels.fsutil import sha256_file
@@ -37,7 +37,7 @@ _LABELS = {
     "requirements-in": "requirements.in changed",
     "project": "the project's pyproject.toml, setup.cfg or setup.py changed",
     "resolution": "the index URL or the time cut-offs changed",
-    "settings": "[tool.debwheels.packages] settings changed",
+    "settings": "[tool.debwheels.packages] settings changed (or [tool.debwheels.build-backends])",
     "targets": "the targets or their builders (rootfs, Dockerfile or interpreter) changed",
     "imported": "the imported lock (--from) changed",
 }
@@ -83,6 +83,22 @@ class LockInputs:
         return changed
 
 
+def settings_tables(cfg: Config) -> dict[str, Any]:
+    """Every build settings table of *cfg* as JSON data (:func:`debwheels.build.keys.table_record`), by key.
+
+    Keys: ``<name>`` (canonical) for ``[tool.debwheels.packages.<name>]``, ``<name>==<version>``
+    (canonical name, normalised version) for a version table, ``build-backend <backend>`` for
+    ``[tool.debwheels.build-backends."<backend>"]``; none of them can be another's.
+
+    Returns:
+        dict: sorted by key.
+    """
+    records = {name: table_record(table) for name, table in cfg.packages.items()}
+    records |= {f"{name}=={version}": table_record(table) for (name, version), table in cfg.package_versions.items()}
+    records |= {f"build-backend {backend}": table_record(table) for backend, table in cfg.build_backends.items()}
+    return dict(sorted(records.items()))
+
+
 def lock_inputs(cfg: Config, requirements_in: Path, cutoff: Cutoff, imported: Path | None) -> LockInputs:
     """The inputs of locking *requirements_in* with *cfg*.
 
@@ -117,7 +133,7 @@ def lock_inputs(cfg: Config, requirements_in: Path, cutoff: Cutoff, imported: Pa
                 if cutoff.min_release_age
                 else None,
             },
-            "settings": {name: settings_record(cfg.packages[name]) for name in sorted(cfg.packages)},
+            "settings": settings_tables(cfg),
             "targets": {"order": list(cfg.targets), "dockerfile-sha256": _file_sha256(cfg.dockerfile), **targets},
             "imported": _file_sha256(imported) if imported is not None else None,
         }

@@ -194,7 +194,8 @@ class Locker:
             constraints=self.forced if forced else None,
             what=what,
             buildable_only=build,
-            overridden=[name for name, s in self.cfg.packages.items() if s.build_requires is not None],
+            follow_dependencies=build or self.cfg.runtime_dependencies,
+            overridden=self.cfg.overridden(),
         )
         for item in found:
             if item.skipped:
@@ -257,7 +258,7 @@ class Locker:
         else:
             assert node.sdist is not None and node.sha256 is not None
             build_system = pinned_build_system(node.pin(), self.cfg.index_url, self.cfg.cache_dir)
-        settings = self.cfg.settings(node.name)
+        settings = self.cfg.settings(node.name, node.version, build_system.backend)
         rust = needs_rust(build_system) if settings.build_requires is None else None
         if rust is not None and key != graph.project:
             raise RequirementsError(
@@ -317,6 +318,9 @@ class Locker:
             self._warn_system_packages(graph)
             result = self._discover_dynamic(graph)
             differing, project = confirm(graph, result, self.metadata)
+            if not self.cfg.runtime_dependencies:  # only build environments follow Requires-Dist
+                in_envs = {dep for p in graph.packages.values() for dep in p.build_env}
+                differing = [key for key in differing if key in in_envs]
             if not differing:
                 check_project(graph, project, self.environment, self.cfg.requirements.with_suffix(".in").name, self.say)
                 self._report_skipped(graph)

@@ -128,8 +128,10 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         constraints: Mapping[str, SpecifierSet],
         buildable_only: bool = False,
         overridden: frozenset[str] = frozenset(),
+        follow_dependencies: bool = True,
     ) -> None:
         self.buildable_only = buildable_only
+        self.follow_dependencies = follow_dependencies
         self.overridden = overridden
         self.unbuildable: dict[str, list[Skipped]] = {}
         self.catalog = catalog
@@ -210,6 +212,8 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         found: list[Requirement] = []
         if candidate.extras:  # the extras' identifier depends on the base release, exactly
             found.append(Requirement(f"{candidate.name}=={candidate.version}"))
+        if not self.follow_dependencies:
+            return found
         contexts = [{**self.environment, "extra": e} for e in sorted(candidate.extras)] or [
             {**self.environment, "extra": ""}
         ]
@@ -301,6 +305,7 @@ def resolve(
     what: str = "requirements.in",
     buildable_only: bool = False,
     overridden: Iterable[str] = (),
+    follow_dependencies: bool = True,
 ) -> list[Resolved]:
     """Resolve *requirements* (PEP 508 strings) for the target *environment*.
 
@@ -315,6 +320,8 @@ def resolve(
         buildable_only: skip releases whose build needs Rust (build environments: an older
             build tool that builds offline is taken instead, and reported).
         overridden: names whose build requirements the settings replace (never skipped as Rust).
+        follow_dependencies: False: resolve the roots alone, not their Requires-Dist
+            (``runtime-dependencies = false``; build environments always follow them).
 
     Returns:
         list[Resolved]: one per project (extras merged), sorted by name, each with its sdist and
@@ -336,7 +343,14 @@ def resolve(
     if not roots:
         return []
     provider = Provider(
-        catalog, metadata, environment, preferred or {}, constraints or {}, buildable_only, frozenset(overridden)
+        catalog,
+        metadata,
+        environment,
+        preferred or {},
+        constraints or {},
+        buildable_only,
+        frozenset(overridden),
+        follow_dependencies,
     )
     try:
         result = Resolver(provider, _Reporter()).resolve(roots, max_rounds=MAX_ROUNDS)
