@@ -8,7 +8,7 @@ DEBWHEELS = $(CURDIR)/bin/debwheels
 
 include src/debwheels/data/templates/debwheels.mk
 
-.PHONY: setup corpus corpus-select test unit-test
+.PHONY: setup corpus corpus-select rebuild-check-pypi test unit-test
 
 setup:
 	@bash scripts/setup-host.sh
@@ -25,6 +25,12 @@ corpus: setup
 	$(DEBWHEELS) -C tests/corpus lock -j$(CORPUS_JOBS)
 	-$(DEBWHEELS) -C tests/corpus repro -j$(CORPUS_JOBS) --resume --report tests/corpus/.debwheels/corpus-repro
 	$(PYTHON) tests/corpus/corpus.py report
+
+# debwheels rebuild-check on 20 pure wheels their maintainers published on PyPI (tests/corpus/rebuild-check/).
+rebuild-check-pypi: setup
+	-$(DEBWHEELS) -C tests/corpus rebuild-check -j$(CORPUS_JOBS) --report tests/corpus/rebuild-check/report \
+		$$(grep -v '^#' tests/corpus/rebuild-check/wheels.txt)
+	$(PYTHON) tests/corpus/corpus.py rebuild-report
 
 corpus-select: setup
 	PYTHONPATH=$(CURDIR)/src $(PYTHON) tests/corpus/corpus.py select

@@ -34,7 +34,9 @@ Keys (all optional except ``trusted-fingerprints`` for signing and verifying)::
                                                     # wheels to rebuild: a corpus, debwheels rebuild-check)
 
     [tool.debwheels.packages.<name>]                # per-package build settings (every version of <name>)
-    env = {NAME = "value"}                          # extra build environment variables
+    env = {NAME = "value"}                          # extra build environment variables; a value of "" removes
+                                                    # NAME from the build environment: SOURCE_DATE_EPOCH = ""
+                                                    # builds with file mtimes, as a maintainer's machine does
     config-settings = {"--build-option" = ["--x"]}  # PEP 517 config_settings
     patches = "patches/<name>"                      # *.patch / *.diff applied with patch -p1, sorted
     extra-build-requires = ["wheel"]                # added to the declared build requirements

@@ -769,8 +769,47 @@ def report() -> int:
     return 0
 
 
+REBUILD_DIR = HERE / "rebuild-check"
+
+
+def rebuild_report() -> int:
+    """``rebuild-check/report/report.json`` (``debwheels rebuild-check``) as ``rebuild-check/README.md``."""
+    path = REBUILD_DIR / "report" / "report.json"
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: run make rebuild-check-pypi (from the repository root) first")
+    wheels = json.loads(path.read_text(encoding="utf-8"))["wheels"]
+    same = sum(1 for w in wheels if w["verdict"] == "identical")
+    differ = sum(1 for w in wheels if w["verdict"] == "differs")
+    lines = [
+        "# Rebuilding wheels published on PyPI",
+        "",
+        f"`debwheels rebuild-check` rebuilt {len(wheels)} pure wheels that their maintainers published on PyPI from",
+        f"their sdists, in the build environment each wheel records: **{same} of {len(wheels)} identical byte for",
+        f"byte**, {differ} differ, {len(wheels) - same - differ} could not be built. Reproduce: `make rebuild-check-pypi`",
+        "(the wheels are listed in `wheels.txt`; the report with each diffoscope output is in `report/`).",
+        "",
+        "| wheel | verdict | environment found | notes |",
+        "| --- | --- | --- | --- |",
+    ]
+    for w in wheels:
+        env = w["environment"]
+        sde = env["source-date-epoch"]
+        found = ", ".join(env["pins"]) + (
+            f", SOURCE_DATE_EPOCH={sde}" if sde is not None else ", SOURCE_DATE_EPOCH unset"
+        )
+        notes = "; ".join(env["notes"]) or ""
+        if w["verdict"] == "cannot-build":
+            notes = (w["cause"] or "") + (f"; {notes}" if notes else "")
+        if w["diffoscope"]:
+            notes += f" ([diffoscope](report/{w['diffoscope']}))"
+        lines.append(f"| {md(w['file'])} | {w['verdict']} | {md(found)} | {md(notes.strip())} |")
+    write_atomic(REBUILD_DIR / "README.md", ("\n".join(lines) + "\n").encode())
+    print(f"{same} of {len(wheels)} identical; {REBUILD_DIR / 'README.md'}")
+    return 0
+
+
 if __name__ == "__main__":
-    commands = {"select": select, "report": report}
+    commands = {"select": select, "report": report, "rebuild-report": rebuild_report}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         raise SystemExit(f"usage: corpus.py {{{'|'.join(commands)}}}")
     sys.exit(commands[sys.argv[1]]())

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from debwheels.build.repro import Outcome, StoredOutcomes, has_c_extension, render_html, subgraph, write_report
+from debwheels.build.repro import Outcome, StoredOutcomes, has_c_extension, render_html, write_report
 from debwheels.build.vary import ALL, Variation, parse_vary
 from debwheels.debian.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 from debwheels.errors import UsageError
-from debwheels.lock.graph import LockedPackage, LockGraph
+from debwheels.lock.graph import LockedPackage, LockGraph, subgraph
 
 
 def test_vary_spec_follows_reprotest_syntax() -> None:
@@ -175,7 +175,7 @@ def _graph() -> LockGraph:
 def test_a_chunk_of_the_varied_builds_runs_on_the_build_closure_of_its_packages() -> None:
     graph = _graph()
     cut = subgraph(graph, ["a-1"])
-    assert sorted(cut.packages) == ["a-1", "base-1", "pyproject-hooks-1.3.3", "tool-1"]
+    assert sorted(cut.packages) == ["a-1", "base-1", "pyproject-hooks-1.3.3", "tool-1"]  # the frontend's env too
     assert cut.frontend == graph.frontend and sorted(graph.packages) != sorted(cut.packages)
 
 
@@ -191,6 +191,8 @@ def test_stored_outcomes_count_only_for_the_same_build_key_variations_and_report
     (report / "diffoscope" / "a.html").write_text("<html></html>")
     assert store.get("a-1", "k" * 64) == outcome
     assert store.get("a-1", "j" * 64) is None  # another build key: the sdist, settings or builder changed
-    assert StoredOutcomes(tmp_path / "results", Variation(parse_vary("-all,+time")), report).get("a-1", "k" * 64) is None
+    assert (
+        StoredOutcomes(tmp_path / "results", Variation(parse_vary("-all,+time")), report).get("a-1", "k" * 64) is None
+    )
     (tmp_path / "results" / "b-1.json").write_text("{not json")
     assert store.get("b-1", "k" * 64) is None  # a damaged record is a miss, not an error

@@ -211,6 +211,9 @@ class Builder:
             "CXXFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
         }
         env.update(item.settings.env)
+        # A settings value of "" removes the variable: env = {SOURCE_DATE_EPOCH = ""} builds with the
+        # sources' file mtimes and the clock, as on a maintainer's machine (debwheels rebuild-check).
+        env = {name: value for name, value in env.items() if value != ""}
         return self.variation.environment(env)
 
     def _dropped(self, item: SourceItem) -> str:

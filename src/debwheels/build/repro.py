@@ -24,7 +24,7 @@ import html
 import json
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from debwheels.context import Context
 from debwheels.debian.deb import build_deb
 from debwheels.errors import BuildError, ToolError
 from debwheels.fsutil import atomic_write_text, fresh_file, sha256_file
-from debwheels.lock.graph import LockGraph
+from debwheels.lock.graph import LockGraph, subgraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
 from debwheels.progress import duration
 from debwheels.tools import diffoscope
@@ -75,19 +75,8 @@ class Outcome:
         return {k.replace("_", "-"): v for k, v in asdict(self).items()}
 
 
-#: The varied builds run this many times ``jobs`` packages at a time, each batch's outcomes stored at once.
+#: Packages are checked this many times ``jobs`` at a time, each batch's outcomes stored at once.
 CHUNK = 4
-
-
-def subgraph(graph: LockGraph, keys: list[str]) -> LockGraph:
-    """*graph* cut down to *keys*, their build environments (transitively) and the frontend."""
-    wanted, stack = set(graph.frontend), list(keys)
-    while stack:
-        key = stack.pop()
-        if key not in wanted:
-            wanted.add(key)
-            stack.extend(graph.packages[key].build_env)
-    return replace(graph, packages={k: p for k, p in graph.packages.items() if k in wanted})
 
 
 class StoredOutcomes:
@@ -121,6 +110,11 @@ class StoredOutcomes:
         data = {"build-key": build_key, "variations": self.variations, "outcome": outcome.to_json()}
         self.directory.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.directory / f"{key}.json", strictjson.render(data))
+
+
+def _sdist_size(item: SourceItem) -> int:
+    """The sdist's size in bytes (0 for the project's own tree): the order of a repro run."""
+    return item.sdist.path.stat().st_size if item.sdist is not None else 0
 
 
 def has_c_extension(wheel: Path) -> bool:
@@ -174,62 +168,63 @@ class Repro:
     def wheels(self, names: set[str] | None = None, reuse_first: bool = False) -> list[Outcome]:
         """Build every locked package (or *names*) twice and compare; returns one outcome each.
 
-        The normal builds run first, up to ``jobs`` at once, and go to the build cache by build
-        key; then the varied builds run a few packages at a time (:data:`CHUNK` times ``jobs``),
-        each package with its build environment taken from the cache, so a difference belongs
-        to the package itself. Each outcome is stored as soon as it is known (``resume``): a
-        killed run, started again, takes the outcome of every package whose build key and
-        variations are unchanged and builds only the rest (its normal builds come from the
-        cache). With *names*, only their packages are checked; with *reuse_first* too, the
-        normal build of each is the cached one when there is one (only the varied build runs).
+        The packages go a few at a time (:data:`CHUNK` times ``jobs``), smallest sdist first so
+        that a long run reports most packages early. Each batch is built normally (up to ``jobs``
+        at once; the build cache gets the wheels by build key), then under the variations, each
+        package with its build environment taken from the cache, so a difference belongs to the
+        package itself; its outcomes are stored at once (:class:`StoredOutcomes`). With
+        ``resume`` a run started again after a kill takes the stored outcome of every package
+        whose build key and variations are unchanged, and its normal builds from the cache. With
+        *names*, only their packages are checked; with *reuse_first* too, the normal build of
+        each is the cached one when there is one (only the varied build runs).
         """
         graph = LockGraph.read(self.cfg.lock_file, self.ctx.target)
         first_builder = self._builder("first")
+        second_builder = self._builder("second", self.variation)
+        second_builder.reset()
         only = {p.key for p in graph.packages.values() if p.name in names} if names else None
         items = first_builder.prepare(graph, only | set(graph.frontend) if only is not None else None)
         checked = sorted(only if only is not None else items)
+        ordered = sorted(checked, key=lambda k: (_sdist_size(items[k]), k))
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
-        self.say(f"{self.ctx.target}: first build: normal settings ({len(checked)} packages to check)")
-        first = first_builder.run(
-            graph, items, reuse=reuse, fresh=frozenset() if reuse_first or self.resume else frozenset(checked)
-        )
-        frontend = first_builder.frontend(graph, items)
         outcomes: dict[str, Outcome] = {}
-        pending = []
-        for key in checked:
-            entry = first.entries.get(key)
-            stored = self.results.get(key, entry.build_key) if entry is not None and self.resume else None
-            if stored is not None:
-                outcomes[key] = stored
-            elif entry is None:
-                outcomes[key] = self._compare_wheel(graph, items[key], None, None, first, first, frontend)
-            else:
-                pending.append(key)
-        if len(outcomes):
-            self.say(f"{self.ctx.target}: {len(outcomes)} outcomes known already (failed, or stored by an earlier run)")
-        second_builder = self._builder("second", self.variation)
-        second_builder.reset()
-        started, size = time.monotonic(), CHUNK * self.jobs
-        for start in range(0, len(pending), size):
-            chunk = pending[start : start + size]
-            self.say(
-                f"{self.ctx.target}: second build of {', '.join(items[k].stem for k in chunk)}: "
-                f"varying {self.variation.describe()}"
-            )
-            second = second_builder.run(
-                subgraph(graph, chunk), {k: items[k] for k in chunk}, reuse=reuse, fresh=frozenset(chunk)
-            )
+        started, size, stored = time.monotonic(), CHUNK * self.jobs, 0
+        self.say(
+            f"{self.ctx.target}: {len(checked)} packages, each built normally and varying {self.variation.describe()}"
+        )
+        for start in range(0, len(ordered), size):
+            chunk = ordered[start : start + size]
+            fresh = frozenset() if reuse_first or self.resume else frozenset(chunk)
+            first = first_builder.run(subgraph(graph, chunk), {k: items[k] for k in chunk}, reuse=reuse, fresh=fresh)
+            frontend = first_builder.frontend(graph, items)
+            todo = []
             for key in chunk:
-                outcome = self._compare_wheel(
-                    graph, items[key], first.built.get(key), second.built.get(key), first, second, frontend
+                entry = first.entries.get(key)
+                known = self.results.get(key, entry.build_key) if entry is not None and self.resume else None
+                if known is not None:
+                    outcomes[key], stored = known, stored + 1
+                elif entry is None:  # the normal build failed: nothing to compare
+                    outcomes[key] = self._compare_wheel(graph, items[key], None, None, first, first, frontend)
+                else:
+                    todo.append(key)
+            if todo:
+                second = second_builder.run(
+                    subgraph(graph, todo), {k: items[k] for k in todo}, reuse=reuse, fresh=frozenset(todo)
                 )
-                outcome.build_seconds = second.seconds.get(key)
-                outcomes[key] = outcome
-                self.results.put(key, first.entries[key].build_key, outcome)
+                for key in todo:
+                    outcome = self._compare_wheel(
+                        graph, items[key], first.built.get(key), second.built.get(key), first, second, frontend
+                    )
+                    outcome.build_seconds = second.seconds.get(key)
+                    outcomes[key] = outcome
+                    self.results.put(key, first.entries[key].build_key, outcome)
             done = start + len(chunk)
             elapsed = time.monotonic() - started
-            eta = duration(elapsed / done * (len(pending) - done))
-            self.say(f"{self.ctx.target}: [{done}/{len(pending)}] compared, elapsed {duration(elapsed)}, ETA {eta}")
+            eta = duration(elapsed / done * (len(ordered) - done))
+            self.say(
+                f"{self.ctx.target}: [{done}/{len(ordered)}] compared ({stored} from an earlier run), "
+                f"elapsed {duration(elapsed)}, ETA {eta}"
+            )
         return [outcomes[key] for key in checked]
 
     def _compare_wheel(

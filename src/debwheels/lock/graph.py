@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +319,22 @@ def target_graph(graphs: dict[str, LockGraph], target: str | None, path: Path) -
             f"{path.name} has no graph for target {target} (it holds {', '.join(graphs)}): run 'debwheels lock'"
         )
     return graphs[target]
+
+
+def subgraph(graph: LockGraph, keys: list[str]) -> LockGraph:
+    """*graph* cut down to *keys* and the frontend, with their build environments (transitively).
+
+    What :meth:`debwheels.build.builder.Builder.run` needs to build just *keys* (the rest of
+    their closure is reused or built on the way); the packages are the same objects.
+
+    Raises:
+        KeyError: a key (or a build environment entry) is not in *graph*.
+    """
+    wanted: set[str] = set()
+    stack = [*keys, *graph.frontend]
+    while stack:
+        key = stack.pop()
+        if key not in wanted:
+            wanted.add(key)
+            stack.extend(graph.packages[key].build_env)
+    return replace(graph, packages={k: p for k, p in graph.packages.items() if k in wanted})

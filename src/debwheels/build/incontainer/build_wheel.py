@@ -104,6 +104,9 @@ def main(request_path: str) -> int:
         for pin in request["install"]:  # exactly what is installed: nothing else is in the venv
             name, version, _, _ = parse_wheel_filename(pin["file"])
             installed[str(name)] = str(version)
+    # The environment's scripts come first on PATH, as in a PEP 517 frontend's isolated environment:
+    # backends run the tools they require (meson-python runs meson, scikit-build-core cmake).
+    os.environ["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
     step("build environment ready; asking the backend for dynamic build requirements")
     hooks = BuildBackendHookCaller(
         str(build_dir), request["backend"], backend_path=request["backend_path"] or None, python_executable=python
