@@ -77,6 +77,7 @@ from packaging.version import InvalidVersion, Version
 
 from debwheels.errors import ConfigError
 from debwheels.lock.releases import Cutoff, parse_duration, parse_timestamp
+from debwheels.lock.requirements import exact_pin
 from debwheels.safetext import clip
 
 DEFAULT_SOURCE_DATE_EPOCH = 1309379017
@@ -490,24 +491,14 @@ def package_table_key(key: str) -> tuple[str, Version | None]:
     """
     if PROJECT_NAME.fullmatch(key):
         return str(canonicalize_name(key)), None
-    try:
-        req: Requirement | None = Requirement(key)
-    except InvalidRequirement:
-        req = None
-    specs = list(req.specifier) if req is not None else []
-    version: Version | None = None
-    if len(specs) == 1 and specs[0].operator == "==" and not specs[0].version.endswith("*"):
-        try:
-            version = Version(specs[0].version)
-        except InvalidVersion:
-            version = None
-    if req is None or version is None or req.extras or req.marker is not None or req.url:
+    pin = exact_pin(key)
+    if pin is None:
         raise ConfigError(
             f"[tool.debwheels.packages.{clip(json.dumps(key), 80)}] names neither a package nor one version of it: "
             'a package table is NAME or "NAME==VERSION" (exactly one PEP 440 version; no other operator, wildcard, '
             "extras, marker or URL): fix pyproject.toml"
         )
-    return str(canonicalize_name(req.name)), version
+    return pin
 
 
 def _package_tables(

@@ -244,6 +244,7 @@ class Row:
     build_seconds: float | None = None
     exclusion: str | None = None
     reason: str | None = None
+    pending: bool = False  # the repro run has not reached it yet
 
     @property
     def built(self) -> bool:
@@ -255,6 +256,8 @@ class Row:
         """``reproducible``, ``NOT reproducible``, ``excluded (<class>)`` or ``failed``."""
         if self.exclusion is not None:
             return f"excluded ({self.exclusion})"
+        if self.pending:
+            return "not yet built"
         if self.reproducible is None:
             return "failed"
         return "reproducible" if self.reproducible else "NOT reproducible"
@@ -274,6 +277,7 @@ class Headline:
     excluded: int
     buildable: int
     failed: int
+    pending: int
     reproducible: int
     buildable_share: float
     reproducible_share: float
@@ -322,7 +326,8 @@ def headline(projects: list[Row]) -> Headline:
         ranked=ranked,
         excluded=excluded,
         buildable=len(built),
-        failed=ranked - excluded - len(built),
+        failed=sum(1 for r in projects if r.exclusion is None and not r.built and not r.pending),
+        pending=sum(1 for r in projects if r.pending),
         reproducible=good,
         buildable_share=len(built) / ranked if ranked else 0.0,
         reproducible_share=good / len(built) if built else 0.0,
@@ -430,14 +435,16 @@ def outcome_row(outcome: dict[str, Any], fixes: dict[str, Fix], rank: int | None
     return with_fix(row, fixes)
 
 
-def project_row(project: dict[str, Any], outcomes: dict[tuple[str, str], dict[str, Any]], fixes: dict[str, Fix]) -> Row:
+def project_row(
+    project: dict[str, Any], outcomes: dict[tuple[str, str], dict[str, Any]], fixes: dict[str, Fix], complete: bool
+) -> Row:
     """The row of one ranked project of ``selection.json``: excluded, its repro outcome, or failed."""
     name, rank = str(project["name"]), int(project["rank"])
     if project.get("exclusion"):
         return Row(name, project.get("version"), rank, exclusion=project["exclusion"], reason=project.get("reason"))
     outcome = outcomes.pop(version_key(name, project["version"]), None)
     if outcome is None:
-        return with_fix(Row(name, project["version"], rank, error=NOT_IN_REPRO), fixes)
+        return with_fix(Row(name, project["version"], rank, error=NOT_IN_REPRO, pending=not complete), fixes)
     return outcome_row(outcome, fixes, rank)
 
 
@@ -450,7 +457,9 @@ def load_corpus() -> Corpus:
     if repro.get("format") != 2:
         raise SystemExit(f"{REPRO_DIR / 'report.json'}: format {repro.get('format')!r}, expected 2: run make corpus")
     outcomes = wheel_outcomes(repro)
-    projects = [project_row(p, outcomes, fixes) for p in sorted(selection["projects"], key=lambda p: int(p["rank"]))]
+    complete = repro.get("complete", True) is not False
+    ranked = sorted(selection["projects"], key=lambda p: int(p["rank"]))
+    projects = [project_row(p, outcomes, fixes, complete) for p in ranked]
     closure = [outcome_row(o, fixes, None) for o in outcomes.values()]
     closure = sorted((r for r in closure if r.name != corpus_name), key=lambda r: version_key(r.name, r.version))
     return Corpus(
@@ -537,7 +546,8 @@ def headline_sentence(corpus: Corpus) -> str:
         f"Of the {h.ranked} most downloaded PyPI projects, {h.excluded} are excluded (they cannot be built here), "
         f"{h.buildable} build from their sdist ({percent(h.buildable_share)} of {h.ranked}) and {h.reproducible} "
         f"of those are bit-for-bit reproducible ({percent(h.reproducible_share)}) with {len(corpus.variations)} "
-        f"variations on; {h.failed} failed to build; {h.compiled} of the built wheels carry compiled code."
+        f"variations on; {h.failed} failed to build; {h.compiled} of the built wheels carry compiled code"
+        + (f"; {h.pending} not built yet (the run is not finished)." if h.pending else ".")
     )
 
 
@@ -626,6 +636,7 @@ def render_html(corpus: Corpus) -> str:
             (str(h.excluded), "excluded (cannot be built here, by class below)"),
             (f"{h.buildable} ({percent(h.buildable_share)})", "buildable: both builds made a wheel"),
             (str(h.failed), "failed to build: each a defect to classify or fix"),
+            (str(h.pending), "not built yet: the run did not reach them"),
             (f"{h.reproducible} ({percent(h.reproducible_share)})", "reproducible, of the buildable"),
             (str(h.compiled), "buildable with compiled code"),
         )
@@ -741,7 +752,8 @@ def summary(corpus: Corpus) -> str:
         f"Last run: of the {h.ranked} most downloaded PyPI projects, {h.excluded} are excluded (cannot be built "
         f"here), **{h.buildable} build** from their sdist ({percent(h.buildable_share)}) and **{h.reproducible} of "
         f"those are reproducible ({percent(h.reproducible_share)})** with {len(corpus.variations)} variations on; "
-        f"{h.failed} failed to build; {h.compiled} of the built wheels carry compiled code."
+        f"{h.failed} failed to build; {h.compiled} of the built wheels carry compiled code"
+        + (f"; {h.pending} not built yet (the run is not finished)." if h.pending else ".")
     )
     link = "Table, causes and fixes: [tests/corpus/report/README.md](tests/corpus/report/README.md)."
     return textwrap.fill(text, width=100, break_on_hyphens=False) + "\n" + link

@@ -147,6 +147,7 @@ def test_report_writes_the_table(corpus: ModuleType, tmp_path: Path) -> None:
         "excluded": 1,
         "buildable": 2,
         "failed": 0,
+        "pending": 0,
         "reproducible": 1,
         "buildable-share": pytest.approx(2 / 3),
         "reproducible-share": 0.5,
@@ -211,6 +212,21 @@ def test_not_built_is_failed(corpus: ModuleType, tmp_path: Path) -> None:
         "logs/x.log",
     )
     assert (corpus.REPORT_DIR / "logs" / "x.log").read_text(encoding="utf-8") == "boom"
+
+
+def test_a_project_an_unfinished_run_has_not_reached_is_pending_not_failed(corpus: ModuleType) -> None:
+    report = corpus.REPRO_DIR / "report.json"
+    data = json.loads(report.read_text(encoding="utf-8"))
+    ranked = {row["name"] for row in json.loads(corpus.SELECTION.read_text(encoding="utf-8"))["projects"]}
+    dropped = next(row for row in data["packages"] if row["name"] in ranked)
+    data["packages"].remove(dropped)
+    for complete, pending, failed in ((False, 1, 0), (True, 0, 1)):
+        data["complete"] = complete
+        report.write_text(json.dumps(data), encoding="utf-8")
+        corpus.report()
+        out = json.loads((corpus.REPORT_DIR / "report.json").read_text(encoding="utf-8"))
+        assert (out["headline"]["pending"], out["headline"]["failed"]) == (pending, failed)
+        assert ("not built yet" in (corpus.REPORT_DIR / "README.md").read_text(encoding="utf-8")) is not complete
 
 
 def test_unexplained_fix_fails(corpus: ModuleType, tmp_path: Path) -> None:

@@ -8,13 +8,15 @@ The CLI (:mod:`debwheels.cli.build`) parses options, calls these with a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from debwheels.build.refresh import Refreshed, refresh
-from debwheels.build.repro import Outcome
+from debwheels.build.repro import Outcome, write_report
 from debwheels.build.reuse import Reuse
 from debwheels.build.sources import Sdist, fetch
+from debwheels.build.vary import Variation
 from debwheels.context import Context
 from debwheels.errors import SigningError, UsageError
 from debwheels.fsutil import fresh_dir
@@ -155,8 +157,8 @@ def reproduce(
     """
     from packaging.utils import canonicalize_name
 
-    from debwheels.build.repro import Repro, write_report
-    from debwheels.build.vary import Variation, parse_vary
+    from debwheels.build.repro import Repro
+    from debwheels.build.vary import parse_vary
 
     variation = Variation(parse_vary(vary))
     directory = (report_dir or ctx.cfg.state_dir / "repro-report").resolve()
@@ -167,11 +169,17 @@ def reproduce(
     outcomes: list[Outcome] = []
     for target in ctx.each_target() if suite is None else [ctx.for_target(suite)]:
         runner = Repro(target, variation, directory, jobs, resume)
+        # the report so far after each batch: a long run can be read (and a killed one still has it)
+        runner.batch_done = partial(_report_so_far, directory, variation, list(outcomes))
         outcomes += runner.wheels({str(canonicalize_name(n)) for n in names} or None, reuse_first)
         if with_deb:
             outcomes.append(runner.deb())
     report, ok = write_report(directory, variation, outcomes)
     return Reproduced(tuple(outcomes), report, ok)
+
+
+def _report_so_far(directory: Path, variation: Variation, before: list[Outcome], so_far: list[Outcome]) -> None:
+    write_report(directory, variation, before + so_far, partial=True)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ the ones that break it. With ``--deb`` the .deb is built twice the same way.
 Every target is checked in its own builder (its wheels, and its .deb with ``--deb``); each row
 names its target. Report (``<report dir>/report.json``, format 2)::
 
-    {"format": 2, "variations": [...], "reproducible": <bool>, "packages": [
+    {"format": 2, "complete": <bool: false while the run goes on>, "variations": [...], "reproducible": <bool>, "packages": [
         {"target": "<suite>", "name", "version", "kind": "wheel"|"deb", "build-backend", "c-extension": bool,
          "reproducible": bool | null, "first-sha256", "second-sha256", "mirror-sha256",
          "matches-mirror": bool | null, "broken-by": [variation...], "diffoscope": "<path>" | null,
-         "error": "<why it did not build>" | null}]}
+         "error": "<why it did not build>" | null, "log": "<path>" | null, "build-seconds": <float> | null}]}
 
 and ``index.html`` beside it: the same as a table, like reproduciblewheels.com.
 """
@@ -24,6 +24,7 @@ import html
 import json
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from debwheels.build.reuse import Reuse
 from debwheels.build.vary import ALL, Variation
 from debwheels.context import Context
 from debwheels.debian.deb import build_deb
-from debwheels.errors import BuildError, ToolError
+from debwheels.errors import BuildError
 from debwheels.fsutil import atomic_write_text, fresh_file, sha256_file
 from debwheels.lock.graph import LockGraph, subgraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
@@ -139,6 +140,7 @@ class Repro:
         self, ctx: Context, variation: Variation, report_dir: Path, jobs: int = 1, resume: bool = False
     ) -> None:
         self.ctx = ctx
+        self.batch_done: Callable[[list[Outcome]], object] | None = None  # told the outcomes so far after each batch
         self.jobs = max(1, jobs)
         self.resume = resume
         self.results = StoredOutcomes(ctx.cfg.state_dir / "repro" / "results" / ctx.target, variation, report_dir)
@@ -156,14 +158,8 @@ class Repro:
         return Builder(self.ctx, work, variation, keep_going=True, logs=logs, jobs=self.jobs)
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
-        text = self.report_dir / "diffoscope" / f"{label}.txt"
-        page = self.report_dir / "diffoscope" / f"{label}.html"
-        try:
-            diffoscope.compare(first, second, text, page)
-        except (ToolError, OSError) as exc:
-            fresh_file(text).write_text(f"diffoscope could not compare them: {exc}\n", encoding="utf-8")
-            return str(text.relative_to(self.report_dir))
-        return str(page.relative_to(self.report_dir))
+        """diffoscope's report on *first* and *second*, as a path in the report directory."""
+        return diffoscope.report(first, second, self.report_dir, label)
 
     def wheels(self, names: set[str] | None = None, reuse_first: bool = False) -> list[Outcome]:
         """Build every locked package (or *names*) twice and compare; returns one outcome each.
@@ -218,6 +214,8 @@ class Repro:
                     outcome.build_seconds = second.seconds.get(key)
                     outcomes[key] = outcome
                     self.results.put(key, first.entries[key].build_key, outcome)
+            if self.batch_done is not None:
+                self.batch_done([outcomes[key] for key in checked if key in outcomes])
             done = start + len(chunk)
             elapsed = time.monotonic() - started
             eta = duration(elapsed / done * (len(ordered) - done))
@@ -313,11 +311,18 @@ class Repro:
         return outcome
 
 
-def write_report(report_dir: Path, variation: Variation, outcomes: list[Outcome]) -> tuple[Path, bool]:
-    """Write report.json and index.html into *report_dir*; return (report.json, all reproducible)."""
+def write_report(
+    report_dir: Path, variation: Variation, outcomes: list[Outcome], partial: bool = False
+) -> tuple[Path, bool]:
+    """Write report.json and index.html into *report_dir*; return (report.json, all reproducible).
+
+    Args:
+        partial: the run is still going: ``"complete": false`` (packages still to check are absent).
+    """
     ok = all(o.reproducible for o in outcomes)
     data = {
         "format": 2,
+        "complete": not partial,
         "variations": sorted(variation.enabled),
         "reproducible": ok,
         "packages": [o.to_json() for o in outcomes],

@@ -18,6 +18,7 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from debwheels.errors import RequirementsError
 
@@ -148,3 +149,25 @@ def render_pins(pins: list[Pin], header: str) -> str:
     body = "\n".join(pin.line() for pin in sorted(pins, key=lambda p: (p.name, p.version)))
     comment = "\n".join(f"# {line}" if line else "#" for line in header.splitlines())
     return f"{comment}\n{body}\n"
+
+
+def exact_pin(text: str) -> tuple[str, Version] | None:
+    """``NAME==VERSION`` as (canonical name, version): one exact PEP 440 version, nothing else.
+
+    Returns:
+        The pair, or None for anything else (another operator, a wildcard, several specifiers,
+        extras, a marker, a URL, or not a PEP 508 requirement at all).
+    """
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        return None
+    specs = list(req.specifier)
+    if len(specs) != 1 or specs[0].operator != "==" or specs[0].version.endswith("*"):
+        return None
+    if req.extras or req.marker is not None or req.url:
+        return None
+    try:
+        return str(canonicalize_name(req.name)), Version(specs[0].version)
+    except InvalidVersion:
+        return None

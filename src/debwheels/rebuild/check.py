@@ -48,7 +48,7 @@ from debwheels.build.keys import BuildCache
 from debwheels.build.reuse import Reuse
 from debwheels.config import load_config
 from debwheels.context import Context
-from debwheels.errors import BuildError, DebwheelsError, FetchError, ToolError
+from debwheels.errors import BuildError, DebwheelsError, FetchError
 from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file
 from debwheels.lock import simpleindex
 from debwheels.lock.graph import LockGraph, subgraph
@@ -286,7 +286,10 @@ class RebuildCheck:
         build_system = pinned_build_system(
             Pin(item.name, item.version, (sdist.sha256,)), self.cfg.index_url, self.cfg.cache_dir
         )
-        row.build_requires = pinned_requires(build_system.requires, env.pins)
+        own = [pin for pin in env.pins if canonicalize_name(pin.split("==")[0]) == canonicalize_name(item.name)]
+        if own:  # a backend rebuilding itself (setuptools, flit_core, hatchling): its tree is the backend
+            env.notes.append(f"{item.name} builds with its own tree (backend-path), not with {own[0]}")
+        row.build_requires = pinned_requires(build_system.requires, [pin for pin in env.pins if pin not in own])
         cutoff = max(t for t in (uploaded, sdist.upload_time) if t is not None) if uploaded is not None else None
         floor = first_upload(self.index, FRONTEND) if cutoff is not None else None
         if cutoff is not None and floor is not None and cutoff < floor:
@@ -350,14 +353,7 @@ class RebuildCheck:
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
         """diffoscope's report on *first* and *second*, as a path in the report directory."""
-        text = self.report_dir / "diffoscope" / f"{label}.txt"
-        page = self.report_dir / "diffoscope" / f"{label}.html"
-        try:
-            diffoscope.compare(first, second, text, page)
-        except (ToolError, OSError) as exc:
-            fresh_file(text).write_text(f"diffoscope could not compare them: {exc}\n", encoding="utf-8")
-            return str(text.relative_to(self.report_dir))
-        return str(page.relative_to(self.report_dir))
+        return diffoscope.report(first, second, self.report_dir, label)
 
     def _keep_log(self, item: Wanted, row: Checked, root: Path) -> None:
         """Copy the wheel's build log (when there is one) into the report directory."""

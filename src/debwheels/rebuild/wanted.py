@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import Version
 
 from debwheels.build.sources import download
 from debwheels.errors import ConfigError, FetchError, RequirementsError, VerificationError
 from debwheels.fsutil import sha256_file
-from debwheels.lock.requirements import Pin
+from debwheels.lock.requirements import Pin, exact_pin
 from debwheels.lock.simpleindex import IndexFile, ProjectPage
 from debwheels.mirror.sums import MAX_SUMS_BYTES, parse_sums
 from debwheels.safetext import clip
@@ -132,20 +131,10 @@ def read_release(text: str) -> ReleaseArgument:
     Raises:
         ConfigError: anything else.
     """
-    try:
-        req: Requirement | None = Requirement(text)
-    except InvalidRequirement:
-        req = None
-    specs = list(req.specifier) if req is not None else []
-    version: Version | None = None
-    if len(specs) == 1 and specs[0].operator == "==" and not specs[0].version.endswith("*"):
-        try:
-            version = Version(specs[0].version)
-        except InvalidVersion:
-            version = None
-    if req is None or version is None or req.extras or req.marker is not None or req.url:
+    pin = exact_pin(text)
+    if pin is None:
         raise ConfigError(f"{clip(text, 120)} is no file and not NAME==VERSION (one exact version): {_WHAT}")
-    return ReleaseArgument(str(canonicalize_name(req.name)), str(version), text)
+    return ReleaseArgument(pin[0], str(pin[1]), text)
 
 
 def read_argument(text: str) -> list[Wanted] | ReleaseArgument:

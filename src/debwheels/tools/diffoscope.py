@@ -33,3 +33,23 @@ def compare(first: Path, second: Path, text: Path, html: Path, timeout: float = 
     if done.code > 1:
         raise ToolError(f"diffoscope failed on {first.name} (exit {done.code}): {done.stderr.strip()[-200:]}")
     return done.code == 0
+
+
+def report(first: Path, second: Path, report_dir: Path, label: str) -> str:
+    """Write ``diffoscope/<label>.txt`` and ``.html`` under *report_dir*; return the page to link.
+
+    When diffoscope cannot compare the files, the text report says why instead (a report never
+    stops a run over many packages).
+
+    Returns:
+        str: the HTML report's path relative to *report_dir*, or the text one's when diffoscope failed.
+    """
+    text = report_dir / "diffoscope" / f"{label}.txt"
+    page = report_dir / "diffoscope" / f"{label}.html"
+    try:
+        compare(first, second, text, page)
+    except (ToolError, OSError) as exc:
+        text.parent.mkdir(parents=True, exist_ok=True)
+        text.write_text(f"diffoscope could not compare them: {exc}\n", encoding="utf-8")
+        return str(text.relative_to(report_dir))
+    return str(page.relative_to(report_dir))
