@@ -32,12 +32,14 @@ differs) and ``logs/<wheel>.log`` (the build log of each wheel that could not be
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -67,6 +69,9 @@ from debwheels.rebuild.recorded import (
 from debwheels.rebuild.wanted import Wanted, fetch_wheel, read_arguments, resolve_releases
 from debwheels.safetext import clip
 from debwheels.tools import diffoscope
+
+if TYPE_CHECKING:
+    from debwheels.lock.commands import LockRequest
 
 FORMAT = 1
 IDENTICAL, DIFFERS, CANNOT_BUILD = "identical", "differs", "cannot-build"
@@ -274,7 +279,7 @@ class RebuildCheck:
         Raises:
             DebwheelsError: anything that keeps the wheel from being rebuilt (the row says cannot-build).
         """
-        from debwheels.lock.commands import LockRequest, lock
+        from debwheels.lock.commands import lock
 
         version = Version(item.version)
         files = [f for f in self.index.project(item.name).files if f.version == version]
@@ -305,19 +310,33 @@ class RebuildCheck:
             )
         row.exclude_newer = timestamp(cutoff) if cutoff is not None else None
         say(f"trying {env.describe()}")
+        extra: tuple[tuple[str, str], ...] = ()
+        if own and build_system.backend_path:
+            # PEP 517 puts backend-path on sys.path; pyproject_hooks finds the backend there without
+            # it, so an old setuptools building itself cannot see its own entry points (its
+            # setuptools.egg-info): KeyError: 'entry_points'. PYTHONPATH puts the tree on sys.path.
+            extra = (("PYTHONPATH", os.pathsep.join(build_system.backend_path)),)
+            env.notes.append(f"its own tree is on PYTHONPATH ({extra[0][1]}), as PEP 517 puts backend-path on sys.path")
         spec = ProjectSpec(
-            item.name, item.version, item.filename, tuple(row.build_requires), env.source_date_epoch, cutoff
+            item.name, item.version, item.filename, tuple(row.build_requires), env.source_date_epoch, cutoff, extra
         )
         row.project = str(write_project(root, self.cfg, spec))
         sub = Context(load_config(root, self.cfg.container_runtime), say)
-        lock(
-            sub,
-            LockRequest(
-                exclude_newer=row.exclude_newer,
-                min_release_age="0 days" if cutoff is not None else None,  # the cut-off is in the past already
-                jobs=self.jobs,
-            ),
-        )
+        try:
+            lock(sub, self._lock_request(row.exclude_newer))
+        except BuildError as exc:
+            if cutoff is None or "cycle" not in str(exc):
+                raise
+            # Old build tools that need each other to build (tomli 1.x and the flit_core that
+            # needed tomli): the closure is resolved as of now, the recorded pins stay exact.
+            env.notes.append(
+                f"the build tools as of {row.exclude_newer} need each other to build "
+                f"({clip(str(exc).splitlines()[0], 120)}): resolved without that cut-off, the recorded pins kept"
+            )
+            row.exclude_newer = None
+            write_project(root, self.cfg, replace(spec, exclude_newer=None))
+            sub = Context(load_config(root, self.cfg.container_runtime), say)
+            lock(sub, self._lock_request(None))
         graph = LockGraph.read(sub.cfg.lock_file, sub.target)
         key = next(
             (
@@ -350,6 +369,16 @@ class RebuildCheck:
             return
         say(f"{item.filename} differs: running diffoscope")
         row.diffoscope = self._diff(wanted_path, kept, item.filename.removesuffix(".whl"))
+
+    def _lock_request(self, exclude_newer: str | None) -> LockRequest:
+        """The lock of a throw-away project: as of *exclude_newer* (then no release age applies), or the defaults."""
+        from debwheels.lock.commands import LockRequest
+
+        return LockRequest(
+            exclude_newer=exclude_newer,
+            min_release_age="0 days" if exclude_newer is not None else None,  # the cut-off is in the past already
+            jobs=self.jobs,
+        )
 
     def _diff(self, first: Path, second: Path, label: str) -> str:
         """diffoscope's report on *first* and *second*, as a path in the report directory."""

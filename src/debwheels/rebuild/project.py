@@ -54,6 +54,7 @@ class ProjectSpec:
         build_requires: the build requirements replacing the sdist's declared ones.
         source_date_epoch: SOURCE_DATE_EPOCH of its build (seconds), or None: unset.
         exclude_newer: resolve as if nothing had been uploaded after this (aware), or None.
+        env: further environment variables of the build, (name, value) pairs.
     """
 
     name: str
@@ -62,6 +63,7 @@ class ProjectSpec:
     build_requires: tuple[str, ...]
     source_date_epoch: int | None
     exclude_newer: datetime | None
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def builder_files(cfg: Config) -> tuple[Path, Path]:
@@ -123,7 +125,9 @@ def render_pyproject(cfg: Config, spec: ProjectSpec) -> str:
         "",
         f"[tool.debwheels.packages.{_toml(f'{spec.name}=={spec.version}')}]",
         f"build-requires = {_toml(list(spec.build_requires))}",
-        f"env = {{SOURCE_DATE_EPOCH = {_toml(sde)}}}",
+        "env = {"
+        + ", ".join(f"{name} = {_toml(value)}" for name, value in (("SOURCE_DATE_EPOCH", sde), *spec.env))
+        + "}",
     ]
     return "\n".join(lines) + "\n"
 
