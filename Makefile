@@ -28,7 +28,7 @@ corpus: setup
 
 # debwheels rebuild-check on 20 pure wheels their maintainers published on PyPI (tests/corpus/rebuild-check/).
 rebuild-check-pypi: setup
-	-$(DEBWHEELS) -C tests/corpus rebuild-check -j$(CORPUS_JOBS) --report tests/corpus/rebuild-check/report \
+	-$(DEBWHEELS) -C tests/corpus/rebuild-check rebuild-check -j$(CORPUS_JOBS) --report $(CURDIR)/tests/corpus/rebuild-check/report \
 		$$(grep -v '^#' tests/corpus/rebuild-check/wheels.txt)
 	$(PYTHON) tests/corpus/corpus.py rebuild-report
 

@@ -32,6 +32,7 @@ from debwheels.rebuild.recorded import (
     pinned_requires,
     read_wheel,
     recorded_environment,
+    zone_offset,
 )
 from debwheels.rebuild.wanted import ReleaseArgument, Wanted, read_arguments, release_wheel
 
@@ -340,7 +341,7 @@ def test_the_throw_away_project_says_what_to_build_and_how(
     assert (root / "requirements" / "requirements.in").read_text() == "attrs==25.4.0\n"
     assert (root / "rebuild_check_attrs.py").is_file()
     made = load_config(root)
-    assert made.project_name == "rebuild-check-attrs" and made.project_version == "0"
+    assert made.project_name == "rebuild_check_attrs" and made.project_version == "0"
     assert made.runtime_dependencies is False
     assert made.targets == ("trixie",), "the caller's first target"
     assert made.exclude_newer == datetime(2025, 10, 6, 13, 54, 45, tzinfo=UTC), "rounded up: the sdist stays in"
@@ -388,3 +389,25 @@ def test_an_empty_env_value_removes_the_variable_from_the_build_environment(tmp_
     unset = environment({"SOURCE_DATE_EPOCH": "", "EXTRA": "1"})
     assert "SOURCE_DATE_EPOCH" not in unset and unset["EXTRA"] == "1" and unset["TZ"] == "UTC"
     assert "SOURCE_DATE_EPOCH" not in environment({"SOURCE_DATE_EPOCH": ""})
+
+
+@pytest.mark.parametrize(
+    ("theirs", "tz"),
+    [((2024, 9, 15, 19, 6, 54), "UTC-1"), ((2024, 9, 15, 12, 36, 54), "UTC+5:30"), (SOURCE_TIME, None)],
+)
+def test_source_times_shifted_by_one_zone_offset_name_the_makers_tz(
+    tmp_path: Path, theirs: tuple[int, int, int, int, int, int], tz: str | None
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    wanted = make_wheel(tmp_path / "a" / "pkg-1.0-py3-none-any.whl", "flit 3.12.0", [theirs, FLIT_FIXED])
+    ours = make_wheel(tmp_path / "b" / "pkg-1.0-py3-none-any.whl", "flit 3.12.0", [SOURCE_TIME, FLIT_FIXED])
+    assert zone_offset(wanted, ours) == tz  # .dist-info times (generated) do not count
+
+
+def test_times_that_differ_by_other_amounts_name_no_zone(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    wanted = make_wheel(tmp_path / "a" / "pkg-1.0-py3-none-any.whl", None, [(2024, 9, 15, 18, 7, 10)])
+    ours = make_wheel(tmp_path / "b" / "pkg-1.0-py3-none-any.whl", None, [SOURCE_TIME])
+    assert zone_offset(wanted, ours) is None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -65,6 +66,10 @@ from debwheels.lock.resolve import Catalog, Resolved, resolve
 
 MAX_ROUNDS = 6  # passes of dynamic build requirement discovery
 MAX_RESOLUTIONS = 4  # resolutions before the backends' metadata must agree with the one used
+#: The frontend the build driver runs (BuildBackendHookCaller with python_executable, pyproject_hooks 1.1+).
+FRONTEND_REQUIREMENT = f"{FRONTEND}>=1.1"
+#: Resolution of the frontend is never cut off earlier than this (pyproject_hooks 1.2.0 was current then).
+FRONTEND_FLOOR = datetime(2024, 10, 1, tzinfo=UTC)
 
 
 def read_requirements_in(path: Path) -> list[str]:
@@ -142,6 +147,12 @@ class Locker:
         index = simpleindex.client(cfg.index_url, cfg.cache_dir)
         python = self.environment["python_full_version"]
         self.catalog = Catalog(index, self.cutoff, python)
+        # The PEP 517 frontend is debwheels' tool, not part of what is rebuilt: never older than
+        # FRONTEND_FLOOR, whatever the cut-off (a rebuild as of 2021 still needs today's hooks API).
+        floor = self.cutoff.exclude_newer is not None and self.cutoff.exclude_newer < FRONTEND_FLOOR
+        self.frontend_catalog = (
+            Catalog(index, Cutoff(FRONTEND_FLOOR, now=self.cutoff.now), python) if floor else self.catalog
+        )
         self.metadata = MetadataProvider(
             index, cfg.cache_dir, "cp" + "".join(python.split(".")[:2]), self._previously_confirmed()
         )
@@ -184,10 +195,11 @@ class Locker:
         what: str,
         forced: bool = False,
         build: bool = False,
+        frontend: bool = False,
     ) -> list[Resolved]:
         found = resolve(
             requirements,
-            catalog=self.catalog,
+            catalog=self.frontend_catalog if frontend else self.catalog,
             metadata=self.metadata,
             environment=self.environment,
             preferred=preferred,
@@ -388,7 +400,7 @@ class Locker:
             key_of(r.name, r.version) for r in resolved if r.name in root_names
         )
         previous_hooks = self._kept(self.previous.by_name(FRONTEND)) if self.previous else {}
-        for item in self._resolve([FRONTEND], previous_hooks, "the PEP 517 frontend"):
+        for item in self._resolve([FRONTEND_REQUIREMENT], previous_hooks, "the PEP 517 frontend", frontend=True):
             graph.frontend.append(self._node(graph, item, runtime=False).key)
         self.say(f"resolved {len(resolved)} runtime packages for python {graph.python}")
         self._close(graph, sorted(graph.packages))

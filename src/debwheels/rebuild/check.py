@@ -45,8 +45,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from debwheels import strictjson
-from debwheels.build.builder import FRONTEND, Builder
+from debwheels.build.builder import Builder
 from debwheels.build.keys import BuildCache
+from debwheels.build.results import BuiltWheel
 from debwheels.build.reuse import Reuse
 from debwheels.config import load_config
 from debwheels.context import Context
@@ -65,6 +66,7 @@ from debwheels.rebuild.recorded import (
     pinned_requires,
     read_wheel,
     recorded_environment,
+    zone_offset,
 )
 from debwheels.rebuild.wanted import Wanted, fetch_wheel, read_arguments, resolve_releases
 from debwheels.safetext import clip
@@ -173,12 +175,6 @@ def release_sdist(files: Iterable[IndexFile]) -> IndexFile:
     if not sdists:
         raise FetchError("the release has no sdist (with a sha256) on the index: debwheels builds only from sdists")
     return sdists[0]
-
-
-def first_upload(index: SimpleIndex, name: str) -> datetime | None:
-    """When the first sdist of *name* was uploaded to the index, or None when it lists none with a time."""
-    times = [f.upload_time for f in index.project(name).files if f.kind == "sdist" and f.upload_time is not None]
-    return min(times) if times else None
 
 
 def setuptools_releases(index: SimpleIndex) -> list[tuple[Version, datetime | None]]:
@@ -296,13 +292,6 @@ class RebuildCheck:
             env.notes.append(f"{item.name} builds with its own tree (backend-path), not with {own[0]}")
         row.build_requires = pinned_requires(build_system.requires, [pin for pin in env.pins if pin not in own])
         cutoff = max(t for t in (uploaded, sdist.upload_time) if t is not None) if uploaded is not None else None
-        floor = first_upload(self.index, FRONTEND) if cutoff is not None else None
-        if cutoff is not None and floor is not None and cutoff < floor:
-            env.notes.append(
-                f"{FRONTEND}, the PEP 517 frontend of every debwheels build, has no release before "
-                f"{timestamp(floor)}: build tools are resolved as of then, not as of the wheel's upload"
-            )
-            cutoff = floor
         if cutoff is None:
             env.notes.append(
                 "the wheel's upload time is unknown: build tools are resolved without its cut-off "
@@ -334,29 +323,20 @@ class RebuildCheck:
                 f"({clip(str(exc).splitlines()[0], 120)}): resolved without that cut-off, the recorded pins kept"
             )
             row.exclude_newer = None
-            write_project(root, self.cfg, replace(spec, exclude_newer=None))
+            spec = replace(spec, exclude_newer=None)
+            write_project(root, self.cfg, spec)
             sub = Context(load_config(root, self.cfg.container_runtime), say)
             lock(sub, self._lock_request(None))
-        graph = LockGraph.read(sub.cfg.lock_file, sub.target)
-        key = next(
-            (
-                p.key
-                for p in graph.packages.values()
-                if p.name == str(canonicalize_name(item.name)) and Version(p.version) == version and p.sha256
-            ),
-            None,
-        )
-        if key is None:
-            raise BuildError(f"the lock of {root} holds no {item.name} {item.version}: see its requirements/lock.json")
-        node = graph.packages[key]
-        row.sdist, row.sdist_sha256 = node.sdist, node.sha256
-        builder = Builder(sub, keep_going=True, jobs=self.jobs)
-        part = subgraph(graph, [key])
-        items = builder.prepare(part)
-        result = builder.run(part, items, reuse=Reuse(BuildCache(sub.cfg.build_cache_dir)), fresh=frozenset({key}))
-        built = result.built.get(key)
-        if built is None:
-            raise BuildError(result.failed.get(key) or f"{key} was not built")
+        built = self._build(sub, item, root)
+        if built.sha256 != item.sha256 and wanted_path is not None:
+            zone = zone_offset(wanted_path, built.path)
+            if zone is not None:  # the maintainer's clock was in another zone: zip stores local time
+                env.notes.append(f"its file times are those of the sdist in another zone: built again with TZ={zone}")
+                spec = replace(spec, env=(*spec.env, ("TZ", zone)))
+                write_project(root, self.cfg, spec)
+                sub = Context(load_config(root, self.cfg.container_runtime), say)
+                lock(sub, self._lock_request(row.exclude_newer))
+                built = self._build(sub, item, root)
         row.rebuilt_sha256, row.rebuilt_file = built.sha256, built.path.name
         if built.sha256 == item.sha256 and built.path.name == item.filename:
             row.verdict = IDENTICAL
@@ -369,6 +349,29 @@ class RebuildCheck:
             return
         say(f"{item.filename} differs: running diffoscope")
         row.diffoscope = self._diff(wanted_path, kept, item.filename.removesuffix(".whl"))
+
+    def _build(self, sub: Context, item: Wanted, root: Path) -> BuiltWheel:
+        """Build *item* from the locked throw-away project *sub* (its closure from the build cache when there).
+
+        Raises:
+            BuildError: the lock lacks the release, or its build (or its closure's) failed.
+        """
+        graph = LockGraph.read(sub.cfg.lock_file, sub.target)
+        wanted = (str(canonicalize_name(item.name)), Version(item.version))
+        key = next(
+            (p.key for p in graph.packages.values() if (p.name, Version(p.version)) == wanted and p.sha256), None
+        )
+        if key is None:
+            raise BuildError(f"the lock of {root} holds no {item.name} {item.version}: see its requirements/lock.json")
+        builder = Builder(sub, keep_going=True, jobs=self.jobs)
+        part = subgraph(graph, [key])
+        result = builder.run(
+            part, builder.prepare(part), reuse=Reuse(BuildCache(sub.cfg.build_cache_dir)), fresh=frozenset({key})
+        )
+        built = result.built.get(key)
+        if built is None:
+            raise BuildError(result.failed.get(key) or f"{key} was not built")
+        return built
 
     def _lock_request(self, exclude_newer: str | None) -> LockRequest:
         """The lock of a throw-away project: as of *exclude_newer* (then no release age applies), or the defaults."""

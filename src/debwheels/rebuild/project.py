@@ -14,7 +14,7 @@ whose inputs are unchanged is kept, so a second run does not resolve again)::
     build-backend = "flit_core.buildapi"
 
     [project]
-    name = "rebuild-check-<name>"
+    name = "rebuild_check_<name>"
     version = "0"
 
     [tool.debwheels]
@@ -116,7 +116,7 @@ def render_pyproject(cfg: Config, spec: ProjectSpec) -> str:
         'build-backend = "flit_core.buildapi"',
         "",
         "[project]",
-        f"name = {_toml('rebuild-check-' + spec.name)}",
+        f"name = {_toml(module_name(spec.name))}",  # old flit_core finds the module by the name as written
         'version = "0"',
         f"description = {_toml('debwheels rebuild-check of ' + spec.wheel)}",
         "",
@@ -128,6 +128,11 @@ def render_pyproject(cfg: Config, spec: ProjectSpec) -> str:
         "env = {"
         + ", ".join(f"{name} = {_toml(value)}" for name, value in (("SOURCE_DATE_EPOCH", sde), *spec.env))
         + "}",
+        "",
+        "# setuptools builds itself with its tree as backend-path; PEP 517 puts that on sys.path, and old",
+        "# releases need it there to find their own metadata (KeyError: 'entry_points', version 'unknown').",
+        "[tool.debwheels.packages.setuptools]",
+        'env = {PYTHONPATH = "."}',
     ]
     return "\n".join(lines) + "\n"
 

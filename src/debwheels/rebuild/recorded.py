@@ -284,3 +284,35 @@ def pinned_requires(declared: Sequence[str], pins: Sequence[str]) -> list[str]:
             result.append(by_name[name])
             used.add(name)
     return result + [pin for name, pin in by_name.items() if name not in used]
+
+
+def zone_offset(wanted: Path, rebuilt: Path) -> str | None:
+    """The TZ that turns *rebuilt*'s zip times into *wanted*'s, when they differ by one whole offset.
+
+    Zip entries store local time (APPNOTE.TXT 4.4.6, MS-DOS date and time), so a wheel built from
+    the same sdist on a machine whose clock is set to another zone carries every source file's
+    time shifted by that zone's offset. Only entries outside ``.dist-info`` (the sources, whose
+    times come from the sdist) are compared; all must differ by the same multiple of 15 minutes
+    (at most 14 hours) for an answer.
+
+    Args:
+        wanted: the wheel to reproduce.
+        rebuilt: a rebuild of it made with ``TZ=UTC``.
+
+    Returns:
+        str | None: a POSIX TZ value (``UTC-1`` is one hour ahead of UTC, ``UTC+5:30`` five and a
+        half hours behind), or None when there is no single such offset.
+    """
+    with zipfile.ZipFile(wanted) as one, zipfile.ZipFile(rebuilt) as two:
+        theirs = {i.filename: i.date_time for i in one.infolist() if ".dist-info/" not in i.filename}
+        ours = {i.filename: i.date_time for i in two.infolist() if ".dist-info/" not in i.filename}
+    deltas = {
+        int((datetime(*theirs[name]) - datetime(*ours[name])).total_seconds()) for name in theirs.keys() & ours.keys()
+    }
+    if len(deltas) != 1:
+        return None
+    delta = deltas.pop()
+    if delta == 0 or delta % 900 or abs(delta) > 14 * 3600:
+        return None
+    hours, minutes = divmod(abs(delta) // 60, 60)
+    return f"UTC{'-' if delta > 0 else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
