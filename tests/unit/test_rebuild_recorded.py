@@ -82,6 +82,7 @@ def test_hatchling_with_one_timestamp_pins_hatchling_and_sets_source_date_epoch_
         "generator": "hatchling 1.27.0",
         "pins": ["hatchling==1.27.0"],
         "source-date-epoch": 1759742546,
+        "tz": None,
         "notes": env.notes,
     }
 
@@ -403,6 +404,21 @@ def test_source_times_shifted_by_one_zone_offset_name_the_makers_tz(
     wanted = make_wheel(tmp_path / "a" / "pkg-1.0-py3-none-any.whl", "flit 3.12.0", [theirs, FLIT_FIXED])
     ours = make_wheel(tmp_path / "b" / "pkg-1.0-py3-none-any.whl", "flit 3.12.0", [SOURCE_TIME, FLIT_FIXED])
     assert zone_offset(wanted, ours) == tz  # .dist-info times (generated) do not count
+
+
+def test_a_zone_with_summer_time_is_found_by_its_rules(tmp_path: Path) -> None:
+    # London: the summer file is an hour ahead of UTC, the winter one is not
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    wanted = make_wheel(tmp_path / "a" / "pkg-1.0-py3-none-any.whl", None, [(2024, 6, 10, 1, 16, 0)])
+    ours = make_wheel(tmp_path / "b" / "pkg-1.0-py3-none-any.whl", None, [(2024, 6, 10, 0, 16, 0)])
+    with zipfile.ZipFile(wanted, "a") as archive:
+        archive.writestr(zipfile.ZipInfo("pkg/winter.py", (2024, 1, 10, 0, 16, 0)), "y = 2\n")
+    with zipfile.ZipFile(ours, "a") as archive:
+        archive.writestr(zipfile.ZipInfo("pkg/winter.py", (2024, 1, 10, 0, 16, 0)), "y = 2\n")
+    found = zone_offset(wanted, ours)
+    assert found is not None and "," in found  # a POSIX TZ with summer-time rules
+    assert found.startswith(("GMT0BST", "WET0WEST", "<+00>0<+01>")), found
 
 
 def test_times_that_differ_by_other_amounts_name_no_zone(tmp_path: Path) -> None:

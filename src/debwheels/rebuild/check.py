@@ -19,7 +19,8 @@ Report (``<report dir>/report.json``, written whole after each wheel; JSON, dash
          "wanted-sha256": "<hex>", "rebuilt-sha256": "<hex>" | null, "rebuilt-file": "<name>" | null,
          "verdict": "identical" | "differs" | "cannot-build",
          "environment": {"generator": "<WHEEL Generator>" | null, "pins": ["hatchling==1.27.0", ...],
-                         "source-date-epoch": <seconds> | null (unset), "notes": ["...", ...],
+                         "source-date-epoch": <seconds> | null (unset), "tz": "<POSIX TZ>" | null (UTC),
+                         "notes": ["...", ...],
                          "build-requires": ["<PEP 508>", ...], "exclude-newer": "<RFC 3339>" | null,
                          "target": "<Debian suite>", "sdist": "<file name>" | null, "sdist-sha256": "<hex>" | null},
          "diffoscope": "<path in the report dir>" | null, "cause": "<one line>" | null,
@@ -331,6 +332,7 @@ class RebuildCheck:
         if built.sha256 != item.sha256 and wanted_path is not None:
             zone = zone_offset(wanted_path, built.path)
             if zone is not None:  # the maintainer's clock was in another zone: zip stores local time
+                env.tz = zone
                 env.notes.append(f"its file times are those of the sdist in another zone: built again with TZ={zone}")
                 spec = replace(spec, env=(*spec.env, ("TZ", zone)))
                 write_project(root, self.cfg, spec)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import calendar
 import re
 import zipfile
+import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,26 +82,31 @@ class RecordedEnvironment:
             on the same projects (:func:`pinned_requires`).
         source_date_epoch: SOURCE_DATE_EPOCH of the rebuild (seconds), or None: unset.
         notes: how each was found, and what is known to make a rebuild differ.
+        tz: the POSIX TZ of the rebuild when not UTC (the maker's zone, :func:`zone_offset`).
     """
 
     generator: str | None
     pins: list[str] = field(default_factory=list)
     source_date_epoch: int | None = None
     notes: list[str] = field(default_factory=list)
+    tz: str | None = None
 
     def describe(self) -> str:
         """One line: ``setuptools==80.9.0, SOURCE_DATE_EPOCH unset``."""
         parts = list(self.pins) or ["the declared build requirements"]
         sde = self.source_date_epoch
         parts.append("SOURCE_DATE_EPOCH unset" if sde is None else f"SOURCE_DATE_EPOCH={sde}")
+        if self.tz is not None:
+            parts.append(f"TZ={self.tz}")
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, object]:
-        """``{"generator", "pins", "source-date-epoch", "notes"}``."""
+        """``{"generator", "pins", "source-date-epoch", "tz", "notes"}``."""
         return {
             "generator": self.generator,
             "pins": list(self.pins),
             "source-date-epoch": self.source_date_epoch,
+            "tz": self.tz,
             "notes": list(self.notes),
         }
 
@@ -287,32 +293,49 @@ def pinned_requires(declared: Sequence[str], pins: Sequence[str]) -> list[str]:
 
 
 def zone_offset(wanted: Path, rebuilt: Path) -> str | None:
-    """The TZ that turns *rebuilt*'s zip times into *wanted*'s, when they differ by one whole offset.
+    """The TZ that turns *rebuilt*'s zip times into *wanted*'s: the zone of the machine that built *wanted*.
 
     Zip entries store local time (APPNOTE.TXT 4.4.6, MS-DOS date and time), so a wheel built from
     the same sdist on a machine whose clock is set to another zone carries every source file's
-    time shifted by that zone's offset. Only entries outside ``.dist-info`` (the sources, whose
-    times come from the sdist) are compared; all must differ by the same multiple of 15 minutes
-    (at most 14 hours) for an answer.
+    time in that zone. Only entries outside ``.dist-info`` (the sources, whose times come from the
+    sdist) are compared. One fixed offset (a multiple of 15 minutes, at most 14 hours) gives a
+    POSIX TZ such as ``UTC-1``; otherwise each zone of the host's tz database (IANA, via
+    :mod:`zoneinfo`) is tried, in name order, and the first whose local times match every entry
+    gives the POSIX TZ string its TZif file ends with (RFC 8536 section 3.3: e.g.
+    ``GMT0BST,M3.5.0/1,M10.5.0`` for Europe/London), which needs no tz database in the builder.
 
     Args:
         wanted: the wheel to reproduce.
         rebuilt: a rebuild of it made with ``TZ=UTC``.
 
     Returns:
-        str | None: a POSIX TZ value (``UTC-1`` is one hour ahead of UTC, ``UTC+5:30`` five and a
-        half hours behind), or None when there is no single such offset.
+        str | None: a POSIX TZ value, or None when no zone explains the difference (or there is none).
     """
     with zipfile.ZipFile(wanted) as one, zipfile.ZipFile(rebuilt) as two:
         theirs = {i.filename: i.date_time for i in one.infolist() if ".dist-info/" not in i.filename}
         ours = {i.filename: i.date_time for i in two.infolist() if ".dist-info/" not in i.filename}
-    deltas = {
-        int((datetime(*theirs[name]) - datetime(*ours[name])).total_seconds()) for name in theirs.keys() & ours.keys()
-    }
-    if len(deltas) != 1:
+    pairs = [(datetime(*theirs[n]), datetime(*ours[n], tzinfo=UTC)) for n in sorted(theirs.keys() & ours.keys())]
+    deltas = {int((there - here.replace(tzinfo=None)).total_seconds()) for there, here in pairs}
+    if not pairs or deltas == {0}:
         return None
-    delta = deltas.pop()
-    if delta == 0 or delta % 900 or abs(delta) > 14 * 3600:
-        return None
-    hours, minutes = divmod(abs(delta) // 60, 60)
-    return f"UTC{'-' if delta > 0 else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    if len(deltas) == 1:
+        delta = deltas.pop()
+        if delta % 900 or abs(delta) > 14 * 3600:
+            return None
+        hours, minutes = divmod(abs(delta) // 60, 60)
+        return f"UTC{'-' if delta > 0 else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    for name in sorted(zoneinfo.available_timezones()):
+        zone = zoneinfo.ZoneInfo(name)
+        if all(here.astimezone(zone).replace(tzinfo=None) == there for there, here in pairs):
+            return _posix_tz(name)
+    return None
+
+
+def _posix_tz(name: str) -> str | None:
+    """The POSIX TZ string at the end of zone *name*'s TZif file (RFC 8536 3.3), or None."""
+    for root in zoneinfo.TZPATH:
+        path = Path(root) / name
+        if path.is_file():
+            footer = path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii", "replace")
+            return footer or None
+    return None
