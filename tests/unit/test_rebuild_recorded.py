@@ -32,6 +32,7 @@ from debwheels.rebuild.recorded import (
     pinned_requires,
     read_wheel,
     recorded_environment,
+    time_only_difference,
     zone_offset,
 )
 from debwheels.rebuild.wanted import ReleaseArgument, Wanted, read_arguments, release_wheel
@@ -427,3 +428,16 @@ def test_times_that_differ_by_other_amounts_name_no_zone(tmp_path: Path) -> None
     wanted = make_wheel(tmp_path / "a" / "pkg-1.0-py3-none-any.whl", None, [(2024, 9, 15, 18, 7, 10)])
     ours = make_wheel(tmp_path / "b" / "pkg-1.0-py3-none-any.whl", None, [SOURCE_TIME])
     assert zone_offset(wanted, ours) is None
+
+
+def test_a_difference_only_in_dist_info_times_is_named_and_any_other_is_not(tmp_path: Path) -> None:
+    for folder in ("a", "b", "c"):
+        (tmp_path / folder).mkdir()
+    name = "pkg-1.0-py3-none-any.whl"
+    wanted = make_wheel(tmp_path / "a" / name, "setuptools (80.9.0)", [SOURCE_TIME, (2025, 8, 18, 21, 43, 30)])
+    ours = make_wheel(tmp_path / "b" / name, "setuptools (80.9.0)", [SOURCE_TIME, (2026, 12, 2, 13, 0, 0)])
+    note = time_only_difference(wanted, ours)
+    assert note is not None and "its .dist-info files" in note and "METADATA" in note
+    other = make_wheel(tmp_path / "c" / name, "setuptools (80.9.1)", [SOURCE_TIME, (2025, 8, 18, 21, 43, 30)])
+    assert time_only_difference(wanted, other) is None  # the WHEEL file's bytes differ
+    assert time_only_difference(wanted, wanted) is None  # nothing differs

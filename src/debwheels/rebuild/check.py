@@ -67,6 +67,7 @@ from debwheels.rebuild.recorded import (
     pinned_requires,
     read_wheel,
     recorded_environment,
+    time_only_difference,
     zone_offset,
 )
 from debwheels.rebuild.wanted import Wanted, fetch_wheel, read_arguments, resolve_releases
@@ -349,6 +350,9 @@ class RebuildCheck:
         if wanted_path is None:
             row.environment.notes.append("the wanted wheel's bytes are not at hand: no diffoscope report")
             return
+        only_times = time_only_difference(wanted_path, kept)
+        if only_times is not None:
+            row.environment.notes.append(only_times)
         say(f"{item.filename} differs: running diffoscope")
         row.diffoscope = self._diff(wanted_path, kept, item.filename.removesuffix(".whl"))
 

@@ -339,3 +339,36 @@ def _posix_tz(name: str) -> str | None:
             footer = path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii", "replace")
             return footer or None
     return None
+
+
+def time_only_difference(wanted: Path, rebuilt: Path) -> str | None:
+    """A note when two wheels hold the same files with the same bytes and differ only in zip times.
+
+    Returns:
+        str | None: which entries' times differ (the ``.dist-info`` ones a backend writes at build
+        time, from the build machine's clock, which no rebuild recreates), or None when names,
+        contents (CRC-32 and size) or attributes differ too.
+    """
+    with zipfile.ZipFile(wanted) as one, zipfile.ZipFile(rebuilt) as two:
+        theirs, ours = one.infolist(), two.infolist()
+    if [i.filename for i in theirs] != [i.filename for i in ours]:
+        return None
+    timed = []
+    for a, b in zip(theirs, ours, strict=True):
+        if (a.CRC, a.file_size, a.external_attr, a.compress_type) != (
+            b.CRC,
+            b.file_size,
+            b.external_attr,
+            b.compress_type,
+        ):
+            return None
+        if a.date_time != b.date_time:
+            timed.append(a.filename)
+    if not timed:
+        return None
+    where = "its .dist-info files" if all(".dist-info/" in n for n in timed) else f"{len(timed)} entries"
+    return (
+        f"same files and bytes; only the zip times of {where} differ ({', '.join(n.rsplit('/', 1)[-1] for n in timed[:4])}"
+        f"{', ...' if len(timed) > 4 else ''}): written at build time from the build machine's clock, which a rebuild "
+        "cannot recreate"
+    )
