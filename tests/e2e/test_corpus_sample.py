@@ -1,9 +1,10 @@
-"""A 15-package sample of the reproducibility corpus (tests/corpus), rebuilt under every variation.
+"""A 15-package sample of the reproducibility corpus (tests/corpus/sample), rebuilt under every variation.
 
-The whole corpus (``make corpus``) takes hours and is not part of CI; this sample of it runs the
-same command on the committed corpus lock: ten pure-Python wheels of the four common build
-backends and five with C extensions, each built normally (or taken from the build cache by
-build key) and once more under all 11 variations, compared byte for byte.
+The whole corpus (``make corpus``) takes hours and is not part of CI; this sample of it, at the
+corpus' versions, runs the same command: ten pure-Python wheels of the common build backends and
+five with C extensions, each built normally (or taken from the build cache by build key) and once
+more under all 11 variations, compared byte for byte; then the run is started again as after a
+kill, and takes every outcome it stored.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ COMPILED = ["greenlet", "markupsafe", "multidict", "psutil", "regex"]
 
 def test_a_sample_of_the_corpus_is_reproducible_under_every_variation(fresh_clone: Callable[[str], Path]) -> None:
     clone = fresh_clone("corpus-sample")
-    corpus = clone / "tests" / "corpus"
+    corpus = clone / "tests" / "corpus" / "sample"
     done = debwheels(["repro", "-j2", "--resume", "--report", "sample", *PURE, *COMPILED], corpus)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((corpus / "sample" / "report.json").read_text())

@@ -1,0 +1,1 @@
+"""debwheels reproducibility corpus: the CI sample (no code)."""
