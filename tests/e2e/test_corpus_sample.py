@@ -26,9 +26,10 @@ COMPILED = ["greenlet", "markupsafe", "multidict", "psutil", "regex"]
 def test_a_sample_of_the_corpus_is_reproducible_under_every_variation(fresh_clone: Callable[[str], Path]) -> None:
     clone = fresh_clone("corpus-sample")
     corpus = clone / "tests" / "corpus" / "sample"
-    done = debwheels(["repro", "-j2", "--resume", "--report", "sample", *PURE, *COMPILED], corpus)
+    args = ["-C", str(corpus), "repro", "-j2", "--resume", "--report", str(corpus / "report"), *PURE, *COMPILED]
+    done = debwheels(args, clone)
     assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((corpus / "sample" / "report.json").read_text())
+    report = json.loads((corpus / "report" / "report.json").read_text())
     assert len(report["variations"]) == 11
     rows = {row["name"]: row for row in report["packages"]}
     assert sorted(rows) == sorted(PURE + COMPILED)
@@ -40,8 +41,8 @@ def test_a_sample_of_the_corpus_is_reproducible_under_every_variation(fresh_clon
     assert "ETA" in done.stderr + done.stdout
 
     # Started again (as after a kill), the run takes every outcome it stored, by build key: nothing is rebuilt.
-    again = debwheels(["repro", "-j2", "--resume", "--report", "sample", *PURE, *COMPILED], corpus)
+    again = debwheels(args, clone)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"({len(PURE + COMPILED)} from an earlier run)" in again.stderr + again.stdout
     assert "building " not in again.stderr + again.stdout
-    assert json.loads((corpus / "sample" / "report.json").read_text())["packages"] == report["packages"]
+    assert json.loads((corpus / "report" / "report.json").read_text())["packages"] == report["packages"]
