@@ -21,7 +21,6 @@ and ``index.html`` beside it: the same as a table, like reproduciblewheels.com.
 from __future__ import annotations
 
 import html
-import json
 import time
 import zipfile
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from debwheels.build.vary import ALL, Variation
 from debwheels.context import Context
 from debwheels.debian.deb import build_deb
 from debwheels.errors import BuildError
-from debwheels.fsutil import atomic_write_text, fresh_file, sha256_file
+from debwheels.fsutil import atomic_write_text, fresh_file, read_record, sha256_file
 from debwheels.lock.graph import LockGraph, subgraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
 from debwheels.progress import duration
@@ -95,13 +94,16 @@ class StoredOutcomes:
 
     def get(self, key: str, build_key: str) -> Outcome | None:
         """The stored outcome of *key* for *build_key*, or None."""
-        path = self.directory / f"{key}.json"
+        data = read_record(self.directory / f"{key}.json")  # absent or damaged: a miss
+        if (
+            not isinstance(data, dict)
+            or data.get("build-key") != build_key
+            or data.get("variations") != self.variations
+        ):
+            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data["build-key"] != build_key or data["variations"] != self.variations:
-                return None
             outcome = Outcome.from_json(data["outcome"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             return None
         links = [link for link in (outcome.diffoscope, outcome.log) if link]
         return outcome if all((self.report_dir / link).is_file() for link in links) else None
@@ -183,6 +185,7 @@ class Repro:
         checked = sorted(only if only is not None else items)
         ordered = sorted(checked, key=lambda k: (_sdist_size(items[k]), k))
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
+        frontend = first_builder.frontend(graph, items)  # prepared with the items
         outcomes: dict[str, Outcome] = {}
         started, size, stored = time.monotonic(), CHUNK * self.jobs, 0
         self.say(
@@ -192,7 +195,6 @@ class Repro:
             chunk = ordered[start : start + size]
             fresh = frozenset() if reuse_first or self.resume else frozenset(chunk)
             first = first_builder.run(subgraph(graph, chunk), {k: items[k] for k in chunk}, reuse=reuse, fresh=fresh)
-            frontend = first_builder.frontend(graph, items)
             todo = []
             for key in chunk:
                 entry = first.entries.get(key)

@@ -57,7 +57,7 @@ from debwheels.fsutil import atomic_write_text, fresh_dir, fresh_file
 from debwheels.lock import simpleindex
 from debwheels.lock.graph import LockGraph, subgraph
 from debwheels.lock.metadata import pinned_build_system
-from debwheels.lock.requirements import Pin
+from debwheels.lock.requirements import Pin, exact_pin
 from debwheels.lock.simpleindex import IndexFile, SimpleIndex
 from debwheels.progress import duration
 from debwheels.rebuild.project import ProjectSpec, timestamp, write_project
@@ -289,7 +289,7 @@ class RebuildCheck:
         build_system = pinned_build_system(
             Pin(item.name, item.version, (sdist.sha256,)), self.cfg.index_url, self.cfg.cache_dir
         )
-        own = [pin for pin in env.pins if canonicalize_name(pin.split("==")[0]) == canonicalize_name(item.name)]
+        own = [pin for pin in env.pins if (exact_pin(pin) or ("",))[0] == canonicalize_name(item.name)]
         if own:  # a backend rebuilding itself (setuptools, flit_core, hatchling): its tree is the backend
             env.notes.append(f"{item.name} builds with its own tree (backend-path), not with {own[0]}")
         row.build_requires = pinned_requires(build_system.requires, [pin for pin in env.pins if pin not in own])
