@@ -21,6 +21,7 @@ and ``index.html`` beside it: the same as a table, like reproduciblewheels.com.
 from __future__ import annotations
 
 import html
+import json
 import time
 import zipfile
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from debwheels.build.vary import ALL, Variation
 from debwheels.context import Context
 from debwheels.debian.deb import build_deb
 from debwheels.errors import BuildError
-from debwheels.fsutil import atomic_write_text, fresh_file, read_record, sha256_file
+from debwheels.fsutil import atomic_write_text, fresh_file, sha256_file
 from debwheels.lock.graph import LockGraph, subgraph
 from debwheels.mirror.sums import SUMS_NAME, parse_sums
 from debwheels.progress import duration
@@ -94,16 +95,13 @@ class StoredOutcomes:
 
     def get(self, key: str, build_key: str) -> Outcome | None:
         """The stored outcome of *key* for *build_key*, or None."""
-        data = read_record(self.directory / f"{key}.json")  # absent or damaged: a miss
-        if (
-            not isinstance(data, dict)
-            or data.get("build-key") != build_key
-            or data.get("variations") != self.variations
-        ):
-            return None
-        try:
+        path = self.directory / f"{key}.json"
+        try:  # not fsutil.read_record: strict JSON refuses the build time, a float of seconds
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data["build-key"] != build_key or data["variations"] != self.variations:
+                return None
             outcome = Outcome.from_json(data["outcome"])
-        except (KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         links = [link for link in (outcome.diffoscope, outcome.log) if link]
         return outcome if all((self.report_dir / link).is_file() for link in links) else None
