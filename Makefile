@@ -8,7 +8,7 @@ DEBWHEELS = $(CURDIR)/bin/debwheels
 
 include src/debwheels/data/templates/debwheels.mk
 
-.PHONY: setup corpus corpus-select rebuild-check-pypi test unit-test
+.PHONY: setup corpus corpus-select corpus-save corpus-restore rebuild-check-pypi test unit-test
 
 setup:
 	@bash scripts/setup-host.sh
@@ -22,7 +22,7 @@ builder lock update wheels verify deb install-test repro apt-repo: setup
 # 'make corpus-select' chooses the versions again from tests/corpus/ranking.tsv.
 CORPUS_JOBS ?= 2
 corpus: setup
-	$(DEBWHEELS) -C tests/corpus lock -j$(CORPUS_JOBS)
+	$(DEBWHEELS) -C tests/corpus lock -j$(CORPUS_JOBS) --keep-going
 	-$(DEBWHEELS) -C tests/corpus repro -j$(CORPUS_JOBS) --resume --report tests/corpus/.debwheels/corpus-repro
 	$(PYTHON) tests/corpus/corpus.py report
 
@@ -31,6 +31,11 @@ rebuild-check-pypi: setup
 	-$(DEBWHEELS) -C tests/corpus/rebuild-check rebuild-check -j$(CORPUS_JOBS) --report $(CURDIR)/tests/corpus/rebuild-check/report \
 		$$(grep -v '^#' tests/corpus/rebuild-check/wheels.txt)
 	$(PYTHON) tests/corpus/corpus.py rebuild-report
+
+# A corpus run outlasts a sitting on two cores: corpus-save copies its finished outcomes (by build
+# key) into tests/corpus/progress/ to commit; corpus-restore puts them back on another machine.
+corpus-save corpus-restore: setup
+	$(PYTHON) tests/corpus/corpus.py $(@:corpus-%=%)
 
 corpus-select: setup
 	PYTHONPATH=$(CURDIR)/src $(PYTHON) tests/corpus/corpus.py select

@@ -5,6 +5,9 @@ Two steps, both run by ``make corpus`` (from the repository root)::
     python tests/corpus/corpus.py select   # ranking.tsv -> requirements/requirements.in + selection.json
     python tests/corpus/corpus.py report   # .debwheels repro results -> report/{report.json,index.html,README.md}
 
+and ``save`` / ``restore`` (``make corpus-save``, ``make corpus-restore``) carry a run's finished
+outcomes, by build key, to another machine through ``progress/``.
+
 ``select`` takes each project of ``ranking.tsv`` (rank, name: the download ranking, see
 ``RANKING_SOURCE``) at its newest version that has an sdist uploaded before the corpus'
 ``exclude-newer`` and admitting the builder's Python, and classifies those that cannot be built
@@ -40,6 +43,8 @@ SELECTION = HERE / "selection.json"
 EXCLUSIONS = HERE / "exclusions.toml"
 FIXES = HERE / "fixes.toml"
 REQUIREMENTS_IN = HERE / "requirements" / "requirements.in"
+#: The corpus lock: ``left-out`` lists the projects ``debwheels lock --keep-going`` could not build or probe.
+LOCK = HERE / "requirements" / "lock.json"
 REPORT_DIR = HERE / "report"
 PYPROJECT = HERE / "pyproject.toml"
 #: Where ``make corpus`` has ``debwheels repro`` write its report (report.json, diffoscope/, logs/).
@@ -436,12 +441,22 @@ def outcome_row(outcome: dict[str, Any], fixes: dict[str, Fix], rank: int | None
 
 
 def project_row(
-    project: dict[str, Any], outcomes: dict[tuple[str, str], dict[str, Any]], fixes: dict[str, Fix], complete: bool
+    project: dict[str, Any],
+    outcomes: dict[tuple[str, str], dict[str, Any]],
+    fixes: dict[str, Fix],
+    complete: bool,
+    left_out: dict[str, str],
 ) -> Row:
-    """The row of one ranked project of ``selection.json``: excluded, its repro outcome, or failed."""
+    """The row of one ranked project of ``selection.json``: excluded, its repro outcome, or failed.
+
+    *left_out* is the lock's ``left-out`` (name -> cause): projects ``debwheels lock --keep-going``
+    could not build or probe, failed until ``exclusions.toml`` classifies them.
+    """
     name, rank = str(project["name"]), int(project["rank"])
     if project.get("exclusion"):
         return Row(name, project.get("version"), rank, exclusion=project["exclusion"], reason=project.get("reason"))
+    if name in left_out:
+        return with_fix(Row(name, project["version"], rank, error=f"cannot be locked: {left_out[name]}"), fixes)
     outcome = outcomes.pop(version_key(name, project["version"]), None)
     if outcome is None:
         return with_fix(Row(name, project["version"], rank, error=NOT_IN_REPRO, pending=not complete), fixes)
@@ -459,7 +474,9 @@ def load_corpus() -> Corpus:
     outcomes = wheel_outcomes(repro)
     complete = repro.get("complete", True) is not False
     ranked = sorted(selection["projects"], key=lambda p: int(p["rank"]))
-    projects = [project_row(p, outcomes, fixes, complete) for p in ranked]
+    lock = read_json(LOCK, "run make corpus (from the repository root) first")
+    left_out = {str(canonicalize_name(k)): str(v) for k, v in (lock.get("left-out") or {}).items()}
+    projects = [project_row(p, outcomes, fixes, complete, left_out) for p in ranked]
     closure = [outcome_row(o, fixes, None) for o in outcomes.values()]
     closure = sorted((r for r in closure if r.name != corpus_name), key=lambda r: version_key(r.name, r.version))
     return Corpus(
@@ -781,6 +798,56 @@ def report() -> int:
     return 0
 
 
+#: Where ``debwheels repro --resume`` keeps each finished outcome, by build key (one JSON file per package).
+RESULTS_DIR = HERE / ".debwheels" / "repro" / "results" / "bookworm"
+#: Finished outcomes committed from runs on other machines (``save``), for ``restore`` to resume from.
+PROGRESS_DIR = HERE / "progress"
+
+
+def _linked(outcome_file: Path) -> list[str]:
+    """The report files (relative to the repro report directory) a stored outcome links to."""
+    outcome = json.loads(outcome_file.read_text(encoding="utf-8"))["outcome"]
+    links = [outcome.get("diffoscope"), outcome.get("log")]
+    found = [str(link) for link in links if link]
+    return found + [str(Path(link).with_suffix(".txt")) for link in found if link.endswith(".html")]
+
+
+def _copy_outcomes(results: Path, linked: Path, to_results: Path, to_linked: Path) -> int:
+    """Copy every outcome of *results* whose linked files *linked* holds; returns how many."""
+    count = 0
+    for path in sorted(results.glob("*.json")) if results.is_dir() else []:
+        links = _linked(path)
+        if not all((linked / link).is_file() for link in links if not link.endswith(".txt")):
+            continue
+        for link in links:
+            if (linked / link).is_file():
+                write_atomic(to_linked / link, (linked / link).read_bytes())
+        write_atomic(to_results / path.name, path.read_bytes())
+        count += 1
+    return count
+
+
+def save() -> int:
+    """Copy the finished outcomes of this machine's corpus run into ``progress/`` (to commit).
+
+    The corpus takes longer than one sitting on a small machine: a run on another machine,
+    after ``restore``, resumes from them. An outcome counts only for the same build key (every
+    input of the build) and the same variations, so nothing is taken that the run would not
+    compute itself.
+    """
+    shutil.rmtree(PROGRESS_DIR, ignore_errors=True)
+    count = _copy_outcomes(RESULTS_DIR, REPRO_DIR, PROGRESS_DIR / "results", PROGRESS_DIR / "linked")
+    print(f"saved {count} finished outcomes in {PROGRESS_DIR}")
+    return 0
+
+
+def restore() -> int:
+    """Put the outcomes of ``progress/`` where ``debwheels repro --resume`` finds them (before ``make corpus``)."""
+    count = _copy_outcomes(PROGRESS_DIR / "results", PROGRESS_DIR / "linked", RESULTS_DIR, REPRO_DIR)
+    print(f"restored {count} finished outcomes from {PROGRESS_DIR}")
+    return 0
+
+
 REBUILD_DIR = HERE / "rebuild-check"
 
 
@@ -821,7 +888,7 @@ def rebuild_report() -> int:
 
 
 if __name__ == "__main__":
-    commands = {"select": select, "report": report, "rebuild-report": rebuild_report}
+    commands = {"select": select, "report": report, "rebuild-report": rebuild_report, "save": save, "restore": restore}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         raise SystemExit(f"usage: corpus.py {{{'|'.join(commands)}}}")
     sys.exit(commands[sys.argv[1]]())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -119,6 +120,8 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     (here / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (here / "fixes.toml").write_text(FIXES, encoding="utf-8")
     (tmp_path / "README.md").write_text(README, encoding="utf-8")
+    (here / "requirements").mkdir()
+    (here / "requirements" / "lock.json").write_text(json.dumps({"format": 4, "packages": {}}), encoding="utf-8")
     (here / "report" / "logs").mkdir(parents=True)
     (here / "report" / "logs" / "stale.log").write_text("old", encoding="utf-8")
 
@@ -129,6 +132,7 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
         "PYPROJECT": here / "pyproject.toml",
         "FIXES": here / "fixes.toml",
         "REPRO_DIR": repro,
+        "LOCK": here / "requirements" / "lock.json",
         "REPORT_DIR": here / "report",
         "README": tmp_path / "README.md",
     }.items():
@@ -229,6 +233,19 @@ def test_a_project_an_unfinished_run_has_not_reached_is_pending_not_failed(corpu
         assert ("not built yet" in (corpus.REPORT_DIR / "README.md").read_text(encoding="utf-8")) is not complete
 
 
+def test_a_project_the_lock_left_out_is_failed_with_the_cause(corpus: ModuleType) -> None:
+    report = corpus.REPRO_DIR / "report.json"
+    data = json.loads(report.read_text(encoding="utf-8"))
+    data["packages"] = [row for row in data["packages"] if row["name"] != "packaging"]
+    report.write_text(json.dumps(data), encoding="utf-8")
+    cause = "building packaging-26.3 failed: error: no compiler"
+    corpus.LOCK.write_text(json.dumps({"format": 4, "left-out": {"Packaging": cause}}), encoding="utf-8")
+    corpus.report()
+    out = json.loads((corpus.REPORT_DIR / "report.json").read_text(encoding="utf-8"))
+    assert out["headline"]["failed"] == 1 and out["headline"]["pending"] == 0
+    assert out["projects"][0]["error"] == f"cannot be locked: {cause}"
+
+
 def test_unexplained_fix_fails(corpus: ModuleType, tmp_path: Path) -> None:
     corpus.PYPROJECT.write_text(
         PYPROJECT + '\n[tool.debwheels.packages."propcache==0.5.4"]\nconfig-settings = {"build-inplace" = "true"}\n',
@@ -245,3 +262,25 @@ def test_missing_repro_report_fails(corpus: ModuleType) -> None:
     with pytest.raises(SystemExit, match="run make corpus") as failure:
         corpus.report()
     assert "\n" not in str(failure.value)
+
+
+def test_save_and_restore_carry_finished_outcomes_with_their_reports(corpus: ModuleType, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    diff = "diffoscope/bookworm-frozenlist-1.8.0.html"
+    stored = {"build-key": "k" * 64, "variations": ["time"], "outcome": {"name": "frozenlist", "diffoscope": diff}}
+    (results / "frozenlist==1.8.0.json").write_text(json.dumps(stored), encoding="utf-8")
+    orphan = {"build-key": "k" * 64, "variations": ["time"], "outcome": {"name": "x", "log": "logs/gone.log"}}
+    (results / "x==1.json").write_text(json.dumps(orphan), encoding="utf-8")
+    corpus.RESULTS_DIR, corpus.PROGRESS_DIR = results, tmp_path / "progress"
+    corpus.save()
+    saved = tmp_path / "progress"
+    assert sorted(p.name for p in (saved / "results").iterdir()) == ["frozenlist==1.8.0.json"]  # its log is gone
+    assert (saved / "linked" / diff).read_text(encoding="utf-8") == "<html>diff</html>"
+    assert (saved / "linked" / diff).with_suffix(".txt").is_file()
+
+    shutil.rmtree(results)
+    shutil.rmtree(corpus.REPRO_DIR / "diffoscope")
+    corpus.restore()
+    assert json.loads((results / "frozenlist==1.8.0.json").read_text(encoding="utf-8")) == stored
+    assert (corpus.REPRO_DIR / diff).read_text(encoding="utf-8") == "<html>diff</html>"

@@ -11,7 +11,7 @@ from debwheels.build.closure import check_lock_files, topological_order
 from debwheels.config import load_config
 from debwheels.errors import BuildError, RequirementsError
 from debwheels.lock.graph import LockedPackage, LockGraph, read_graphs, render_graphs, write_graphs
-from debwheels.lock.locker import read_requirements_in, render_files
+from debwheels.lock.locker import failure_cause, leave_out, read_requirements_in, render_files
 from debwheels.lock.requirements import parse_pins
 
 A = "a" * 64
@@ -214,3 +214,52 @@ def test_requirements_in_keeps_ranges_and_markers(tmp_path: Path) -> None:
     path = tmp_path / "requirements.in"
     path.write_text('# comment\nclick>=8  # why\ntomli; python_version < "3.11"\n\n')
     assert read_requirements_in(path) == ["click>=8", 'tomli; python_version < "3.11"']
+
+
+def corpus_graph() -> LockGraph:
+    """A project of two independent requirements (runtime-dependencies = false), each with its own build tool."""
+    graph = LockGraph("3.11.2", ["a", "b"], "corpus==1", frontend=["pyproject-hooks==1"])
+    graph.packages = {
+        "corpus==1": LockedPackage(
+            "corpus", "1", None, None, runtime=True, requires=["a==1", "b==1"], build_env=["flit-core==3"]
+        ),
+        "a==1": LockedPackage("a", "1", "a-1.tar.gz", A, runtime=True, build_env=["tool==1"]),
+        "tool==1": LockedPackage("tool", "1", "tool-1.tar.gz", B, build_env=["flit-core==3"]),
+        "b==1": LockedPackage("b", "1", "b-1.tar.gz", C, runtime=True, build_env=["flit-core==3"]),
+        "flit-core==3": LockedPackage("flit-core", "3", "flit_core-3.tar.gz", B),
+        "pyproject-hooks==1": LockedPackage("pyproject-hooks", "1", "p-1.tar.gz", A, build_env=["flit-core==3"]),
+    }
+    return graph
+
+
+def test_keep_going_leaves_out_a_failed_requirement_with_what_only_it_needs() -> None:
+    graph = corpus_graph()
+    failed = {
+        "tool==1": "building tool-1 failed: error: no compiler",
+        "a==1": "not built: its build requirement tool==1 failed",
+    }
+    assert leave_out(graph, failed) == {"a": "a==1"}
+    assert sorted(graph.packages) == ["b==1", "corpus==1", "flit-core==3", "pyproject-hooks==1"]
+    assert graph.packages["corpus==1"].requires == ["b==1"]
+
+
+def test_keep_going_cannot_leave_out_what_the_project_itself_needs() -> None:
+    graph = corpus_graph()
+    with pytest.raises(BuildError, match="flit-core==3, which the project itself needs, failed"):
+        leave_out(graph, {"flit-core==3": "building flit_core-3 failed", "b==1": "not built"})
+
+
+def test_left_out_requirements_are_kept_in_lock_json_with_their_cause(tmp_path: Path) -> None:
+    graph = corpus_graph()
+    graph.target = "bookworm"
+    leave_out(graph, {"a==1": "x"})
+    graph.left_out = {
+        "a": failure_cause("building a-1 failed: error: no compiler; log /root/x/logs/a.log; last lines:\nboom")
+    }
+    path = tmp_path / "lock.json"
+    write_graphs(path, {"bookworm": graph})
+    assert json.loads(path.read_text())["left-out"] == {"a": "building a-1 failed: error: no compiler"}
+    assert LockGraph.read(path) == graph
+    graph.left_out = {}
+    write_graphs(path, {"bookworm": graph})
+    assert "left-out" not in json.loads(path.read_text())  # locks without failures keep their format

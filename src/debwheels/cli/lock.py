@@ -41,6 +41,12 @@ from debwheels.cli.app import State, cli, jobs_option
     default=None,
     help='Skip files uploaded less than DURATION ago ("7 days"; default: min-release-age in [tool.debwheels]).',
 )
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Let a failed build or probe not stop the others. With runtime-dependencies = false, a requirement "
+    "that cannot be built is left out of the lock (listed in lock.json); otherwise all failures are reported.",
+)
 @jobs_option
 @click.pass_obj
 def lock(
@@ -52,6 +58,7 @@ def lock(
     from_format: str | None,
     exclude_newer: str | None,
     min_release_age: str | None,
+    keep_going: bool,
     jobs: int,
 ) -> None:
     """Resolve REQUIREMENTS_IN (default requirements/requirements.in) and pin every sdist, build requirements included.
@@ -72,7 +79,15 @@ def lock(
     ctx = state.context()
     cfg = ctx.cfg
     request = LockRequest(
-        requirements_in, upgrade, upgrade_packages, import_from, from_format, exclude_newer, min_release_age, jobs
+        requirements_in,
+        upgrade,
+        upgrade_packages,
+        import_from,
+        from_format,
+        exclude_newer,
+        min_release_age,
+        jobs,
+        keep_going,
     )
     done = lock_project(ctx, request)
     graph, runtime_count, build_count = done.graph, done.runtime_count, done.build_count
@@ -84,11 +99,15 @@ def lock(
             f"{cfg.lock_file.name} is current ({runtime_count} runtime and {build_count} build packages for python "
             f"{pythons}): its recorded inputs are unchanged, nothing written (--upgrade to look for new releases)"
         )
-        return
-    click.echo(
-        f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
-        f"{pythons}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
-    )
+    else:
+        click.echo(
+            f"locked {graph.project} with {runtime_count} runtime and {build_count} build packages for python "
+            f"{pythons}: {cfg.requirements.name}, {cfg.build_requirements.name}, {cfg.lock_file.name}"
+        )
+    if graph.left_out:
+        click.echo(
+            f"left out {len(graph.left_out)} requirements that cannot be built: {', '.join(sorted(graph.left_out))}"
+        )
 
 
 @cli.command()

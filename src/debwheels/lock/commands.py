@@ -34,6 +34,7 @@ class LockRequest:
         exclude_newer: an RFC 3339 time or a date overriding ``exclude-newer``.
         min_release_age: a duration (``"7 days"``) overriding ``min-release-age``.
         jobs: probes and builds at once.
+        keep_going: a failed build or probe does not stop the others (see :class:`debwheels.lock.locker.Locker`).
     """
 
     requirements_in: Path | None = None
@@ -44,6 +45,7 @@ class LockRequest:
     exclude_newer: str | None = None
     min_release_age: str | None = None
     jobs: int = 1
+    keep_going: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ def lock(ctx: Context, request: LockRequest) -> Locked:
                     cutoff=cutoff,
                     jobs=request.jobs,
                     inputs=inputs,
+                    keep_going=request.keep_going,
                 )
                 graphs[target.target] = locker.lock(infile)
             except DebwheelsError as exc:

@@ -139,6 +139,8 @@ class LockGraph:
     frontend: list[str] = field(default_factory=list)
     inputs: dict[str, Any] | None = None  # debwheels.lock.inputs.LockInputs.to_json(), None when unknown
     target: str = ""  # the Debian suite it was resolved for ("" in a lock of format 3 or older)
+    #: requirements.in names left out because they (or a build requirement) failed ('lock --keep-going'), with why
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path, target: str | None = None) -> LockGraph:
@@ -217,7 +219,8 @@ _PER_TARGET = ("runtime", "requires", "build-requires", "dynamic-requires", "bui
 def render_graphs(graphs: dict[str, LockGraph]) -> str:
     """The lock file's text (format 4) of one graph per target, in target order.
 
-    Every graph must have the same roots and project; *inputs* are the first graph's.
+    Every graph must have the same roots and project; *inputs* are the first graph's;
+    ``left-out`` (requirements left out by ``lock --keep-going``) is present only when not empty.
     A package's fields are those of the first target that holds it; ``per-target`` holds the
     fields another target sees differently.
     """
@@ -244,6 +247,9 @@ def render_graphs(graphs: dict[str, LockGraph]) -> str:
         "packages": {k: packages[k] for k in sorted(packages)},
         "inputs": first.inputs,
     }
+    left_out = {name: why for graph in graphs.values() for name, why in graph.left_out.items()}
+    if left_out:  # only in a lock made with --keep-going and runtime-dependencies = false
+        data["left-out"] = {name: left_out[name] for name in sorted(left_out)}
     return strictjson.render(data)
 
 
@@ -270,6 +276,7 @@ def read_graphs(path: Path) -> dict[str, LockGraph]:
         found = data.get("format") if isinstance(data, dict) else None
         raise RequirementsError(f"{path} has format {found!r}, expected {FORMAT}: run 'debwheels lock' again")
     inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else None
+    left_out = {str(k): str(v) for k, v in data["left-out"].items()} if isinstance(data.get("left-out"), dict) else {}
     try:
         if data["format"] < 4:
             return {
@@ -296,6 +303,7 @@ def read_graphs(path: Path) -> dict[str, LockGraph]:
                 packages=packages,
                 inputs=inputs,
                 target=suite,
+                left_out=dict(left_out),
             )
         if not graphs:
             raise KeyError("targets")

@@ -30,6 +30,7 @@ Existing pins are preferred (kept unless they conflict) unless ``--upgrade`` or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -51,7 +52,7 @@ from debwheels.config import Config
 from debwheels.context import Context
 from debwheels.debian.images import marker_environment
 from debwheels.debian.syslibs import known_requirements
-from debwheels.errors import RequirementsError
+from debwheels.errors import BuildError, RequirementsError
 from debwheels.fsutil import atomic_write_text, memory_fs, private_tempdir
 from debwheels.lock import simpleindex
 from debwheels.lock.confirm import check_project, confirm
@@ -121,6 +122,10 @@ class Locker:
         cutoff: upload-time limits (default: the configuration's ``exclude-newer`` and ``min-release-age``).
         jobs: builds and probes at once in the dynamic passes, each in its own container.
         inputs: what this lock follows from (:mod:`debwheels.lock.inputs`), recorded in lock.json.
+        keep_going: a build or probe that fails does not stop the others. With
+            ``runtime-dependencies = false`` (every requirement on its own, as in a corpus), a
+            requirement whose package or build requirement failed is left out of the lock
+            (``left-out`` in lock.json, with the cause); otherwise every failure is reported at once.
     """
 
     def __init__(
@@ -132,8 +137,11 @@ class Locker:
         cutoff: Cutoff | None = None,
         jobs: int = 1,
         inputs: LockInputs | None = None,
+        keep_going: bool = False,
     ) -> None:
         self.ctx = ctx
+        self.keep_going = keep_going
+        self.left_out: dict[str, str] = {}  # requirement name -> why (keep_going)
         self.inputs = inputs
         cfg = self.cfg = ctx.cfg
         self.imported = imported
@@ -337,6 +345,7 @@ class Locker:
                 check_project(graph, project, self.environment, self.cfg.requirements.with_suffix(".in").name, self.say)
                 self._report_skipped(graph)
                 graph.target = self.cfg.debian_suite
+                graph.left_out = dict(self.left_out)
                 return graph
             self.say(
                 f"the build backends of {', '.join(differing)} report other dependencies than the index metadata "
@@ -384,6 +393,7 @@ class Locker:
         """Resolve the runtime closure and every static build environment (steps 1 and 2)."""
         project = str(canonicalize_name(self.cfg.project_name))
         graph = LockGraph(self.environment["python_full_version"], roots, key_of(project, self.cfg.project_version))
+        roots = [r for r in roots if str(canonicalize_name(Requirement(r).name)) not in self.left_out]
         preferred = self._kept(p for p in self.previous.packages.values() if p.runtime) if self.previous else {}
         if self.imported is not None:
             resolved = self._resolve_imported(self.imported, roots, preferred)
@@ -465,10 +475,12 @@ class Locker:
         probes = ProbeCache(self.cfg.build_cache_dir / "probes")
         for round_number in range(1, MAX_ROUNDS + 1):
             self.say(f"dynamic build requirements and metadata, pass {round_number}")
-            builder = Builder(self.ctx, work=work / "work", jobs=self.jobs)
+            builder = Builder(self.ctx, work=work / "work", jobs=self.jobs, keep_going=self.keep_going)
             builder.reset()
             needed = {dep for p in graph.packages.values() for dep in p.build_env}
             result = builder.run(graph, probe=set(graph.packages) - needed, reuse=reuse, probes=probes)
+            if result.failed:
+                self._leave_out(graph, result)
             for key, dynamic in result.dynamic.items():
                 # The backend's answer for this environment; a seeded hint it no longer asks for goes.
                 graph.packages[key].dynamic_requires = sorted(set(dynamic))
@@ -484,6 +496,27 @@ class Locker:
         raise RequirementsError(
             f"dynamic build requirements did not settle after {MAX_ROUNDS} passes: see .debwheels/logs"
         )
+
+    def _leave_out(self, graph: LockGraph, result: RunResult) -> None:
+        """Drop the requirements whose package or build requirement failed, with what only they need (keep_going).
+
+        Raises:
+            BuildError: every failure, when the runtime closure must be complete
+                (``runtime-dependencies``), or when the project's own build or the frontend failed.
+        """
+        failed = result.failed
+        if self.cfg.runtime_dependencies:
+            raise BuildError(
+                f"{len(failed)} packages could not be built or probed (the runtime closure must be complete): "
+                + "; ".join(f"{key}: {failure_cause(failed[key])}" for key in sorted(failed))
+            )
+        for name, key in leave_out(graph, failed).items():
+            self.left_out[name] = failure_cause(failed[key])
+            self.say(f"left out {name}: {failed[key].splitlines()[0]}")
+        reachable = set(graph.packages)
+        for answers in (result.missing, result.dynamic, result.metadata, result.entry_points):
+            for key in [key for key in answers if key not in reachable]:
+                del answers[key]
 
     def _report_skipped(self, graph: LockGraph) -> None:
         """Say which newer versions of locked packages were skipped, and why (one line per package)."""
@@ -503,6 +536,49 @@ class Locker:
             ]
             if parts:
                 self.say(f"skipped newer {name} than {', '.join(chosen)}: {'; '.join(parts)}")
+
+
+def failure_cause(text: str) -> str:
+    """The first line of a build failure without its log path (which names this machine): the cause, for lock.json."""
+    line = text.splitlines()[0] if text else ""
+    return re.sub(r"(; log \S+.*| \(log \S+\))$", "", line).strip()
+
+
+def leave_out(graph: LockGraph, failed: Mapping[str, str]) -> dict[str, str]:
+    """Drop the project's requirements that *failed* from *graph*, with every package only they needed.
+
+    Args:
+        graph: the lock graph, changed in place.
+        failed: failure text by key of the packages that failed or were skipped (``RunResult.failed``).
+
+    Returns:
+        dict[str, str]: the key of each requirement left out, by name.
+
+    Raises:
+        BuildError: a failed package is still needed (by the project's build or the frontend).
+    """
+    project = graph.packages[graph.project]
+    dropped = {graph.packages[key].name: key for key in project.requires if key in failed}
+    project.requires = [key for key in project.requires if key not in failed]
+    reachable = reachable_keys(graph)
+    fatal = sorted(key for key in failed if key in reachable)
+    if fatal:
+        raise BuildError(f"{fatal[0]}, which the project itself needs, failed: {failed[fatal[0]]}")
+    for key in [key for key in graph.packages if key not in reachable]:
+        del graph.packages[key]
+    return dropped
+
+
+def reachable_keys(graph: LockGraph) -> set[str]:
+    """Keys the project and the frontend reach at run or build time (the packages a lock keeps)."""
+    seen: set[str] = set()
+    stack = [graph.project, *graph.frontend]
+    while stack:
+        key = stack.pop()
+        if key not in seen and key in graph.packages:
+            seen.add(key)
+            stack.extend([*graph.packages[key].requires, *graph.packages[key].build_env])
+    return seen
 
 
 def _target_marker(graphs: dict[str, LockGraph], suites: list[str]) -> str | None:

@@ -15,7 +15,8 @@ the venv with pypa/installer (Debian's python3-installer: a wheel installer with
 resolver or an index; pip took about 1 s per build for the same); ask the backend for dynamic build requirements
 (``get_requires_for_build_wheel``, PEP 517) and refuse any the venv does not satisfy;
 build the wheel (or, probing, ask for its metadata: ``prepare_metadata_for_build_wheel``,
-which pyproject_hooks answers by building a wheel when the backend lacks the hook). Writes
+which pyproject_hooks answers by building a wheel when the backend lacks the hook: that wheel
+is then handed over as the build's, ``wheel`` in the result). Writes
 ``out/result.json`` (``wheel``, ``dynamic_requires``, ``missing``, and probing ``metadata``
 and ``entry_points``: the texts of the prepared ``.dist-info``'s METADATA and entry_points.txt,
 or null) or, when building and requirements are missing, ``out/error.json`` (``missing``)
@@ -123,7 +124,13 @@ def main(request_path: str) -> int:
         if have is None or not req.specifier.contains(have, prereleases=True):
             missing.append(text)
     if request.get("mode") == "probe":
-        result = {"wheel": None, "dynamic_requires": dynamic, "missing": missing, "metadata": None, "entry_points": None}
+        result: dict[str, object] = {
+            "wheel": None,
+            "dynamic_requires": dynamic,
+            "missing": missing,
+            "metadata": None,
+            "entry_points": None,
+        }
         if not missing:
             step("preparing the core metadata")
             prepared = Path(tempfile.mkdtemp(prefix="metadata-"))
@@ -131,6 +138,13 @@ def main(request_path: str) -> int:
             result["metadata"] = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
             if (dist_info / "entry_points.txt").is_file():
                 result["entry_points"] = (dist_info / "entry_points.txt").read_text(encoding="utf-8", errors="replace")
+            # A backend without the hook (meson-python, scikit-build-core, ...) made pyproject_hooks build
+            # the whole wheel to answer: hand that wheel over as this build's, so it is never built twice.
+            fallback = sorted(prepared.glob("*.whl"))
+            if (prepared / "PEP517_ALREADY_BUILT_WHEEL").is_file() and len(fallback) == 1:
+                shutil.move(str(fallback[0]), str(out / fallback[0].name))
+                result["wheel"] = fallback[0].name
+                step(f"built {fallback[0].name} (the backend has no metadata hook)")
         (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
         return 0
     if missing:
