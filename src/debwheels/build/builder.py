@@ -423,7 +423,8 @@ class Builder:
         missing = list(outcome.get("missing") or [])
         if missing and probing:
             result.missing[key] = missing
-        elif probing and probes is not None and not outcome.get("wheel") and not self.variation.enabled:
+        elif probing and probes is not None and isinstance(outcome.get("metadata"), str) and not self.variation.enabled:
+            # a probe's complete answer (a probe builds the wheel too: it is cached below, by build key)
             metadata, entry_points = outcome.get("metadata"), outcome.get("entry_points")
             probes.put(
                 ProbeRecord(

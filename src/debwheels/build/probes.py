@@ -1,8 +1,8 @@
 """The probe cache: what a build backend answered when asked, by build key.
 
 ``debwheels lock`` asks each backend, in the builder and offline, for its dynamic build
-requirements (``get_requires_for_build_wheel``, PEP 517) and its core metadata
-(``prepare_metadata_for_build_wheel``). The answer is a function of exactly the inputs of a
+requirements (``get_requires_for_build_wheel``, PEP 517) and its core metadata (the METADATA
+of the wheel it builds; the wheel itself goes to the build cache). The answer is a function of exactly the inputs of a
 build (:class:`debwheels.build.keys.KeyInputs`: the sdist, the build environment's wheels,
 the builder, the settings, the driver and the frontend), so it is kept under the same build
 key and not asked again: not in the next pass of one lock, not in the next lock. Only

@@ -58,9 +58,9 @@ class RunResult:
         dynamic: dynamic build requirements the backend reported.
         missing: dynamic build requirements the environment lacked (probing).
         failed: error text of failed or skipped packages (``keep_going``).
-        metadata: core metadata (bytes) as the build backend gave it: prepared when probed
-            (``prepare_metadata_for_build_wheel``), the wheel's METADATA when built or reused.
-        entry_points: the prepared ``entry_points.txt`` text of probed packages that have one.
+        metadata: core metadata (bytes) as the build backend gave it: the wheel's METADATA
+            (built, probed or reused), or a stored probe answer.
+        entry_points: the ``entry_points.txt`` text of probed packages that have one.
         seconds: wall time of each build or probe that ran (not of reused wheels), in seconds.
     """
 

@@ -5,9 +5,9 @@ PEP 621 ``[project]`` in pyproject.toml when its
 name, version, dependencies and scripts are all static; otherwise (``dynamic = ["version"]``
 with setuptools-scm, hatch-vcs or a module's ``__version__``, setup.cfg's ``attr:``, setup.py,
 Poetry's own tables) the project's own build backend prepares it in the builder, offline
-(``prepare_metadata_for_build_wheel``, PEP 517; see :func:`debwheels.lock.locker.Locker.project_metadata`):
+(it builds the wheel, PEP 517; see :func:`debwheels.lock.locker.Locker.project_metadata`):
 the core metadata (name, version, summary, Requires-Dist, license, authors) and the
-``entry_points.txt`` of the ``.dist-info`` it prepares. In an unpacked sdist the backend takes
+``entry_points.txt`` of the wheel's ``.dist-info``. In an unpacked sdist the backend takes
 the version from PKG-INFO, as it would when building it. init then writes:
 
 - ``debian/``: ``control`` (Depends on ``${debwheels:Python}``, the target builder's

@@ -9,9 +9,10 @@
    build requirement) has its declared ``[build-system] requires`` (after its per-package
    settings) resolved on its own, so two packages may get two versions of one build tool.
 3. In the builder, with no network, each backend is asked for its dynamic build requirements
-   (``get_requires_for_build_wheel``, PEP 517) and its metadata
-   (``prepare_metadata_for_build_wheel``): build tools are built (from the sdists just
-   pinned, or taken from the build cache by build key), the other packages probed; whatever a
+   (``get_requires_for_build_wheel``, PEP 517) and its metadata, that of the wheel it builds
+   (``build_wheel``; the wheel goes to the build cache, so the next build takes it): build
+   tools are built first (from the sdists just pinned, or taken from the build cache by build
+   key), then the other packages are probed; whatever a
    backend asks for that its environment lacks is resolved into that environment, and the pass
    repeats until nothing is missing.
 4. Every package's ``Requires-Dist`` as its own backend reports it (the prepared metadata, or
@@ -372,8 +373,8 @@ class Locker:
         """The project's core metadata and ``entry_points.txt`` as its own build backend prepares them.
 
         Locks and builds (or takes from the build cache) the project's build requirements and
-        asks its backend in the builder, offline (``prepare_metadata_for_build_wheel``). No lock
-        file is written.
+        asks its backend in the builder, offline (the probe: the METADATA of the wheel it builds).
+        No lock file is written.
 
         Returns:
             (METADATA bytes, entry_points.txt text or "").

@@ -3,8 +3,8 @@
 Resolution needs each candidate's dependencies before anything is built. In order of trust:
 
 1. **confirmed**: ``Requires-Dist`` that the package's own build backend reported for this
-   very sdist (by sha256), in the builder with no network: ``prepare_metadata_for_build_wheel``
-   (PEP 517) when it was probed, or its built wheel's METADATA. ``debwheels lock`` confirms
+   very sdist (by sha256), in the builder with no network: the METADATA of the wheel it built
+   (PEP 517 ``build_wheel``, probed or built). ``debwheels lock`` confirms
    every package it locks this way and records it (:mod:`debwheels.lock.graph`); confirmations
    are also kept in ``<cache>/metadata/confirmed/<sdist sha256>.json`` for later locks;
 2. **wheel**: the PEP 658 metadata sidecar of a wheel of the same release, inside the time

@@ -5,22 +5,25 @@ Input REQUEST (JSON written by debwheels.build): ``source`` (read-only unpacked 
 ``backend_path``, ``install`` (list of ``{"file": wheel file name, "sha256": hex}``: the
 build environment, or null), ``wheels`` (directory of already built wheels), ``frontend`` (directory holding
 pyproject_hooks, from its pinned sdist), ``out``, ``config_settings``, ``patches`` (patch
-files applied with ``patch -p1`` in order), ``mode`` (``build``, or ``probe``: stop after
-reporting the dynamic build requirements and, when none is missing, the core metadata the
-backend prepares).
+files applied with ``patch -p1`` in order), ``mode`` (``build``, or ``probe``: the lock asking
+for the backend's dynamic build requirements and, when none is missing, its core metadata).
 
 Steps: copy the source to the fixed build path; create a venv without pip; check the
 sha256 of every wheel of the build environment against the request, then install them into
 the venv with pypa/installer (Debian's python3-installer: a wheel installer without a
 resolver or an index; pip took about 1 s per build for the same); ask the backend for dynamic build requirements
-(``get_requires_for_build_wheel``, PEP 517) and refuse any the venv does not satisfy;
-build the wheel (or, probing, ask for its metadata: ``prepare_metadata_for_build_wheel``,
-which pyproject_hooks answers by building a wheel when the backend lacks the hook: that wheel
-is then handed over as the build's, ``wheel`` in the result). Writes
-``out/result.json`` (``wheel``, ``dynamic_requires``, ``missing``, and probing ``metadata``
-and ``entry_points``: the texts of the prepared ``.dist-info``'s METADATA and entry_points.txt,
-or null) or, when building and requirements are missing, ``out/error.json`` (``missing``)
-and exits 3.
+(``get_requires_for_build_wheel``, PEP 517) and refuse any the venv does not satisfy (probing:
+report them); build the wheel. Writes ``out/result.json`` (``wheel``, ``dynamic_requires``,
+``missing``, and probing ``metadata`` and ``entry_points``: the texts of the built wheel's
+``.dist-info`` METADATA and entry_points.txt, or null) or, when building and requirements are
+missing, ``out/error.json`` (``missing``) and exits 3.
+
+A probe builds the wheel rather than calling ``prepare_metadata_for_build_wheel``: the metadata
+is then that of the wheel the package is installed from, and the wheel (cached by build key)
+is the package's build, so nothing is built twice. The hook saves little where it exists
+(setuptools still runs egg_info) and nothing where a backend lacks it or answers it with a
+full build (meson-python, some scikit-build-core projects): pandas or rapidfuzz were compiled
+once for the lock and once more for the wheel set.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import venv
+import zipfile
 from pathlib import Path
 
 
@@ -79,6 +82,20 @@ def step(text: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.2f}s] {text}", flush=True)
 
 
+def dist_info_texts(wheel: Path) -> tuple[str, str | None]:
+    """The texts of the wheel's ``<name>.dist-info/METADATA`` and ``entry_points.txt`` (None when absent)."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        top = [n for n in names if n.count("/") == 1 and n.split("/")[0].endswith(".dist-info")]
+        dist_info = next(n.split("/")[0] for n in top if n.endswith("/METADATA"))
+
+        def text(name: str) -> str | None:
+            member = f"{dist_info}/{name}"
+            return archive.read(member).decode("utf-8", errors="replace") if member in names else None
+
+        return text("METADATA") or "", text("entry_points.txt")
+
+
 def main(request_path: str) -> int:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     os.umask(0o022)
@@ -123,36 +140,19 @@ def main(request_path: str) -> int:
         have = installed.get(canonicalize_name(req.name))
         if have is None or not req.specifier.contains(have, prereleases=True):
             missing.append(text)
-    if request.get("mode") == "probe":
-        result: dict[str, object] = {
-            "wheel": None,
-            "dynamic_requires": dynamic,
-            "missing": missing,
-            "metadata": None,
-            "entry_points": None,
-        }
-        if not missing:
-            step("preparing the core metadata")
-            prepared = Path(tempfile.mkdtemp(prefix="metadata-"))
-            dist_info = prepared / hooks.prepare_metadata_for_build_wheel(str(prepared), settings, _allow_fallback=True)
-            result["metadata"] = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
-            if (dist_info / "entry_points.txt").is_file():
-                result["entry_points"] = (dist_info / "entry_points.txt").read_text(encoding="utf-8", errors="replace")
-            # A backend without the hook (meson-python, scikit-build-core, ...) made pyproject_hooks build
-            # the whole wheel to answer: hand that wheel over as this build's, so it is never built twice.
-            fallback = sorted(prepared.glob("*.whl"))
-            if (prepared / "PEP517_ALREADY_BUILT_WHEEL").is_file() and len(fallback) == 1:
-                shutil.move(str(fallback[0]), str(out / fallback[0].name))
-                result["wheel"] = fallback[0].name
-                step(f"built {fallback[0].name} (the backend has no metadata hook)")
-        (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
-        return 0
+    probe = request.get("mode") == "probe"
     if missing:
+        if probe:  # the lock resolves them into the environment and asks again
+            answer = {"wheel": None, "dynamic_requires": dynamic, "missing": missing, "metadata": None}
+            (out / "result.json").write_text(json.dumps(answer), encoding="utf-8")
+            return 0
         (out / "error.json").write_text(json.dumps({"missing": missing, "dynamic_requires": dynamic}), encoding="utf-8")
         return 3
     step("building the wheel")
     wheel = hooks.build_wheel(str(out), settings)
-    result = {"wheel": wheel, "dynamic_requires": dynamic, "missing": []}
+    result: dict[str, object] = {"wheel": wheel, "dynamic_requires": dynamic, "missing": []}
+    if probe:  # the backend's answer is the metadata of the very wheel it built
+        result["metadata"], result["entry_points"] = dist_info_texts(out / wheel)
     (out / "result.json").write_text(json.dumps(result), encoding="utf-8")
     step(f"built {wheel}")
     return 0
