@@ -17,11 +17,14 @@ from .test_lock_closures import make_app, run
 
 pytestmark = [pytest.mark.network, pytest.mark.container, pytest.mark.root, pytest.mark.slow]
 
-BROKEN = '''"""An in-tree build backend that cannot prepare metadata."""
+BROKEN = '''"""An in-tree build backend that can neither build nor prepare metadata."""
 from setuptools import build_meta as _orig
 
-build_wheel = _orig.build_wheel
 get_requires_for_build_wheel = _orig.get_requires_for_build_wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    raise RuntimeError("this backend is broken on purpose")
 
 
 def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
