@@ -7,6 +7,7 @@ sdist in any version, and an ``exclude-newer`` that excludes every version.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,22 @@ def test_an_sdist_only_package_needing_a_missing_debian_package_names_it_and_the
     (line,) = errors(done.stderr)
     assert "psycopg2-" in line and "pg_config" in line and "libpq-dev" in line and "extra-builder-packages" in line
     assert_nothing_locked(root)
+
+
+def test_keep_going_leaves_out_what_cannot_be_built_and_records_why(tmp_path: Path) -> None:
+    """Each requirement on its own (runtime-dependencies = false, as in a corpus): psycopg2 fails, mdurl is locked."""
+    tool = 'runtime-dependencies = false\nexclude-newer = "2026-11-01T00:00:00Z"\n'
+    root = make_app(tmp_path / "keep", ["mdurl", "psycopg2"], tool=tool)
+    done = run(root, "lock", "--keep-going")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "left out 1 requirements that cannot be built: psycopg2" in done.stdout
+    assert "left out psycopg2: building psycopg2-" in done.stderr
+    lock = json.loads((root / "requirements" / "lock.json").read_text())
+    cause = lock["left-out"]["psycopg2"]
+    assert "pg_config" in cause and str(tmp_path) not in cause and "log" not in cause, cause
+    names = {package["name"] for package in lock["packages"].values()}
+    assert "mdurl" in names and "psycopg2" not in names
+    assert "psycopg2" not in (root / "requirements" / "requirements.txt").read_text()
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -59,6 +59,7 @@ def check_project(
     environment: Mapping[str, str],
     requirements_in: str,
     say: Callable[[str], None],
+    left_out: Collection[str] = (),
 ) -> None:
     """Take the project's name and version from its backend; its requirements must be in the runtime closure.
 
@@ -68,6 +69,7 @@ def check_project(
         environment: PEP 508 marker variables of the target interpreter.
         requirements_in: the name of requirements.in, for messages.
         say: progress sink.
+        left_out: names ``lock --keep-going`` left out because they cannot be built (not required).
 
     Raises:
         RequirementsError: a requirement of the project is not in the runtime closure, or
@@ -84,6 +86,8 @@ def check_project(
         if req.marker is not None and not req.marker.evaluate({**environment, "extra": ""}):
             continue
         name = str(canonicalize_name(req.name))
+        if name in left_out:
+            continue
         if name not in runtime:
             raise RequirementsError(
                 f"{reported.name} requires {text} (its metadata), which the runtime closure lacks: "

@@ -343,7 +343,14 @@ class Locker:
                 in_envs = {dep for p in graph.packages.values() for dep in p.build_env}
                 differing = [key for key in differing if key in in_envs]
             if not differing:
-                check_project(graph, project, self.environment, self.cfg.requirements.with_suffix(".in").name, self.say)
+                check_project(
+                    graph,
+                    project,
+                    self.environment,
+                    self.cfg.requirements.with_suffix(".in").name,
+                    self.say,
+                    left_out=self.left_out,
+                )
                 self._report_skipped(graph)
                 graph.target = self.cfg.debian_suite
                 graph.left_out = dict(self.left_out)
