@@ -304,6 +304,12 @@ class Builder:
                     "(a link or something else): refusing it"
                 )
             name, version, _, _ = parse_wheel_filename(built.name)
+            if probe and (name != item.package.name or str(version) != item.package.version):
+                # The project probed before its backend named it (a dynamic version: 'init' asks with a
+                # placeholder). The answer is the metadata; the wheel is no build of this key.
+                built.unlink()
+                result["wheel"] = None
+                return result
             if name != item.package.name or str(version) != item.package.version:
                 raise BuildError(
                     f"building {item.stem} produced {built.name}, another name or version: check the sdist"
