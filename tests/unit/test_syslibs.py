@@ -377,3 +377,17 @@ def test_hint_time_uses_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in sorted(os.listdir(LOGS)):
         if name.endswith(".log"):
             syslibs.hints_for_log(log(name), use_apt_file=False)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "../extern/meson.build:28:16: ERROR: Dependency lookup for raqm with method 'pkg-config' failed: "
+        "Invalid version, need 'raqm' ['>=0.10.4'] found '0.7.0'.",
+        "Requested 'raqm >= 0.10.4' but version of raqm is 0.7.0",
+    ],
+)
+def test_a_library_that_is_there_but_too_old_is_not_advised_again(line: str) -> None:
+    advice = syslibs.advice_for_log(f"Run-time dependency raqm found: NO\n{line}\n", "bookworm", use_apt_file=False)
+    assert advice.startswith("the builder's raqm is 0.7.0, but the build needs >=") and "0.10.4" in advice
+    assert "Debian bookworm has no newer one" in advice and "extra-builder-packages" not in advice

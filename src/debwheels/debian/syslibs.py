@@ -459,7 +459,34 @@ def advice_for_log(text: str, suite: str = "bookworm", *, use_apt_file: bool = T
         str: the advice, or '' when the log names nothing missing, or when the packaged map cannot
         be read: advice is an extra, and must never hide the build error it is added to.
     """
+    old = too_old(text)
+    if old:  # the package is there, at a version the build refuses: adding it again would not help
+        name, need, found = old
+        return (
+            f"the builder's {name} is {found}, but the build needs {need}: Debian {suite} has no newer one; "
+            f"build a version of the project that accepts {name} {found}, or use a newer suite (debian-suite "
+            "in [tool.debwheels])"
+        )
     try:
         return render_advice(hints_for_log(text, suite, use_apt_file=use_apt_file))
     except (OSError, ValueError, KeyError):  # tomllib.TOMLDecodeError is a ValueError
         return ""
+
+
+#: A pkg-config module that is installed, at a version the build refuses: meson ("Invalid version,
+#: need 'raqm' ['>=0.10.4'] found '0.7.0'") and pkg-config ("Requested 'raqm >= 0.10.4' but version
+#: of raqm is 0.7.0").
+_TOO_OLD = (
+    re.compile(rf"Invalid version, need '(?P<name>{_NAME})' \[(?P<need>[^\]]*)\] found '(?P<found>[^']+)'"),
+    re.compile(rf"Requested '(?P<name>{_NAME}) (?P<need>[<>=!]+ ?[^']+)' but version of \S+ is (?P<found>\S+)"),
+)
+
+
+def too_old(text: str) -> tuple[str, str, str] | None:
+    """(module, the versions the build needs, the version found) when a build log says a library is too old."""
+    for pattern in _TOO_OLD:
+        match = pattern.search(text)
+        if match:
+            need = match.group("need").replace("'", "").strip()
+            return match.group("name"), need, match.group("found")
+    return None
