@@ -243,6 +243,14 @@ def test_keep_going_leaves_out_a_failed_requirement_with_what_only_it_needs() ->
     assert graph.packages["corpus==1"].requires == ["b==1"]
 
 
+def test_keep_going_leaves_out_a_requirement_that_another_requirement_depends_on_at_run_time() -> None:
+    graph = corpus_graph()  # seaborn -> matplotlib: each requirement stands alone without runtime dependencies
+    graph.packages["a==1"].requires = ["b==1"]
+    assert leave_out(graph, {"b==1": "building b-1 failed: needs libraqm >= 0.10.4"}) == {"b": "b==1"}
+    assert sorted(graph.packages) == ["a==1", "corpus==1", "flit-core==3", "pyproject-hooks==1", "tool==1"]
+    assert graph.packages["a==1"].requires == []
+
+
 def test_keep_going_cannot_leave_out_what_the_project_itself_needs() -> None:
     graph = corpus_graph()
     with pytest.raises(BuildError, match="flit-core==3, which the project itself needs, failed"):

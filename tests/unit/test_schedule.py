@@ -190,6 +190,15 @@ def test_a_task_that_makes_no_product_skips_its_users_without_a_failure() -> Non
     assert set(outcome.products) == {"setuptools==80"} and not outcome.failed
 
 
+def test_only_what_is_skipped_behind_a_failure_counts_as_failed() -> None:
+    needs = {"tool==1": [], "probe==1": [], "a==1": ["tool==1"], "b==1": ["probe==1"], "c==1": ["b==1"]}
+    driver = FakeDriver(fail={"tool==1": BuildError("tool broke")}, none={"probe==1"})
+    outcome = Scheduler(needs, keep_going=True).run(driver, Events())
+    assert outcome.skipped == {"a==1": "tool==1", "b==1": "probe==1", "c==1": "b==1"}
+    # b and c wait for probe's next pass (it asked for more requirements): not failures
+    assert outcome.failures() == {"tool==1": "tool broke", "a==1": "not built: its build requirement tool==1 failed"}
+
+
 @pytest.mark.parametrize("jobs", [1, 2, 3])
 def test_jobs_bounds_how_many_tasks_run_at_once_and_they_do_overlap(jobs: int) -> None:
     needs = {f"p{i}==1": [] for i in range(6)}

@@ -403,9 +403,7 @@ class Builder:
             outcome = scheduler.run(driver, progress)
         result = driver.result
         if self.keep_going:
-            result.failed.update(outcome.failed)
-            for key, dep in outcome.skipped.items():
-                result.failed[key] = f"not built: its build requirement {dep} failed"
+            result.failed.update(outcome.failures())
         return result
 
     def take_in(

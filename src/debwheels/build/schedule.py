@@ -96,6 +96,26 @@ class Outcome(Generic[R]):
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
+    def failures(self) -> dict[str, str]:
+        """Failed nodes and the nodes skipped because of a failure, with error text, by key.
+
+        A node skipped because a node it needs made no product without failing (a probe
+        whose backend asked for more requirements: it is built in a later pass) is not a
+        failure, and neither is anything skipped behind it.
+
+        Returns:
+            dict[str, str]: error text by key (the failure's, or ``not built: its build
+            requirement <key> failed`` for a skipped node).
+        """
+        found = dict(self.failed)
+        for key, dep in self.skipped.items():
+            root = dep
+            while root in self.skipped:
+                root = self.skipped[root]
+            if root in self.failed:
+                found[key] = f"not built: its build requirement {dep} failed"
+        return found
+
 
 def waiting_on(needs: Mapping[str, Collection[str]]) -> dict[str, int]:
     """Key -> how many nodes need it, directly or not (the start priority).

@@ -568,24 +568,32 @@ def leave_out(graph: LockGraph, failed: Mapping[str, str]) -> dict[str, str]:
     project = graph.packages[graph.project]
     dropped = {graph.packages[key].name: key for key in project.requires if key in failed}
     project.requires = [key for key in project.requires if key not in failed]
-    reachable = reachable_keys(graph)
-    fatal = sorted(key for key in failed if key in reachable)
+    needed = needed_keys(graph)
+    fatal = sorted(key for key in failed if key in needed)
     if fatal:
         raise BuildError(f"{fatal[0]}, which the project itself needs, failed: {failed[fatal[0]]}")
-    for key in [key for key in graph.packages if key not in reachable]:
+    for key in [key for key in graph.packages if key not in needed]:
         del graph.packages[key]
+    for package in graph.packages.values():  # a kept requirement's runtime edge to a left-out one
+        package.requires = [key for key in package.requires if key in graph.packages]
     return dropped
 
 
-def reachable_keys(graph: LockGraph) -> set[str]:
-    """Keys the project and the frontend reach at run or build time (the packages a lock keeps)."""
-    seen: set[str] = set()
-    stack = [graph.project, *graph.frontend]
+def needed_keys(graph: LockGraph) -> set[str]:
+    """Keys a lock without runtime dependencies keeps: the project's requirements, and every build environment.
+
+    The build environments of the project, of the frontend and of each kept package, each
+    a complete closure. Runtime requirements between the project's requirements are
+    recorded (``requires``) but not followed: each requirement stands alone.
+    """
+    project = graph.packages[graph.project]
+    seen = {graph.project}
+    stack = [*project.requires, *project.build_env, *graph.frontend]
     while stack:
         key = stack.pop()
         if key not in seen and key in graph.packages:
             seen.add(key)
-            stack.extend([*graph.packages[key].requires, *graph.packages[key].build_env])
+            stack.extend(graph.packages[key].build_env)
     return seen
 
 
