@@ -23,7 +23,7 @@ builder lock update wheels verify deb install-test repro apt-repo: setup
 CORPUS_JOBS ?= 2
 corpus: setup
 	$(DEBWHEELS) -C tests/corpus lock -j$(CORPUS_JOBS) --keep-going
-	-$(DEBWHEELS) -C tests/corpus repro -j$(CORPUS_JOBS) --resume --report tests/corpus/.debwheels/corpus-repro
+	-$(DEBWHEELS) -C tests/corpus repro -j$(CORPUS_JOBS) --resume --report $(CURDIR)/tests/corpus/.debwheels/corpus-repro
 	$(PYTHON) tests/corpus/corpus.py report
 
 # debwheels rebuild-check on 20 pure wheels their maintainers published on PyPI (tests/corpus/rebuild-check/).

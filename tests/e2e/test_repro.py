@@ -57,3 +57,31 @@ def test_repro_names_the_variation_and_keeps_diffoscope_output(tmp_path: Path) -
     assert page.is_file() and "varied-path" in page.read_text()
     assert demo["target"] == "bookworm"  # the one target of this project; reports are named by target
     assert "varied-path" in (root / "report" / "diffoscope" / "bookworm-demo-1.0.txt").read_text()
+
+
+CLOCK_SETUP = """import os, subprocess, time
+from setuptools import setup
+
+# What build tools do under a moved clock: sleep until a monotonic deadline (Python 3.11's
+# time.sleep), wait for a program with a timeout, and autoconf's check that a file made now is
+# not older than one touched now (libfaketime alone failed all three).
+time.sleep(0.2)
+subprocess.run(["sleep", "0.3"], check=True, timeout=30)
+subprocess.run(["touch", "touched"], check=True)
+time.sleep(0.05)
+with open("made", "w") as handle:
+    handle.write("x")
+assert os.stat("made").st_mtime >= os.stat("touched").st_mtime, "a file made now is older than one touched now"
+setup(packages=["demo"], package_dir={"": "src"})
+"""
+
+
+def test_the_time_variation_lets_builds_sleep_wait_and_touch_files(tmp_path: Path) -> None:
+    build_system = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
+    root = make_app(tmp_path / "clock", ["mdurl"], files={"setup.py": CLOCK_SETUP}, build_system=build_system)
+    assert run(root, "lock").returncode == 0
+    done = run(root, "repro", "demo", "--vary=-all,+time", "--report", str(root / "report"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((root / "report" / "report.json").read_text())
+    (demo,) = [p for p in report["packages"] if p["name"] == "demo"]
+    assert demo["reproducible"] is True and demo["error"] is None

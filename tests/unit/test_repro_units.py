@@ -40,6 +40,18 @@ def test_variations_change_what_they_name() -> None:
     assert none.wrap(["python3", "x"]) == ["python3", "x"]
 
 
+def test_the_clock_shim_goes_before_libfaketime_and_stays_with_a_single_variation(tmp_path: Path) -> None:
+    shim = tmp_path / "clock-shim.so"
+    varied = Variation(parse_vary("+all"), clock_shim=shim)
+    env = varied.environment({})
+    assert env["LD_PRELOAD"] == "/debwheels/clock-shim.so:/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+    assert env["NO_FAKE_STAT"] == "1" and env["FAKETIME_DONT_FAKE_MONOTONIC"] == "1"
+    assert varied.container_args()[-2:] == ["-v", f"{shim}:/debwheels/clock-shim.so:ro"]
+    assert varied.only("time").container_args() == ["-v", f"{shim}:/debwheels/clock-shim.so:ro"]
+    assert varied.only("umask").container_args() == [] and "LD_PRELOAD" not in varied.only("umask").environment({})
+    assert "NO_FAKE_STAT" not in Variation(parse_vary("+all")).environment({})  # libfaketime alone
+
+
 def record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
@@ -194,5 +206,8 @@ def test_stored_outcomes_count_only_for_the_same_build_key_variations_and_report
     assert (
         StoredOutcomes(tmp_path / "results", Variation(parse_vary("-all,+time")), report).get("a-1", "k" * 64) is None
     )
+    failed = Outcome("c", "1", "wheel", "setuptools.build_meta", "bookworm", error="building c-1 failed")
+    store.put("c-1", "k" * 64, failed)
+    assert store.get("c-1", "k" * 64) is None  # a varied build that failed is tried again
     (tmp_path / "results" / "b-1.json").write_text("{not json")
     assert store.get("b-1", "k" * 64) is None  # a damaged record is a miss, not an error

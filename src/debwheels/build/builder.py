@@ -348,7 +348,14 @@ class Builder:
         """Put a reused wheel into this run's wheel set (for the builds that need it)."""
         target = self.wheels_dir / hit.path.name
         entry = hit.entry
-        if not target.exists():
+        if target.exists() and sha256_file(target) != entry.sha256:
+            # Another build of the same file (debwheels repro's varied build of a build tool): the
+            # reused wheel replaces it, or the builds that need it would find other bytes than pinned.
+            staged = self.wheels_dir / f".{target.name}.adopted"
+            staged.unlink(missing_ok=True)
+            copy_verified(hit.path, staged, entry.sha256, f"{hit.source} wheel {hit.path.name}")
+            staged.replace(target)
+        elif not target.exists():
             # A private copy whose bytes are checked against the verified manifest as they are copied.
             copy_verified(hit.path, target, entry.sha256, f"{hit.source} wheel {hit.path.name}")
         return BuiltWheel(entry.name, entry.version, target, entry.sha256, requires_dist(target))

@@ -25,12 +25,14 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from debwheels import strictjson
 from debwheels.build.builder import Builder
+from debwheels.build.clockshim import compile_clock_shim
 from debwheels.build.keys import BuildCache
 from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.reuse import Reuse
@@ -85,7 +87,9 @@ class StoredOutcomes:
 
     An outcome counts for a later run only when the package's normal build key (every input of
     the build, :mod:`debwheels.build.keys`) and the variations are the same, and the reports it
-    links to are still in the report directory.
+    links to are still in the report directory. A varied build that failed is tried again: a
+    failure may come from the variation's machinery (as the clock shim's two causes did), which
+    a later debwheels fixes without changing any build key.
     """
 
     def __init__(self, directory: Path, variation: Variation, report_dir: Path) -> None:
@@ -102,6 +106,8 @@ class StoredOutcomes:
                 return None
             outcome = Outcome.from_json(data["outcome"])
         except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if outcome.error is not None:
             return None
         links = [link for link in (outcome.diffoscope, outcome.log) if link]
         return outcome if all((self.report_dir / link).is_file() for link in links) else None
@@ -146,6 +152,12 @@ class Repro:
         self.results = StoredOutcomes(ctx.cfg.state_dir / "repro" / "results" / ctx.target, variation, report_dir)
         cfg = self.cfg = ctx.cfg
         self.runtime, self.images = ctx.images()
+        if variation.has("time") and variation.clock_shim is None:
+            shim_dir = cfg.state_dir / "repro" / ctx.target / "clock-shim"
+            shim = compile_clock_shim(
+                self.runtime, self.images.builder, shim_dir, cfg.logs_dir / "repro" / ctx.target / "clock-shim.log"
+            )
+            variation = replace(variation, clock_shim=shim)
         self.variation = variation
         self.report_dir = report_dir
         self.say = ctx.say
@@ -262,13 +274,11 @@ class Repro:
     def _isolate(
         self, graph: LockGraph, item: SourceItem, reference: BuiltWheel, built: dict[str, BuiltWheel], frontend: Path
     ) -> list[str]:
-        """Rebuild *item* with each enabled variation alone; return those that change the wheel."""
-        broken = []
+        """Rebuild *item* with each enabled variation alone, ``jobs`` at once; return those that change the wheel."""
         env_wheels = [built[dep] for dep in sorted(item.package.build_env) if dep in built]
-        for name in ALL:
-            if not self.variation.has(name):
-                continue
-            builder = self._builder(f"isolate-{name}", Variation(frozenset({name})))
+
+        def breaks(name: str) -> bool:
+            builder = self._builder(f"isolate-{name}", self.variation.only(name))
             builder.reset()
             for wheel in env_wheels:
                 target = builder.wheels_dir / wheel.path.name
@@ -277,12 +287,12 @@ class Repro:
             try:
                 result = builder.run_container(item, env_wheels, frontend, False, log)
             except BuildError:
-                broken.append(name)
-                continue
-            rebuilt = Path(str(result["wheel"]))
-            if sha256_file(rebuilt) != reference.sha256:
-                broken.append(name)
-        return broken
+                return True
+            return sha256_file(Path(str(result["wheel"]))) != reference.sha256
+
+        names = [name for name in ALL if self.variation.has(name)]
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            return [name for name, broken in zip(names, pool.map(breaks, names), strict=True) if broken]
 
     def deb(self) -> Outcome:
         """Build the .deb normally and varied; compare with each other."""

@@ -8,7 +8,8 @@ What each variation does to the second build (the first uses the normal fixed se
 
 ============= ==============================================================================
 build_path    build in ``/build/varied-path/<name>-<version>`` instead of ``/build/<name>-<version>``
-time          libfaketime moves the clock 398 days ahead; source files get other mtimes
+time          libfaketime moves the clock 398 days ahead; source files get other mtimes (with the
+              clock shim, :mod:`debwheels.build.clockshim`: file times and monotonic sleeps stay real)
 umask         the build starts with umask 0002 (debwheels normalises to 0022)
 locales       ``LANG``/``LC_ALL`` ``fr_CH.UTF-8``, ``LANGUAGE`` ``fr_CH:fr``
 timezone      ``TZ=Etc/GMT-14``
@@ -24,6 +25,7 @@ fileordering  the unpacked source is served through disorderfs(1) with shuffled 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from debwheels.errors import UsageError
 
@@ -41,6 +43,8 @@ ALL: tuple[str, ...] = (
     "fileordering",
 )
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+#: Where the clock shim is mounted in a varied build (:mod:`debwheels.build.clockshim`).
+SHIM_IN_CONTAINER = "/debwheels/clock-shim.so"
 
 
 def parse_vary(spec: str | None) -> frozenset[str]:
@@ -71,9 +75,16 @@ def parse_vary(spec: str | None) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Variation:
-    """The set of enabled variations of one build (empty: the normal, fixed build)."""
+    """The set of enabled variations of one build (empty: the normal, fixed build).
+
+    Attributes:
+        enabled: the variation names.
+        clock_shim: the compiled clock shim (host path), preloaded before libfaketime when the
+            time is varied (:func:`debwheels.build.clockshim.compile_clock_shim`); None: libfaketime alone.
+    """
 
     enabled: frozenset[str] = frozenset()
+    clock_shim: Path | None = None
 
     def has(self, name: str) -> bool:
         """True when *name* is varied."""
@@ -99,7 +110,10 @@ class Variation:
         if self.has("environment"):
             env["DEBWHEELS_REPRO_EXTRA"] = "varied"
         if self.has("time"):
-            env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME="+398d", FAKETIME_DONT_FAKE_MONOTONIC="1")
+            preload = f"{SHIM_IN_CONTAINER}:{FAKETIME_LIB}" if self.clock_shim is not None else FAKETIME_LIB
+            env.update(LD_PRELOAD=preload, FAKETIME="+398d", FAKETIME_DONT_FAKE_MONOTONIC="1")
+            if self.clock_shim is not None:
+                env["NO_FAKE_STAT"] = "1"  # file times stay real, as the shim keeps them
         return env
 
     def container_args(self) -> list[str]:
@@ -109,7 +123,13 @@ class Variation:
             args += ["--hostname", "varied-host.example"]
         if self.has("num_cpus"):
             args += ["--cpuset-cpus", "0"]
+        if self.has("time") and self.clock_shim is not None:
+            args += ["-v", f"{self.clock_shim}:{SHIM_IN_CONTAINER}:ro"]
         return args
+
+    def only(self, name: str) -> Variation:
+        """This variation with *name* alone enabled (the clock shim kept)."""
+        return Variation(frozenset({name}), self.clock_shim)
 
     def wrap(self, command: list[str]) -> list[str]:
         """*command* started under the umask variation (and with HOME created when varied)."""
