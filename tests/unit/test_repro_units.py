@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from debwheels.build.repro import Outcome, StoredOutcomes, has_c_extension, render_html, write_report
-from debwheels.build.vary import ALL, Variation, parse_vary
+from debwheels.build.vary import ALL, CpuSlots, Variation, parse_vary
 from debwheels.debian.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 from debwheels.errors import UsageError
 from debwheels.lock.graph import LockedPackage, LockGraph, subgraph
@@ -36,6 +36,7 @@ def test_variations_change_what_they_name() -> None:
     assert env["LD_PRELOAD"].endswith("libfaketime.so.1") and env["FAKETIME"] == "+398d"
     assert every.user() == "1001:1001" and every.build_root() == "/build/varied-path"
     assert every.container_args() == ["--hostname", "varied-host.example", "--cpuset-cpus", "0"]
+    assert every.container_args(cpu=1)[-1] == "1"
     assert every.wrap(["python3", "x"])[2].startswith("umask 0002;")
     assert none.wrap(["python3", "x"]) == ["python3", "x"]
 
@@ -50,6 +51,16 @@ def test_the_clock_shim_goes_before_libfaketime_and_stays_with_a_single_variatio
     assert varied.only("time").container_args() == ["-v", f"{shim}:/debwheels/clock-shim.so:ro"]
     assert varied.only("umask").container_args() == [] and "LD_PRELOAD" not in varied.only("umask").environment({})
     assert "NO_FAKE_STAT" not in Variation(parse_vary("+all")).environment({})  # libfaketime alone
+
+
+def test_concurrent_one_cpu_builds_get_the_least_used_cpu() -> None:
+    slots = CpuSlots([0, 1])
+    with slots.one() as first, slots.one() as second:
+        assert (first, second) == (0, 1)
+        with slots.one() as third:
+            assert third == 0
+    with slots.one() as again:
+        assert again == 0  # all free again: the lowest
 
 
 def record_hash(data: bytes) -> str:

@@ -41,7 +41,7 @@ from debwheels.build.results import BuiltWheel, RunResult, SourceItem
 from debwheels.build.reuse import Reuse
 from debwheels.build.schedule import Scheduler
 from debwheels.build.sources import fetch, read_build_system, unpack
-from debwheels.build.vary import Variation
+from debwheels.build.vary import CPUS, Variation
 from debwheels.build.wheelmeta import read_metadata, requires_dist
 from debwheels.context import Context
 from debwheels.debian.images import marker_environment
@@ -260,13 +260,14 @@ class Builder:
                 if self.variation.has("fileordering"):
                     served = stack.enter_context(shuffled(item.tree, self.work / "disorderfs" / key))
                     mounts[0] = Mount(served, "/src")
+                cpu = stack.enter_context(CPUS.one())
                 self.runtime.run(
                     self.images.builder,
                     self.variation.wrap(["python3", "-I", "/debwheels/build_wheel.py", "/in/request.json"]),
                     mounts=mounts,
                     env=self._environment(item),
                     user=self.variation.user(),
-                    extra=[*TMPFS, *self.variation.container_args()],
+                    extra=[*TMPFS, *self.variation.container_args(cpu)],
                     log=log,
                     what=f"building {item.stem}",
                 )

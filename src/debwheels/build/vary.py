@@ -15,7 +15,7 @@ locales       ``LANG``/``LC_ALL`` ``fr_CH.UTF-8``, ``LANGUAGE`` ``fr_CH:fr``
 timezone      ``TZ=Etc/GMT-14``
 user_group    uid:gid 1001:1001 instead of 1000:1000
 domain_host   container hostname ``varied-host.example``
-num_cpus      one CPU (``--cpuset-cpus 0``)
+num_cpus      one CPU (``--cpuset-cpus N``; concurrent builds get the least used CPU, :data:`CPUS`)
 home          ``HOME=/tmp/varied-home``
 environment   an extra variable ``DEBWHEELS_REPRO_EXTRA``
 fileordering  the unpacked source is served through disorderfs(1) with shuffled directory entries
@@ -24,6 +24,10 @@ fileordering  the unpacked source is served through disorderfs(1) with shuffled 
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,13 +120,13 @@ class Variation:
                 env["NO_FAKE_STAT"] = "1"  # file times stay real, as the shim keeps them
         return env
 
-    def container_args(self) -> list[str]:
-        """Extra container-runtime arguments."""
+    def container_args(self, cpu: int = 0) -> list[str]:
+        """Extra container-runtime arguments (*cpu*: the one CPU of the num_cpus variation)."""
         args = []
         if self.has("domain_host"):
             args += ["--hostname", "varied-host.example"]
         if self.has("num_cpus"):
-            args += ["--cpuset-cpus", "0"]
+            args += ["--cpuset-cpus", str(cpu)]
         if self.has("time") and self.clock_shim is not None:
             args += ["-v", f"{self.clock_shim}:{SHIM_IN_CONTAINER}:ro"]
         return args
@@ -142,3 +146,30 @@ class Variation:
     def describe(self) -> str:
         """Comma-separated names, or ``none``."""
         return ",".join(n for n in ALL if n in self.enabled) or "none"
+
+
+class CpuSlots:
+    """The CPUs this process may use, handed to concurrent one-CPU builds least used first.
+
+    Without it every varied build of ``repro -j2`` ran on CPU 0 while the other CPU idled.
+    """
+
+    def __init__(self, cpus: list[int] | None = None) -> None:
+        self._users = dict.fromkeys(cpus if cpus is not None else sorted(os.sched_getaffinity(0)), 0)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def one(self) -> Iterator[int]:
+        """A CPU number for the duration of one build."""
+        with self._lock:
+            cpu = min(self._users, key=lambda c: (self._users[c], c))
+            self._users[cpu] += 1
+        try:
+            yield cpu
+        finally:
+            with self._lock:
+                self._users[cpu] -= 1
+
+
+#: The process-wide CPU slots of the num_cpus variation (builds and isolations share them).
+CPUS = CpuSlots()
