@@ -42,6 +42,8 @@ RANKING = HERE / "ranking.tsv"
 SELECTION = HERE / "selection.json"
 EXCLUSIONS = HERE / "exclusions.toml"
 FIXES = HERE / "fixes.toml"
+#: Why each package that is not reproducible differs, keyed by name==version (upstream-ready).
+CAUSES = HERE / "causes.toml"
 REQUIREMENTS_IN = HERE / "requirements" / "requirements.in"
 #: The corpus lock: ``left-out`` lists the projects ``debwheels lock --keep-going`` could not build or probe.
 LOCK = HERE / "requirements" / "lock.json"
@@ -212,6 +214,7 @@ MAX_ERROR = 300
 #: The kinds of fix a ``fixes.toml`` entry may name.
 FIX_KINDS = ("patch", "setting")
 SUMMARY_START, SUMMARY_END = "<!-- corpus-summary -->", "<!-- /corpus-summary -->"
+UNNAMED = "cause not named yet: read its diffoscope report and add it to causes.toml"
 NOT_IN_REPRO = "no outcome in the repro report (not locked, or the run did not reach it)"
 
 
@@ -243,6 +246,7 @@ class Row:
     broken_by: list[str] = field(default_factory=list)
     fixed_by: str | None = None
     fix_explanation: str | None = None
+    cause: str | None = None  # why it is not reproducible (causes.toml)
     diffoscope: str | None = None
     log: str | None = None
     error: str | None = None
@@ -304,6 +308,12 @@ class Corpus:
     projects: list[Row]
     closure: list[Row]
     fixes: dict[str, Fix]
+    causes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def misses(self) -> list[Row]:
+        """Ranked projects and build-closure packages that built but are not reproducible."""
+        return [r for r in self.projects + self.closure if r.reproducible is False]
 
     @property
     def headline(self) -> Headline:
@@ -413,6 +423,28 @@ def wheel_outcomes(repro: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any
     return {key: worst(rows) for key, rows in grouped.items()}
 
 
+def read_causes() -> dict[str, str]:
+    """``causes.toml``: the named cause of each miss, by ``name==version`` (canonical name).
+
+    Each entry is ``["<name>==<version>"]`` with ``cause = "<upstream-ready text>"``.
+    """
+    data = tomllib.loads(CAUSES.read_text(encoding="utf-8")) if CAUSES.is_file() else {}
+    causes = {}
+    for key, entry in data.items():
+        name, sep, version = key.partition("==")
+        if not sep or not isinstance(entry, dict) or not isinstance(entry.get("cause"), str):
+            raise SystemExit(f'{CAUSES.name}: ["{key}"] must be a table named name==version with cause = "..."')
+        causes[f"{canonicalize_name(name)}=={version}"] = " ".join(entry["cause"].split())
+    return causes
+
+
+def with_cause(rows: list[Row], causes: dict[str, str]) -> None:
+    """Give each row that is not reproducible its named cause (``causes.toml``), when there is one."""
+    for row in rows:
+        if row.reproducible is False:
+            row.cause = causes.get(f"{row.name}=={row.version}")
+
+
 def with_fix(row: Row, fixes: dict[str, Fix]) -> Row:
     """*row* with its fixed-by and fix-explanation from ``fixes.toml`` (when it has an entry)."""
     fix = fixes.get(row.name)
@@ -479,6 +511,8 @@ def load_corpus() -> Corpus:
     projects = [project_row(p, outcomes, fixes, complete, left_out) for p in ranked]
     closure = [outcome_row(o, fixes, None) for o in outcomes.values()]
     closure = sorted((r for r in closure if r.name != corpus_name), key=lambda r: version_key(r.name, r.version))
+    causes = read_causes()
+    with_cause(projects + closure, causes)
     return Corpus(
         ranking=str(selection.get("ranking", RANKING_SOURCE)),
         python=str(selection.get("python", "")),
@@ -487,6 +521,7 @@ def load_corpus() -> Corpus:
         projects=projects,
         closure=closure,
         fixes=fixes,
+        causes=causes,
     )
 
 
@@ -665,6 +700,11 @@ def render_html(corpus: Corpus) -> str:
         for cls, names in corpus.exclusions.items()
     )
     fixes = "".join(f"<li><b>{e(f.name)}</b> ({e(f.label)}): {e(f.explanation)}</li>" for f in corpus.fixes.values())
+    misses = "".join(
+        f"<li><b>{e(r.name)} {e(r.version or '')}</b> (broken by {e(', '.join(r.broken_by) or '?')}): "
+        f"{e(r.cause or UNNAMED)} {html_links(r)}</li>"
+        for r in corpus.misses
+    )
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'><title>debwheels reproducibility corpus</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}"
@@ -678,6 +718,7 @@ def render_html(corpus: Corpus) -> str:
         f"<h2>Ranked projects</h2>{html_table(corpus.projects)}"
         f"<h2>Build closure</h2><p>Packages built only as build requirements of the ranked projects.</p>"
         f"{html_table(corpus.closure)}"
+        f"<h2>Not reproducible: causes</h2><ul>{misses or '<li>None.</li>'}</ul>"
         f"<h2>Exclusions</h2>{exclusions or '<p>None.</p>'}"
         f"<h2>Fixes</h2><ul>{fixes}</ul>"
         "</body></html>\n"
@@ -749,6 +790,16 @@ def render_markdown(corpus: Corpus) -> str:
         "Each is a defect to classify (an exclusion class) or fix.",
         "",
         *([md_item(f.name, f.version, f.error or "no error recorded") for f in failed] or ["None."]),
+        "",
+        "## Not reproducible: causes",
+        "",
+        *(
+            [
+                md_item(r.name, r.version, f"broken by {', '.join(r.broken_by) or '?'}: {r.cause or UNNAMED}")
+                for r in corpus.misses
+            ]
+            or ["None."]
+        ),
         "",
         "## Exclusions",
         "",

@@ -131,6 +131,7 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
         "SELECTION": here / "selection.json",
         "PYPROJECT": here / "pyproject.toml",
         "FIXES": here / "fixes.toml",
+        "CAUSES": here / "causes.toml",
         "REPRO_DIR": repro,
         "LOCK": here / "requirements" / "lock.json",
         "REPORT_DIR": here / "report",
@@ -194,6 +195,26 @@ def test_report_writes_the_table(corpus: ModuleType, tmp_path: Path) -> None:
     section = readme.split("<!-- corpus-summary -->\n")[1].split("<!-- /corpus-summary -->")[0]
     assert 3 <= len(section.splitlines()) <= 6
     assert "**2 build**" in section and "tests/corpus/report/README.md" in section
+
+
+def test_each_miss_shows_its_named_cause_or_says_it_has_none(corpus: ModuleType, tmp_path: Path) -> None:
+    out = tmp_path / "corpus" / "report"
+    assert corpus.report() == 0
+    assert "frozenlist 1.8.0: broken by build\\_path: cause not named yet" in (out / "README.md").read_text()
+    (tmp_path / "corpus" / "causes.toml").write_text(
+        '["frozenlist==1.8.0"]\ncause = """The random copy directory\nreaches the debug info."""\n'
+        '["frozenlist==1.7.0"]\ncause = "another release: not this row"\n'
+    )
+    assert corpus.report() == 0
+    (frozenlist,) = [r for r in json.loads((out / "report.json").read_text())["projects"] if r["name"] == "frozenlist"]
+    assert frozenlist["cause"] == "The random copy directory reaches the debug info."
+    assert (
+        "broken by build\\_path: The random copy directory reaches the debug info." in (out / "README.md").read_text()
+    )
+    assert "The random copy directory reaches the debug info." in (out / "index.html").read_text()
+    (tmp_path / "corpus" / "causes.toml").write_text('[frozenlist]\ncause = "no version"\n')
+    with pytest.raises(SystemExit, match="name==version"):
+        corpus.report()
 
 
 def test_not_built_is_failed(corpus: ModuleType, tmp_path: Path) -> None:
