@@ -193,11 +193,13 @@ class Repro:
         only = {p.key for p in graph.packages.values() if p.name in names} if names else None
         items = first_builder.prepare(graph, only | set(graph.frontend) if only is not None else None)
         checked = sorted(only if only is not None else items)
-        ordered = sorted(checked, key=lambda k: (_sdist_size(items[k]), k))
+        sizes = {key: _sdist_size(items[key]) for key in checked}
+        ordered = sorted(checked, key=lambda k: (sizes[k], k))
         reuse = Reuse(BuildCache(self.cfg.build_cache_dir))
         frontend = first_builder.frontend(graph, items)  # prepared with the items
         outcomes: dict[str, Outcome] = {}
         started, size, stored = time.monotonic(), CHUNK * self.jobs, 0
+        built_bytes = 0  # sdist bytes built in this run (not taken from an earlier one): what the ETA scales
         self.say(
             f"{self.ctx.target}: {len(checked)} packages, each built normally and varying {self.variation.describe()}"
         )
@@ -230,7 +232,9 @@ class Repro:
                 self.batch_done([outcomes[key] for key in checked if key in outcomes])
             done = start + len(chunk)
             elapsed = time.monotonic() - started
-            eta = duration(elapsed / done * (len(ordered) - done))
+            built_bytes += sum(sizes[key] for key in todo)
+            left = sum(sizes[key] for key in ordered[done:])
+            eta = duration(elapsed / built_bytes * left) if built_bytes else "unknown"  # bigger sdists build longer
             self.say(
                 f"{self.ctx.target}: [{done}/{len(ordered)}] compared ({stored} from an earlier run), "
                 f"elapsed {duration(elapsed)}, ETA {eta}"
