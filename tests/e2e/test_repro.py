@@ -85,3 +85,24 @@ def test_the_time_variation_lets_builds_sleep_wait_and_touch_files(tmp_path: Pat
     report = json.loads((root / "report" / "report.json").read_text())
     (demo,) = [p for p in report["packages"] if p["name"] == "demo"]
     assert demo["reproducible"] is True and demo["error"] is None
+
+
+RANDOM_SETUP = """import os
+from setuptools import setup
+
+os.makedirs("src/demo", exist_ok=True)
+with open("src/demo/_built.py", "w") as handle:
+    handle.write(f"TOKEN = {os.urandom(8).hex()!r}\\n")
+setup(packages=["demo"], package_dir={"": "src"})
+"""
+
+
+def test_a_build_that_differs_without_any_variation_is_named_so(tmp_path: Path) -> None:
+    build_system = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
+    root = make_app(tmp_path / "random", ["mdurl"], files={"setup.py": RANDOM_SETUP}, build_system=build_system)
+    assert run(root, "lock").returncode == 0
+    done = run(root, "repro", "demo", "--vary=-all,+timezone,+umask", "--report", str(root / "report"))
+    assert done.returncode == 10
+    assert "bookworm: wheel demo 1.0: DIFFERS broken by no-variation" in done.stdout
+    (demo,) = [p for p in json.loads((root / "report" / "report.json").read_text())["packages"] if p["name"] == "demo"]
+    assert demo["broken-by"] == ["no-variation"] and demo["diffoscope"]

@@ -4,7 +4,9 @@ Each locked wheel (or the named ones) is built twice from its pinned sdist: once
 normal fixed settings, once with the variations of :mod:`debwheels.build.vary`. Both are compared
 by sha256 with each other and with the committed mirror; on a difference diffoscope writes
 a text and an HTML report, and the package is rebuilt with one variation at a time to name
-the ones that break it. With ``--deb`` the .deb is built twice the same way.
+the ones that break it, after a control rebuild with none: when that one differs already,
+broken-by is ``["no-variation"]`` (the build is not deterministic, or depends on the host,
+such as the directory order of the unpacked sdist) and the single variations are not tried. With ``--deb`` the .deb is built twice the same way.
 
 Every target is checked in its own builder (its wheels, and its .deb with ``--deb``); each row
 names its target. Report (``<report dir>/report.json``, format 2)::
@@ -80,6 +82,10 @@ class Outcome:
 
 #: Packages are checked this many times ``jobs`` at a time, each batch's outcomes stored at once.
 CHUNK = 4
+
+
+#: broken-by of a package whose rebuild with no variation differs already (see :meth:`Repro._isolate`).
+NO_VARIATION = "no-variation"
 
 
 class StoredOutcomes:
@@ -278,11 +284,16 @@ class Repro:
     def _isolate(
         self, graph: LockGraph, item: SourceItem, reference: BuiltWheel, built: dict[str, BuiltWheel], frontend: Path
     ) -> list[str]:
-        """Rebuild *item* with each enabled variation alone, ``jobs`` at once; return those that change the wheel."""
+        """Rebuild *item* with each enabled variation alone, ``jobs`` at once; return those that change the wheel.
+
+        A control rebuild with no variation comes first: when it differs from *reference* too,
+        returns ``[NO_VARIATION]`` without trying the single variations (each would differ).
+        """
         env_wheels = [built[dep] for dep in sorted(item.package.build_env) if dep in built]
 
         def breaks(name: str) -> bool:
-            builder = self._builder(f"isolate-{name}", self.variation.only(name))
+            variation = Variation() if name == NO_VARIATION else self.variation.only(name)
+            builder = self._builder(f"isolate-{name}", variation)
             builder.reset()
             for wheel in env_wheels:
                 target = builder.wheels_dir / wheel.path.name
@@ -294,6 +305,8 @@ class Repro:
                 return True
             return sha256_file(Path(str(result["wheel"]))) != reference.sha256
 
+        if breaks(NO_VARIATION):
+            return [NO_VARIATION]
         names = [name for name in ALL if self.variation.has(name)]
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             return [name for name, broken in zip(names, pool.map(breaks, names), strict=True) if broken]
