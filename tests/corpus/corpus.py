@@ -363,24 +363,25 @@ def read_json(path: Path, hint: str) -> dict[str, Any]:
     return data
 
 
-def package_key_name(key: str) -> str:
-    """The canonical project name of a ``[tool.debwheels.packages]`` key (``name`` or ``name==version``)."""
-    return str(canonicalize_name(key.split("==", 1)[0].strip()))
+def package_key(key: str) -> str:
+    """A ``[tool.debwheels.packages]`` key (``name`` or ``name==version``) with its name canonical."""
+    name, sep, version = key.partition("==")
+    return f"{canonicalize_name(name.strip())}{sep}{version.strip()}"
 
 
 def read_pyproject() -> tuple[str, set[str]]:
     """The corpus project's own name and the packages with per-package settings in its pyproject.toml."""
     data = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
     packages = data.get("tool", {}).get("debwheels", {}).get("packages", {})
-    return str(canonicalize_name(data.get("project", {}).get("name", ""))), {package_key_name(k) for k in packages}
+    return str(canonicalize_name(data.get("project", {}).get("name", ""))), {package_key(k) for k in packages}
 
 
 def read_fixes(fixed: set[str]) -> dict[str, Fix]:
-    """``fixes.toml`` by canonical name; every package of *fixed* (it has settings) must have an entry."""
+    """``fixes.toml`` by key (``name``, or ``name==version`` for one release); every key of *fixed* must have an entry."""
     data = tomllib.loads(FIXES.read_text(encoding="utf-8")) if FIXES.is_file() else {}
     fixes = {}
     for key, entry in data.items():
-        name = package_key_name(key)
+        name = package_key(key)
         if (
             not isinstance(entry, dict)
             or entry.get("fix") not in FIX_KINDS
@@ -446,8 +447,8 @@ def with_cause(rows: list[Row], causes: dict[str, str]) -> None:
 
 
 def with_fix(row: Row, fixes: dict[str, Fix]) -> Row:
-    """*row* with its fixed-by and fix-explanation from ``fixes.toml`` (when it has an entry)."""
-    fix = fixes.get(row.name)
+    """*row* with its fixed-by and fix-explanation from ``fixes.toml`` (its release's entry, else its name's)."""
+    fix = fixes.get(f"{row.name}=={row.version}") or fixes.get(row.name)
     if fix is not None:
         row.fixed_by, row.fix_explanation = fix.label, fix.explanation
     return row

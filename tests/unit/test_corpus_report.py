@@ -217,6 +217,22 @@ def test_each_miss_shows_its_named_cause_or_says_it_has_none(corpus: ModuleType,
         corpus.report()
 
 
+def test_a_fix_for_one_release_shows_on_that_release_only(corpus: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "corpus" / "pyproject.toml").write_text(
+        PYPROJECT + '\n[tool.debwheels.packages."Cython==3.1.4"]\npatches = "patches/cython"\n'
+    )
+    with pytest.raises(SystemExit, match=r"does not explain the settings of cython==3\.1\.4"):
+        corpus.report()
+    (tmp_path / "corpus" / "fixes.toml").write_text(
+        FIXES + '["cython==3.1.4"]\nfix = "patch"\nwhat = "patches/cython"\nexplanation = "A random path."\n'
+        '["packaging==1"]\nfix = "setting"\nwhat = "x"\nexplanation = "another release: not this row"\n'
+    )
+    assert corpus.report() == 0
+    data = json.loads((tmp_path / "corpus" / "report" / "report.json").read_text())
+    assert [r["fixed-by"] for r in data["build-closure"]] == ["patch patches/cython"]
+    assert [r["fixed-by"] for r in data["projects"] if r["name"] == "packaging"] == [None]
+
+
 def test_not_built_is_failed(corpus: ModuleType, tmp_path: Path) -> None:
     report = corpus.REPRO_DIR / "report.json"
     data = json.loads(report.read_text(encoding="utf-8"))
