@@ -24,7 +24,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -102,6 +102,8 @@ class Builder:
         self.work = work or cfg.state_dir / "work"
         self.wheels_dir = self.work / "wheels"
         self.started = time.monotonic()
+        #: Told each wheel this builder builds (key, wheel, seconds) as soon as it is taken in (main thread).
+        self.on_built: Callable[[str, BuiltWheel, float], object] | None = None
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:.0f}s"

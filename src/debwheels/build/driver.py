@@ -125,4 +125,6 @@ class BuildDriver:
         made = self.result.built.get(key)
         if made is None:
             return None, f"probed {key} in {done.seconds:.1f}s"
+        if self.builder.on_built is not None:
+            self.builder.on_built(key, made, done.seconds)
         return made, f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}..."

@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -224,10 +225,16 @@ class Repro:
                 else:
                     todo.append(key)
             if todo:
+                early: dict[str, Outcome] = {}  # stored as soon as known: a run killed in a long build keeps them
+                second_builder.on_built = partial(self._store_if_identical, graph, items, frontend, first, early)
                 second = second_builder.run(
                     subgraph(graph, todo), {k: items[k] for k in todo}, reuse=reuse, fresh=frozenset(todo)
                 )
+                second_builder.on_built = None
+                outcomes.update(early)
                 for key in todo:
+                    if key in early:
+                        continue
                     outcome = self._compare_wheel(
                         graph, items[key], first.built.get(key), second.built.get(key), first, second, frontend
                     )
@@ -246,6 +253,25 @@ class Repro:
                 f"elapsed {duration(elapsed)}, ETA {eta}"
             )
         return [outcomes[key] for key in checked]
+
+    def _store_if_identical(
+        self,
+        graph: LockGraph,
+        items: dict[str, SourceItem],
+        frontend: Path,
+        first: RunResult,
+        early: dict[str, Outcome],
+        key: str,
+        two: BuiltWheel,
+        seconds: float,
+    ) -> None:
+        """Store *key*'s outcome into *early* and the results at once when its varied wheel *two* is identical."""
+        one, entry = first.built.get(key), first.entries.get(key)
+        if one is not None and entry is not None and one.sha256 == two.sha256:
+            outcome = self._compare_wheel(graph, items[key], one, two, first, first, frontend)
+            outcome.build_seconds = seconds
+            early[key] = outcome
+            self.results.put(key, entry.build_key, outcome)
 
     def _compare_wheel(
         self,
