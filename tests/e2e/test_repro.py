@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,25 +35,39 @@ def test_repro_deb_passes_with_all_default_variations_on_debwheels_itself(fresh_
     assert (clone / "report" / "index.html").read_text().count("<tr class='reproducible'>") == len(wheels) + 2
 
 
-PATH_SETUP = """import os
+SETUPTOOLS = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
+
+
+def repro_demo(root: Path, setup_py: str, vary: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Lock a setuptools project 'demo' with *setup_py*, run ``repro demo --vary=VARY``: the run and demo's report row."""
+    make_app(root, ["mdurl"], files={"setup.py": setup_py}, build_system=SETUPTOOLS)
+    assert run(root, "lock").returncode == 0
+    done = run(root, "repro", "demo", f"--vary={vary}", "--report", str(root / "report"))
+    (demo,) = [p for p in json.loads((root / "report" / "report.json").read_text())["packages"] if p["name"] == "demo"]
+    return done, demo
+
+
+def setup_writing(expression: str) -> str:
+    """A setup.py that writes the value of *expression*, evaluated at build time, into the demo package."""
+    return f"""import os
 from setuptools import setup
 
 os.makedirs("src/demo", exist_ok=True)
 with open("src/demo/_built.py", "w") as handle:
-    handle.write(f"BUILT_IN = {os.getcwd()!r}\\n")
-setup(packages=["demo"], package_dir={"": "src"})
+    handle.write(f"VALUE = {{{expression}!r}}\\n")
+setup(packages=["demo"], package_dir={{"": "src"}})
 """
 
 
+PATH_SETUP = setup_writing("os.getcwd()")  # the build path lands in the wheel
+RANDOM_SETUP = setup_writing("os.urandom(8).hex()")  # every build differs
+
+
 def test_repro_names_the_variation_and_keeps_diffoscope_output(tmp_path: Path) -> None:
-    build_system = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
-    root = make_app(tmp_path / "leaky", ["mdurl"], files={"setup.py": PATH_SETUP}, build_system=build_system)
-    assert run(root, "lock").returncode == 0
-    done = run(root, "repro", "demo", "--vary=-all,+build_path,+timezone", "--report", str(root / "report"))
+    root = tmp_path / "leaky"
+    done, demo = repro_demo(root, PATH_SETUP, "-all,+build_path,+timezone")
     assert done.returncode == 10
     assert "bookworm: wheel demo 1.0: DIFFERS broken by build_path" in done.stdout
-    report = json.loads((root / "report" / "report.json").read_text())
-    (demo,) = [p for p in report["packages"] if p["name"] == "demo"]
     assert demo["reproducible"] is False and demo["broken-by"] == ["build_path"]
     page = root / "report" / demo["diffoscope"]
     assert page.is_file() and "varied-path" in page.read_text()
@@ -77,32 +93,13 @@ setup(packages=["demo"], package_dir={"": "src"})
 
 
 def test_the_time_variation_lets_builds_sleep_wait_and_touch_files(tmp_path: Path) -> None:
-    build_system = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
-    root = make_app(tmp_path / "clock", ["mdurl"], files={"setup.py": CLOCK_SETUP}, build_system=build_system)
-    assert run(root, "lock").returncode == 0
-    done = run(root, "repro", "demo", "--vary=-all,+time", "--report", str(root / "report"))
+    done, demo = repro_demo(tmp_path / "clock", CLOCK_SETUP, "-all,+time")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads((root / "report" / "report.json").read_text())
-    (demo,) = [p for p in report["packages"] if p["name"] == "demo"]
     assert demo["reproducible"] is True and demo["error"] is None
 
 
-RANDOM_SETUP = """import os
-from setuptools import setup
-
-os.makedirs("src/demo", exist_ok=True)
-with open("src/demo/_built.py", "w") as handle:
-    handle.write(f"TOKEN = {os.urandom(8).hex()!r}\\n")
-setup(packages=["demo"], package_dir={"": "src"})
-"""
-
-
 def test_a_build_that_differs_without_any_variation_is_named_so(tmp_path: Path) -> None:
-    build_system = '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
-    root = make_app(tmp_path / "random", ["mdurl"], files={"setup.py": RANDOM_SETUP}, build_system=build_system)
-    assert run(root, "lock").returncode == 0
-    done = run(root, "repro", "demo", "--vary=-all,+timezone,+umask", "--report", str(root / "report"))
+    done, demo = repro_demo(tmp_path / "random", RANDOM_SETUP, "-all,+timezone,+umask")
     assert done.returncode == 10
     assert "bookworm: wheel demo 1.0: DIFFERS broken by no-variation" in done.stdout
-    (demo,) = [p for p in json.loads((root / "report" / "report.json").read_text())["packages"] if p["name"] == "demo"]
     assert demo["broken-by"] == ["no-variation"] and demo["diffoscope"]
