@@ -27,6 +27,7 @@ from debwheels.errors import (
     exit_code_for,
 )
 from debwheels.safetext import clip
+from debwheels.tools.container import stop_running
 
 if TYPE_CHECKING:
     pass
@@ -146,9 +147,17 @@ def jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM: ignore further ones (cleanup must finish), then unwind through every ``finally``."""
+    """SIGTERM: ignore further ones (cleanup must finish), stop the running builds, then unwind through every ``finally``."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    stop_running()
     raise Terminated()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGINT (Ctrl-C): stop the running builds, then unwind as KeyboardInterrupt does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_running()
+    raise KeyboardInterrupt
 
 
 def _show_library_warnings() -> None:
@@ -171,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     ``DEBWHEELS_DEBUG=1``). SIGINT and SIGTERM unwind through every cleanup, then exit 130/143.
     """
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _interrupt)
     _show_library_warnings()
     try:
         code = cli.main(args=argv, prog_name="debwheels", standalone_mode=False)

@@ -11,10 +11,12 @@ else ``runc`` when installed (crun fails in some sandboxes: "cgroups in hybrid m
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,11 @@ from debwheels.tools.runner import Outcome, capture, logged, output
 
 DATA = Path(__file__).parents[1] / "data"
 BUILD_UID = 1000
+#: Containers :meth:`ContainerRuntime.run` has running, by name: the runtime command that stops each.
+_RUNNING: dict[str, list[str]] = {}
+_RUNNING_LOCK = threading.RLock()  # an RLock: the signal handler may run while this thread holds it
+_NAMES = itertools.count(1)
+
 #: The Debian package of each runtime (Debian's Docker engine is ``docker.io``; ``docker`` is another program).
 RUNTIME_PACKAGES = {"podman": "podman", "docker": "docker.io"}
 
@@ -200,7 +207,14 @@ class ContainerRuntime:
         Raises:
             ToolError: the command exited non-zero.
         """
-        self._call(_run_args(image, command, mounts, env, network, user, extra), what, log)
+        name = f"debwheels-{os.getpid()}-{next(_NAMES)}"  # so that stop_running() can find it
+        with _RUNNING_LOCK:
+            _RUNNING[name] = self._command("kill", name)
+        try:
+            self._call(_run_args(image, command, mounts, env, network, user, [*extra, "--name", name]), what, log)
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(name, None)
 
     def try_run(
         self,
@@ -247,3 +261,24 @@ def _run_args(
     for key, value in sorted((env or {}).items()):
         args += ["-e", f"{key}={value}"]
     return [*args, image, *command]
+
+
+def stop_running(timeout: float = 30) -> int:
+    """Kill every container :meth:`ContainerRuntime.run` is running (on SIGINT or SIGTERM).
+
+    Signals sent to the runtime's client do not stop a build: the client forwards them to the
+    container's first process, which, as PID 1, ignores them, and the client waits for the
+    build to end (a grpcio build: an hour and more). Killing the container ends the client's
+    wait, so a stopped run unwinds at once and can be resumed.
+
+    Args:
+        timeout: seconds each ``kill`` may take.
+
+    Returns:
+        int: how many containers were asked to stop.
+    """
+    with _RUNNING_LOCK:
+        commands = list(_RUNNING.values())
+    for command in commands:
+        capture(command, timeout=timeout)
+    return len(commands)
