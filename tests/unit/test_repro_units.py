@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from debwheels.build.repro import Outcome, StoredOutcomes, has_c_extension, render_html, write_report
-from debwheels.build.vary import ALL, CpuSlots, Variation, parse_vary
+from debwheels.build.vary import ALL, CpuSlots, Variation, parse_vary, suspects
 from debwheels.debian.venvfix import compile_for_installed_path, fix_pyvenv_cfg, fix_records
 from debwheels.errors import UsageError
 from debwheels.lock.graph import LockedPackage, LockGraph, subgraph
@@ -51,6 +51,15 @@ def test_the_clock_shim_goes_before_libfaketime_and_stays_with_a_single_variatio
     assert varied.only("time").container_args() == ["-v", f"{shim}:/debwheels/clock-shim.so:ro"]
     assert varied.only("umask").container_args() == [] and "LD_PRELOAD" not in varied.only("umask").environment({})
     assert "NO_FAKE_STAT" not in Variation(parse_vary("+all")).environment({})  # libfaketime alone
+
+
+def test_the_signs_in_a_diff_name_the_suspect_variations() -> None:
+    diff = '''-        python_path=r"/build/env/bin/python",
++        python_path=r"/build/varied-path/env/bin/python",
++    locale = "fr_CH.UTF-8"'''
+    assert suspects(diff, frozenset(ALL)) == ["build_path", "locales"]
+    assert suspects(diff, frozenset({"locales", "time"})) == ["locales"]  # only enabled ones
+    assert suspects("-  32-bit CRC value (hex): 6a953973", frozenset(ALL)) == []
 
 
 def test_concurrent_one_cpu_builds_get_the_least_used_cpu() -> None:

@@ -51,6 +51,23 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 SHIM_IN_CONTAINER = "/debwheels/clock-shim.so"
 
 
+#: What each variation writes into a build that a diff can show (its build path, HOME, host
+#: name, locale, time zone, extra variable); the others leave no text of their own.
+SIGNS: dict[str, tuple[str, ...]] = {
+    "build_path": ("/build/varied-path",),
+    "home": ("/tmp/varied-home",),
+    "domain_host": ("varied-host",),
+    "locales": ("fr_CH",),
+    "timezone": ("GMT-14",),
+    "environment": ("DEBWHEELS_REPRO_EXTRA",),
+}
+
+
+def suspects(diff: str, enabled: frozenset[str]) -> list[str]:
+    """The enabled variations whose sign (:data:`SIGNS`) appears in *diff* (a diffoscope text report), in :data:`ALL` order."""
+    return [name for name in ALL if name in enabled and any(sign in diff for sign in SIGNS.get(name, ()))]
+
+
 def parse_vary(spec: str | None) -> frozenset[str]:
     """Apply a reprotest-style *spec* to the default (all variations).
 
@@ -131,9 +148,9 @@ class Variation:
             args += ["-v", f"{self.clock_shim}:{SHIM_IN_CONTAINER}:ro"]
         return args
 
-    def only(self, name: str) -> Variation:
-        """This variation with *name* alone enabled (the clock shim kept)."""
-        return Variation(frozenset({name}), self.clock_shim)
+    def only(self, *names: str) -> Variation:
+        """This variation with *names* alone enabled (the clock shim kept)."""
+        return Variation(frozenset(names), self.clock_shim)
 
     def wrap(self, command: list[str]) -> list[str]:
         """*command* started under the umask variation (and with HOME created when varied)."""
