@@ -68,7 +68,9 @@ def test_repro_names_the_variation_and_keeps_diffoscope_output(tmp_path: Path) -
     done, demo = repro_demo(root, PATH_SETUP, "-all,+build_path,+timezone")
     assert done.returncode == 10
     assert "bookworm: wheel demo 1.0: DIFFERS broken by build_path" in done.stdout
-    assert "demo-1.0: the difference shows build_path; the others leave the wheel unchanged" in done.stdout + done.stderr
+    assert (
+        "demo-1.0: the difference shows build_path; the others leave the wheel unchanged" in done.stdout + done.stderr
+    )
     assert demo["reproducible"] is False and demo["broken-by"] == ["build_path"]
     page = root / "report" / demo["diffoscope"]
     assert page.is_file() and "varied-path" in page.read_text()
