@@ -226,6 +226,8 @@ class Repro:
                     outcomes[key] = self._compare_wheel(graph, items[key], None, None, first, first, frontend)
                 else:
                     todo.append(key)
+            if todo and self.batch_done is not None:  # the report so far has this batch's earlier outcomes too
+                self.batch_done([outcomes[key] for key in checked if key in outcomes])
             if todo:
                 early: dict[str, Outcome] = {}  # stored as soon as known: a run killed in a long build keeps them
                 second_builder.on_built = partial(self._store_if_identical, graph, items, frontend, first, early)
