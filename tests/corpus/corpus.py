@@ -308,7 +308,6 @@ class Corpus:
     projects: list[Row]
     closure: list[Row]
     fixes: dict[str, Fix]
-    causes: dict[str, str] = field(default_factory=dict)
 
     @property
     def misses(self) -> list[Row]:
@@ -432,10 +431,9 @@ def read_causes() -> dict[str, str]:
     data = tomllib.loads(CAUSES.read_text(encoding="utf-8")) if CAUSES.is_file() else {}
     causes = {}
     for key, entry in data.items():
-        name, sep, version = key.partition("==")
-        if not sep or not isinstance(entry, dict) or not isinstance(entry.get("cause"), str):
+        if "==" not in key or not isinstance(entry, dict) or not isinstance(entry.get("cause"), str):
             raise SystemExit(f'{CAUSES.name}: ["{key}"] must be a table named name==version with cause = "..."')
-        causes[f"{canonicalize_name(name)}=={version}"] = " ".join(entry["cause"].split())
+        causes[package_key(key)] = " ".join(entry["cause"].split())
     return causes
 
 
@@ -512,8 +510,7 @@ def load_corpus() -> Corpus:
     projects = [project_row(p, outcomes, fixes, complete, left_out) for p in ranked]
     closure = [outcome_row(o, fixes, None) for o in outcomes.values()]
     closure = sorted((r for r in closure if r.name != corpus_name), key=lambda r: version_key(r.name, r.version))
-    causes = read_causes()
-    with_cause(projects + closure, causes)
+    with_cause(projects + closure, read_causes())
     return Corpus(
         ranking=str(selection.get("ranking", RANKING_SOURCE)),
         python=str(selection.get("python", "")),
@@ -522,7 +519,6 @@ def load_corpus() -> Corpus:
         projects=projects,
         closure=closure,
         fixes=fixes,
-        causes=causes,
     )
 
 

@@ -102,8 +102,7 @@ class Builder:
         self.work = work or cfg.state_dir / "work"
         self.wheels_dir = self.work / "wheels"
         self.started = time.monotonic()
-        #: Told each wheel this builder builds (key, wheel, seconds) as soon as it is taken in (main thread).
-        self.on_built: Callable[[str, BuiltWheel, float], object] | None = None
+        self._in_set: dict[str, str] = {}  # file name -> sha256 of each wheel this builder put in its wheel set
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:.0f}s"
@@ -154,6 +153,7 @@ class Builder:
         """Empty the working directory and the wheel set of this run."""
         fresh_dir(self.work)
         self.wheels_dir.mkdir()
+        self._in_set.clear()
 
     def build_dir(self, item: SourceItem) -> str:
         """The build path of *item* inside the container."""
@@ -351,16 +351,15 @@ class Builder:
         """Put a reused wheel into this run's wheel set (for the builds that need it)."""
         target = self.wheels_dir / hit.path.name
         entry = hit.entry
-        if target.exists() and sha256_file(target) != entry.sha256:
-            # Another build of the same file (debwheels repro's varied build of a build tool): the
-            # reused wheel replaces it, or the builds that need it would find other bytes than pinned.
+        if self._in_set.get(target.name) != entry.sha256:
+            # A private copy whose bytes are checked against the verified manifest as they are copied;
+            # staged, then renamed over any other build of the same file (debwheels repro's varied
+            # build of a build tool), which the builds that need this one must not find.
             staged = self.wheels_dir / f".{target.name}.adopted"
             staged.unlink(missing_ok=True)
             copy_verified(hit.path, staged, entry.sha256, f"{hit.source} wheel {hit.path.name}")
             staged.replace(target)
-        elif not target.exists():
-            # A private copy whose bytes are checked against the verified manifest as they are copied.
-            copy_verified(hit.path, target, entry.sha256, f"{hit.source} wheel {hit.path.name}")
+            self._in_set[target.name] = entry.sha256
         return BuiltWheel(entry.name, entry.version, target, entry.sha256, requires_dist(target))
 
     def run(
@@ -371,6 +370,7 @@ class Builder:
         reuse: Reuse | None = None,
         probes: ProbeCache | None = None,
         fresh: Iterable[str] = (),
+        on_built: Callable[[str, BuiltWheel, float], object] | None = None,
     ) -> RunResult:
         """Build the graph's packages, up to ``jobs`` at once, each as soon as its build environment exists.
 
@@ -393,6 +393,8 @@ class Builder:
                 whose key is there is not run again, and complete new answers are stored (default: none).
             fresh: keys built even when *reuse* knows their build key (the packages a partial
                 ``debwheels repro`` checks; what they need is still reused).
+            on_built: told each wheel built (key, wheel, seconds) as soon as it is taken in
+                (main thread), before the run ends (``debwheels repro`` stores outcomes with it).
 
         Returns:
             RunResult: built (or reused) wheels, their manifest entries, dynamic and missing requirements, failures.
@@ -409,7 +411,9 @@ class Builder:
             Progress(len(graph.packages)) as progress,
             ThreadPoolExecutor(max_workers=1) as preparer,  # sources fetched and unpacked while builds run
         ):
-            driver = BuildDriver(self, graph, dict(items or {}), set(probe), reuse, preparer, probes, frozenset(fresh))
+            driver = BuildDriver(
+                self, graph, dict(items or {}), set(probe), reuse, preparer, probes, frozenset(fresh), on_built
+            )
             outcome = scheduler.run(driver, progress)
         result = driver.result
         if self.keep_going:
@@ -460,6 +464,7 @@ class Builder:
                 done.item.package.name, done.item.package.version, path, sha256_file(path), requires_dist(path)
             )
             result.built[key] = wheel
+            self._in_set[path.name] = wheel.sha256
             result.metadata[key] = read_metadata(path)
             entry = self._entry(done.item, wheel, inputs)
             result.entries[key] = entry

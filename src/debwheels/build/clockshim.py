@@ -25,7 +25,7 @@ def compile_clock_shim(runtime: ContainerRuntime, image: str, work: Path, log: P
     Args:
         runtime: the container runtime adapter.
         image: the builder image tag (Debian's ``build-essential`` is in every builder).
-        work: a directory of this run (emptied): the source goes in ``in/``, the shim comes out of ``out/``.
+        work: a directory of this run: the shim comes out of ``<work>/out/`` (emptied first).
         log: the compiler's log (replaced).
 
     Returns:
@@ -34,18 +34,20 @@ def compile_clock_shim(runtime: ContainerRuntime, image: str, work: Path, log: P
     Raises:
         ToolError: the compiler failed (its log is in the message).
     """
-    inbox = fresh_dir(work / "in")
     out = fresh_dir(work / "out")
     out.chmod(0o777)
-    (inbox / "clock_shim.c").write_bytes(CLOCK_SHIM_SOURCE.read_bytes())
-    runtime.run(
-        image,
-        ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-o", "/out/clock-shim.so", "/in/clock_shim.c"],
-        mounts=[Mount(inbox, "/in"), Mount(out, "/out", read_only=False)],
-        log=fresh_file(log),
-        what="compiling the clock shim of the time variation",
-    )
+    what = "compiling the clock shim of the time variation"
+    try:
+        runtime.run(
+            image,
+            ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-o", "/out/clock-shim.so", "/in/clock_shim.c"],
+            mounts=[Mount(CLOCK_SHIM_SOURCE, "/in/clock_shim.c"), Mount(out, "/out", read_only=False)],
+            log=fresh_file(log),
+            what=what,
+        )
+    except ToolError as exc:
+        raise ToolError(f"{exc}; or vary without the clock: --vary=-time") from None
     shim = out / "clock-shim.so"
     if not shim.is_file() or shim.is_symlink():
-        raise ToolError(f"compiling the clock shim gave no {shim.name}: see {log}")
+        raise ToolError(f"{what} gave no {shim.name} (see {log}): vary without the clock: --vary=-time")
     return shim

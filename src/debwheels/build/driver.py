@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,7 @@ class BuildDriver:
         preparer: ThreadPoolExecutor,
         probes: ProbeCache | None = None,
         fresh: frozenset[str] = frozenset(),
+        on_built: Callable[[str, BuiltWheel, float], object] | None = None,
     ) -> None:
         self.builder = builder
         self.graph = graph
@@ -53,6 +54,7 @@ class BuildDriver:
         self.reuse = reuse
         self.probes = probes
         self.fresh = fresh  # keys built whatever reuse knows (debwheels repro NAME)
+        self.on_built = on_built
         self.preparer = preparer
         self.result = RunResult()
         self.ahead: dict[str, Future[SourceItem]] = {}  # sources being fetched and unpacked
@@ -125,6 +127,6 @@ class BuildDriver:
         made = self.result.built.get(key)
         if made is None:
             return None, f"probed {key} in {done.seconds:.1f}s"
-        if self.builder.on_built is not None:
-            self.builder.on_built(key, made, done.seconds)
+        if self.on_built is not None:
+            self.on_built(key, made, done.seconds)
         return made, f"built {made.path.name} in {done.seconds:.1f}s, sha256 {made.sha256[:16]}..."

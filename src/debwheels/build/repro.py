@@ -230,11 +230,13 @@ class Repro:
                 self.batch_done([outcomes[key] for key in checked if key in outcomes])
             if todo:
                 early: dict[str, Outcome] = {}  # stored as soon as known: a run killed in a long build keeps them
-                second_builder.on_built = partial(self._store_if_identical, graph, items, frontend, first, early)
                 second = second_builder.run(
-                    subgraph(graph, todo), {k: items[k] for k in todo}, reuse=reuse, fresh=frozenset(todo)
+                    subgraph(graph, todo),
+                    {k: items[k] for k in todo},
+                    reuse=reuse,
+                    fresh=frozenset(todo),
+                    on_built=partial(self._store_if_identical, graph, items, frontend, first, early),
                 )
-                second_builder.on_built = None
                 outcomes.update(early)
                 for key in todo:
                     if key in early:
@@ -340,12 +342,13 @@ class Repro:
 
         def breaks(names: tuple[str, ...]) -> bool:
             label = "-".join(names) if len(names) < 3 else f"all-but-{len(ALL) - len(names)}"
-            builder = self._builder(f"isolate-{label or NO_VARIATION}", self.variation.only(*names))
+            label = label or NO_VARIATION
+            builder = self._builder(f"isolate-{label}", self.variation.only(*names))
             builder.reset()
             for wheel in env_wheels:
                 target = builder.wheels_dir / wheel.path.name
                 target.write_bytes(wheel.path.read_bytes())
-            log = fresh_file(self.cfg.logs_dir / "repro" / self.ctx.target / f"{item.stem}-{label or NO_VARIATION}.log")
+            log = fresh_file(self.cfg.logs_dir / "repro" / self.ctx.target / f"{item.stem}-{label}.log")
             try:
                 result = builder.run_container(item, env_wheels, frontend, False, log)
             except BuildError:
