@@ -11,7 +11,7 @@ packages=(
   diffoscope-minimal disorderfs fuse3   # debwheels repro: explain differences, shuffle directory order
   python3 python3-click python3-packaging python3-debian python3-gnupg python3-tomlkit  # debwheels itself
   python3-pip python3-venv          # the host venv of debwheels' verified wheels (below)
-  python3-pytest python3-hypothesis strace  # the test suite (strace: the kill test injects SIGKILL; hypothesis: property tests of the parsers)
+  python3-pytest python3-hypothesis strace binutils  # the test suite (strace: the kill test injects SIGKILL; hypothesis: property tests of the parsers; binutils: readelf shows compiled extensions' flags)
   git make ca-certificates
 )
 missing=()

@@ -12,7 +12,9 @@ libxslt1.1, and the application reports the library versions it runs with.
 from __future__ import annotations
 
 import json
+import subprocess
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,28 @@ sysapp = "sysapp:main"
 """
 
 
+def compiled_objects(wheel: Path, scratch: Path) -> list[tuple[str, str, bytes]]:
+    """Each shared object in *wheel* (written to *scratch*, a directory, for readelf): its name, the DW_AT_producer of its first compilation unit, its bytes.
+
+    The producer (DWARF 5, section 3.1.1: the compiler and the options that change code) shows
+    the optimisation level the extension was built with (``readelf --debug-dump=info``, binutils).
+    """
+    found = []
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.endswith(".so"):
+                data = archive.read(name)
+                path = scratch / "compiled.so"
+                path.write_bytes(data)
+                info = subprocess.run(
+                    ["readelf", "--debug-dump=info", str(path)], capture_output=True, text=True, check=True
+                )
+                producer = next((line for line in info.stdout.splitlines() if "DW_AT_producer" in line), "")
+                found.append((name, producer, data))
+    assert found, f"{wheel.name} holds no shared object"
+    return found
+
+
 def test_psycopg2_and_lxml_build_with_their_debian_packages_and_run_on_an_endpoint(
     tmp_path: Path, keys: dict[str, Key]
 ) -> None:
@@ -71,6 +95,13 @@ def test_psycopg2_and_lxml_build_with_their_debian_packages_and_run_on_an_endpoi
         assert {"libpq-dev", "libxml2-dev", "libxslt1-dev"} <= set(target["rootfs"]["builder"]["include"]), suite
         assert "libpq-dev" in target["rootfs"]["builder"]["packages"], f"the {suite} lock pins the added packages"
     run_ok(["make", "wheels"], project, env)
+    for wheel in ("psycopg2", "lxml"):  # compiled with the interpreter's flags, the build path mapped out
+        built = sorted((project / "wheels-mirror").glob(f"{wheel}-*linux_x86_64.whl"))
+        assert len(built) == len(TARGETS), built  # one per target's Python
+        for path in built:
+            for name, producer, data in compiled_objects(path, tmp_path):
+                assert " -O2" in producer, (path.name, name, producer)
+                assert b"/build/" not in data, (path.name, name)
     run_ok(["make", "deb"], project, env)
     for suite, deb in target_debs(project / "dist", "sysapp", "1.0").items():
         depends = run_ok(["dpkg-deb", "-f", str(deb), "Depends"], project, env).stdout

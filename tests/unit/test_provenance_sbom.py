@@ -178,6 +178,7 @@ def test_statement_shape(proven: Path, manifest: dict[str, Any]) -> None:
         internal = definition["internalParameters"]
         assert internal["SOURCE_DATE_EPOCH"] == sde
         assert internal["driver-sha256"] == entry["build-inputs"]["procedure"]["driver-sha256"]
+        assert internal["environment-sha256"] == entry["build-inputs"]["procedure"]["environment-sha256"]
         assert internal["frontend"] == entry["build-inputs"]["procedure"]["frontend"]
         assert internal["build-key"] == entry["build-key"]
         assert internal["target"] == {"suite": suite, "python": target["python"]}

@@ -8,8 +8,9 @@ installed. Several versions of one build tool may be in the lock; each environme
 one the lock chose for it.
 
 Each build runs in a fresh container: no network, user 1000, fixed build path
-``/build/<name>-<version>``, umask 022, ``SOURCE_DATE_EPOCH``, ``LC_ALL=C.UTF-8``, ``TZ=UTC``,
-``PYTHONHASHSEED=0``, no ``PIP_*`` from the host, plus the package's own settings
+``/build/<name>-<version>``, umask 022, the environment of :mod:`debwheels.build.environment`
+(``SOURCE_DATE_EPOCH``, ``LC_ALL=C.UTF-8``, ``TZ=UTC``, ``PYTHONHASHSEED=0``, the build path mapped
+out of compiled code, no ``PIP_*`` from the host), plus the package's own settings
 (:meth:`debwheels.config.Config.settings`: the tables of its build backend, name and version,
 merged). When its ``build-requires`` setting drops a declared requirement and the build fails,
 the message says so. Its build requirements are installed only from wheels
@@ -33,6 +34,7 @@ from packaging.utils import parse_wheel_filename
 
 from debwheels.build.closure import dropped_note, effective_requires, topological_order
 from debwheels.build.driver import BuildDriver, Finished
+from debwheels.build.environment import build_environment
 from debwheels.build.incontainer import DRIVER
 from debwheels.build.keys import CachedWheel, KeyInputs, KeyMaker
 from debwheels.build.probes import ProbeCache, ProbeRecord
@@ -201,21 +203,7 @@ class Builder:
         }
 
     def _environment(self, item: SourceItem) -> dict[str, str]:
-        env = {
-            "SOURCE_DATE_EPOCH": str(self.cfg.source_date_epoch),
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "LC_ALL": "C.UTF-8",
-            "TZ": "UTC",
-            "HOME": "/home/builder",
-            "PIP_CONFIG_FILE": "/dev/null",
-            "CFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
-            "CXXFLAGS": f"-ffile-prefix-map={self.build_dir(item)}=.",
-        }
-        env.update(item.settings.env)
-        # A settings value of "" removes the variable: env = {SOURCE_DATE_EPOCH = ""} builds with the
-        # sources' file mtimes and the clock, as on a maintainer's machine (debwheels rebuild-check).
-        env = {name: value for name, value in env.items() if value != ""}
+        env = build_environment(self.build_dir(item), self.cfg.source_date_epoch, item.settings.env)
         return self.variation.environment(env)
 
     def _dropped(self, item: SourceItem) -> str:

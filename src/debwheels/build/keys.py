@@ -6,7 +6,8 @@ build sees only those files too, so a file outside them cannot change the wheel 
 (rootfs sha256 from ``builder-lock.json`` and the Dockerfile's sha256); the package's
 settings as merged for its version and locked build backend (:meth:`debwheels.config.Config.settings`:
 environment, config_settings, build requirements, patches by sha256);
-SOURCE_DATE_EPOCH; the in-container driver and the pinned PEP 517 frontend. Their sha256 over
+SOURCE_DATE_EPOCH; the in-container driver, the default build environment
+(:data:`debwheels.build.environment.TEMPLATE`) and the pinned PEP 517 frontend. Their sha256 over
 a canonical JSON rendering (sorted keys, no spaces) is the *build key*. A build whose key
 equals the key of an earlier build is not run again: its wheel is reused, from the published
 mirror (signed, verified first) or from the build cache. Because the wheels are
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from debwheels import strictjson
+from debwheels.build.environment import TEMPLATE_SHA256
 from debwheels.build.project import project_files
 from debwheels.config import SETTING_KEYS, Config, PackageSettings, SettingsTable, merge_settings
 from debwheels.debian.images import load_lock
@@ -82,7 +84,7 @@ class KeyInputs:
         builder: rootfs sha256 and Dockerfile sha256 of the builder image.
         settings: the package's settings (see :func:`settings_record`).
         source_date_epoch: SOURCE_DATE_EPOCH (seconds).
-        procedure: sha256 of the in-container driver and of the frontend's sdist.
+        procedure: sha256 of the in-container driver, of the default environment and of the frontend's sdist.
     """
 
     name: str
@@ -164,6 +166,7 @@ class KeyMaker:
         }
         self.procedure: dict[str, str | None] = {
             "driver-sha256": sha256_file(driver),
+            "environment-sha256": TEMPLATE_SHA256,
             "frontend": ",".join(sorted(f"{k}:{graph.packages[k].sha256}" for k in graph.frontend)),
         }
         self._tree: str | None = None

@@ -28,6 +28,7 @@ Shape (keys sorted, two-space indent, ASCII, final newline; no timestamps)::
             "SOURCE_DATE_EPOCH": <int seconds>,
             "frontend": "<name>==<version>:<sdist sha256>[,...]",
             "driver-sha256": "<sha256 of debwheels' in-container build driver>",
+            "environment-sha256": "<sha256 of the default build environment (debwheels.build.environment)>",
             "build-key": "<sha256 of the canonical JSON of the build inputs>",
             "build-key-format": "debwheels-build-key/1"
           },
@@ -191,6 +192,7 @@ def render_statement(manifest: Manifest, wheel: str, suite: str | None = None) -
                     "SOURCE_DATE_EPOCH": int(inputs["source-date-epoch"]),
                     "frontend": procedure.get("frontend"),
                     "driver-sha256": procedure.get("driver-sha256"),
+                    "environment-sha256": procedure.get("environment-sha256"),
                     "build-key": entry.build_key,
                     "build-key-format": str(inputs["format"]),
                     "target": {"suite": suite, "python": manifest.targets[suite].python},
