@@ -15,20 +15,24 @@ from debwheels.lock.graph import LockedPackage, LockGraph
 
 
 def test_the_map_goes_where_every_backend_appends_it_and_no_flags_are_replaced() -> None:
-    env = build_environment("/build/markupsafe-3.0.4", 1309379017, {})
+    env = build_environment("/build/varied-path", "/build/varied-path/markupsafe-3.0.4", 1309379017, {})
     # setuptools replaces the interpreter's CFLAGS (-O2 -DNDEBUG ...) by $CFLAGS: it must stay unset.
     assert "CFLAGS" not in env and "CXXFLAGS" not in env
-    assert env["CPPFLAGS"] == "-ffile-prefix-map=/build/markupsafe-3.0.4=."
-    assert env["CMAKE_ARGS"].split() == [
-        "-DCMAKE_C_FLAGS=-ffile-prefix-map=/build/markupsafe-3.0.4=.",
-        "-DCMAKE_CXX_FLAGS=-ffile-prefix-map=/build/markupsafe-3.0.4=.",
+    # GCC takes the last matching map: the build path becomes ".", the rest of the root (the venv) "/build".
+    assert env["CPPFLAGS"].split() == [
+        "-ffile-prefix-map=/build/varied-path=/build",
+        "-ffile-prefix-map=/build/varied-path/markupsafe-3.0.4=.",
+    ]
+    assert env["CMAKE_ARGS"].split() == [  # scikit-build(-core) split it at spaces: one map each
+        "-DCMAKE_C_FLAGS=-ffile-prefix-map=/build/varied-path=/build",
+        "-DCMAKE_CXX_FLAGS=-ffile-prefix-map=/build/varied-path=/build",
     ]
     assert env["SOURCE_DATE_EPOCH"] == "1309379017"
     assert env["PIP_CONFIG_FILE"] == "/dev/null"
 
 
 def test_a_package_setting_overrides_or_removes_a_variable() -> None:
-    env = build_environment("/build/x-1", 1, {"CFLAGS": "-O3", "SOURCE_DATE_EPOCH": "", "TZ": "Europe/Paris"})
+    env = build_environment("/build", "/build/x-1", 1, {"CFLAGS": "-O3", "SOURCE_DATE_EPOCH": "", "TZ": "Europe/Paris"})
     assert env["CFLAGS"] == "-O3" and env["TZ"] == "Europe/Paris"
     assert "SOURCE_DATE_EPOCH" not in env
 

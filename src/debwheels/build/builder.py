@@ -203,7 +203,8 @@ class Builder:
         }
 
     def _environment(self, item: SourceItem) -> dict[str, str]:
-        env = build_environment(self.build_dir(item), self.cfg.source_date_epoch, item.settings.env)
+        root = self.variation.build_root()
+        env = build_environment(root, self.build_dir(item), self.cfg.source_date_epoch, item.settings.env)
         return self.variation.environment(env)
 
     def _dropped(self, item: SourceItem) -> str:
