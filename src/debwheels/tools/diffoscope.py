@@ -8,9 +8,20 @@ from pathlib import Path
 from debwheels.errors import ToolError
 from debwheels.tools.runner import output
 
+#: Largest text report, in bytes (diffoscope --max-text-report-size, checked between diff
+#: blocks): a compiled extension whose code differs differs in all its debug info, and the whole
+#: text ran to 115 MB (Cython 3.3.0); the first MiB names what differs, and reports are
+#: committed with the corpus.
+MAX_TEXT_BYTES = 1 << 20
+#: Lines kept of one diff block (diffoscope --max-diff-block-lines-saved): the text limit does
+#: not cut inside a block, and one block of a large file ran to 12 MB.
+MAX_BLOCK_LINES = 3_000
+#: Largest HTML report, in bytes, across its pages (diffoscope --max-report-size).
+MAX_HTML_BYTES = 4 << 20
+
 
 def compare(first: Path, second: Path, text: Path, html: Path, timeout: float = 600) -> bool:
-    """Run diffoscope on *first* and *second*, writing *text* and *html*.
+    """Run diffoscope on *first* and *second*, writing *text* and *html* (each cut at its size limit).
 
     Args:
         timeout: seconds before diffoscope is stopped.
@@ -27,7 +38,19 @@ def compare(first: Path, second: Path, text: Path, html: Path, timeout: float = 
         raise ToolError("diffoscope is not installed: apt-get install diffoscope-minimal")
     text.parent.mkdir(parents=True, exist_ok=True)
     done = output(
-        ["diffoscope", "--no-progress", "--text", str(text), "--html", str(html), str(first), str(second)],
+        [
+            "diffoscope",
+            "--no-progress",
+            f"--max-text-report-size={MAX_TEXT_BYTES}",
+            f"--max-report-size={MAX_HTML_BYTES}",
+            f"--max-diff-block-lines-saved={MAX_BLOCK_LINES}",
+            "--text",
+            str(text),
+            "--html",
+            str(html),
+            str(first),
+            str(second),
+        ],
         timeout=timeout,
     )
     if done.code > 1:
