@@ -20,13 +20,10 @@ maps go in ``CPPFLAGS``, not ``CFLAGS``:
   from an unset ``$CFLAGS``: nothing), so the build type's own flags are kept.
 
 So a build gets the flags its build backend chooses on a maintainer's machine, plus the maps.
-The whole template is part of every build key (:data:`TEMPLATE_SHA256`): changing it rebuilds.
+The whole template is part of every build key (:class:`debwheels.build.keys.KeyMaker`): changing it rebuilds.
 """
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 #: The default environment; ``{build_root}`` is the directory inside the container that holds the
 #: build path ``{build_dir}`` and the build environment, ``{source_date_epoch}`` SOURCE_DATE_EPOCH (seconds).
@@ -42,9 +39,6 @@ TEMPLATE: dict[str, str] = {
     "CMAKE_ARGS": "-DCMAKE_C_FLAGS=-ffile-prefix-map={build_root}=/build "
     "-DCMAKE_CXX_FLAGS=-ffile-prefix-map={build_root}=/build",
 }
-
-#: sha256 (hex) of :data:`TEMPLATE` as JSON with sorted keys: a build-key input.
-TEMPLATE_SHA256 = hashlib.sha256(json.dumps(TEMPLATE, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def build_environment(

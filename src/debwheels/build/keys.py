@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from debwheels import strictjson
-from debwheels.build.environment import TEMPLATE_SHA256
+from debwheels.build.environment import TEMPLATE
 from debwheels.build.project import project_files
 from debwheels.config import SETTING_KEYS, Config, PackageSettings, SettingsTable, merge_settings
 from debwheels.debian.images import load_lock
@@ -166,7 +166,7 @@ class KeyMaker:
         }
         self.procedure: dict[str, str | None] = {
             "driver-sha256": sha256_file(driver),
-            "environment-sha256": TEMPLATE_SHA256,
+            "environment-sha256": hashlib.sha256(canonical_json(TEMPLATE)).hexdigest(),
             "frontend": ",".join(sorted(f"{k}:{graph.packages[k].sha256}" for k in graph.frontend)),
         }
         self._tree: str | None = None
