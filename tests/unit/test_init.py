@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import time
 import tomllib
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from debian.changelog import Changelog
 from debian.deb822 import Deb822
 
 from conftest import ROOT, run_cli
-from debwheels.config import load_config
+from debwheels.config import DEFAULT_SOURCE_DATE_EPOCH, load_config
 from debwheels.debian.changelog import debian_version
 from debwheels.debian.images import locked_suites
 from debwheels.debian.projectinfo import read_project
@@ -164,6 +167,11 @@ def test_init_writes_debian_packaging_for_a_pyproject_project(tmp_path: Path) ->
     assert config["tool"]["debwheels"]["builder-lock"] == "debian/debwheels/builder-lock.json"
     assert load_config(root).builder_lock == root / "debian/debwheels/builder-lock.json"
     assert config["tool"]["debwheels"]["trusted-fingerprints"] == []
+    # debwheels' default SOURCE_DATE_EPOCH (not the time of init, which debian/changelog takes): the same
+    # value as the shipped builder lock's and every other project's, so their wheels share build keys.
+    sde = json.loads((ROOT / "builder-lock.json").read_text())["source-date-epoch"]
+    assert config["tool"]["debwheels"]["source-date-epoch"] == DEFAULT_SOURCE_DATE_EPOCH == sde
+    assert abs(parsedate_to_datetime(changelog.date).timestamp() - time.time()) < 600
     assert config["tool"]["debwheels"]["install-test-commands"] == ["hello --help"]
     assert (
         config["tool"]["debwheels"]["targets"] == proposed_targets() == list(locked_suites(ROOT / "builder-lock.json"))
@@ -190,14 +198,16 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert snapshot(root) == before
     pyproject = (root / "pyproject.toml").read_text()
     (root / "pyproject.toml").write_text(
-        pyproject.replace("trusted-fingerprints = []", 'trusted-fingerprints = ["' + "A" * 40 + '"]')
+        pyproject.replace("trusted-fingerprints = []", 'trusted-fingerprints = ["' + "A" * 40 + '"]').replace(
+            f"source-date-epoch = {DEFAULT_SOURCE_DATE_EPOCH}", "source-date-epoch = 1700000000"
+        )
     )
     forced = run_cli("-C", str(root), "init", "--force")
     assert forced.code == 0, forced.err
     assert (root / "debian/control").read_text().startswith("Source: hello-tool")
     kept = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["debwheels"]
     assert kept["trusted-fingerprints"] == ["A" * 40]
-    assert kept["source-date-epoch"] == tomllib.loads(pyproject)["tool"]["debwheels"]["source-date-epoch"]
+    assert kept["source-date-epoch"] == 1700000000
     # A project configured before targets (debian-suite only) keeps its one suite: --force adds no targets.
     text = (root / "pyproject.toml").read_text()
     (root / "pyproject.toml").write_text(re.sub(r"(?m)^targets = \[.*\]$", 'debian-suite = "trixie"', text))
@@ -365,3 +375,21 @@ def test_runtime_depends_of_the_targets_verified_set_and_extra_depends(tmp_path:
     bad = project(tmp_path / "bad", {"pyproject.toml": '[tool.debwheels]\nextra-depends = ["libfoo1 | libbar"]\n'})
     with pytest.raises(ConfigError, match="is not a Debian dependency"):
         load_config(bad)
+
+
+def test_projects_initialised_on_different_days_give_a_dependency_the_same_build_key(tmp_path: Path) -> None:
+    """The build cache is shared by a user's projects: the same sdist in two of them has one build key."""
+    from debwheels.build.incontainer import DRIVER
+    from debwheels.build.keys import KeyMaker
+    from debwheels.debian.scaffold import init_project
+    from debwheels.lock.graph import LockedPackage, LockGraph
+
+    cython = LockedPackage("cython", "3.3.0", "cython-3.3.0.tar.gz", "c" * 64)
+    keys = []
+    for name, day in (("first", 1_790_000_000), ("second", 1_796_000_000)):
+        root = project(tmp_path / name, {"pyproject.toml": PYPROJECT.replace("Hello_Tool", f"{name}-app")})
+        init_project(root, maintainer="Ada <ada@example.org>", now=day)
+        graph = LockGraph("3.11.2", [], f"{name}-app==1.2.0rc1")
+        graph.packages = {cython.key: cython}
+        keys.append(KeyMaker(load_config(root), graph, DRIVER).inputs(cython, {}).key)
+    assert keys[0] == keys[1]

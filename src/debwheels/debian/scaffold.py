@@ -47,7 +47,7 @@ from typing import Any
 from debian.changelog import Changelog
 from packaging.requirements import Requirement
 
-from debwheels.config import DEFAULT_BUILDER_PACKAGES
+from debwheels.config import DEFAULT_BUILDER_PACKAGES, DEFAULT_SOURCE_DATE_EPOCH
 from debwheels.debian.changelog import changelog_date, debian_version
 from debwheels.debian.images import locked_suites
 from debwheels.debian.projectinfo import BackendMetadata, ProjectInfo, read_project
@@ -226,8 +226,13 @@ def proposed_targets() -> list[str]:
     return list(locked_suites(DATA / "builder" / "builder-lock.json")) or ["bookworm"]
 
 
-def tool_table(info: ProjectInfo, source_date_epoch: int, targets: list[str]) -> dict[str, Any]:
-    """The ``[tool.debwheels]`` table ``init`` adds (keys as documented in :mod:`debwheels.config`)."""
+def tool_table(info: ProjectInfo, targets: list[str]) -> dict[str, Any]:
+    """The ``[tool.debwheels]`` table ``init`` adds (keys as documented in :mod:`debwheels.config`).
+
+    ``source-date-epoch`` is debwheels' default, not the time of ``init``: a wheel's build key
+    includes it, so with one value every project of a user (and every other debwheels user)
+    builds an sdist to the same bytes and reuses the others' builds from the build cache.
+    """
     command = next(iter(info.scripts), None)
     build_packages, _, _ = system_packages(info, targets[0])
     extra = {"extra-builder-packages": build_packages} if build_packages else {}
@@ -235,7 +240,7 @@ def tool_table(info: ProjectInfo, source_date_epoch: int, targets: list[str]) ->
         "mirror": "wheels-mirror",
         "requirements": "requirements/requirements.txt",
         "build-requirements": "requirements/build-requirements.txt",
-        "source-date-epoch": source_date_epoch,
+        "source-date-epoch": DEFAULT_SOURCE_DATE_EPOCH,
         "trusted-fingerprints": [],
         "keys-dir": "keys",
         "index-url": "https://pypi.org/simple",
@@ -323,7 +328,7 @@ def init_project(
         maintainer: "Name <email>" for debian/control and debian/changelog; default from
             the environment or the project's authors (:func:`maintainer_of`).
         environ: environment variables to read DEBFULLNAME/DEBEMAIL from (default none).
-        now: seconds since the epoch for debian/changelog and source-date-epoch (default now).
+        now: seconds since the epoch for debian/changelog (default now).
         version: the version for debian/changelog instead of the project's (PEP 440).
         backend: asks the project's build backend for its metadata (see :func:`read_project`).
 
@@ -374,7 +379,7 @@ def init_project(
         raise UsageError(f"{', '.join(existing)} already exist in {root}: nothing written; pass --force to overwrite")
     notes.extend(system_packages(info, targets[0])[2])
     notes.extend(_build_package_notes(info, targets))
-    files["pyproject.toml"] = _pyproject_text(root, tool_table(info, int(when), targets), force)
+    files["pyproject.toml"] = _pyproject_text(root, tool_table(info, targets), force)
     gitignore = _gitignore(root)
     if gitignore is not None:
         files[".gitignore"] = gitignore
