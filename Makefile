@@ -24,7 +24,7 @@ CORPUS_JOBS ?= 2
 corpus: setup
 	$(DEBWHEELS) -C tests/corpus lock -j$(CORPUS_JOBS) --keep-going
 	-$(DEBWHEELS) -C tests/corpus repro -j$(CORPUS_JOBS) --resume --report $(CURDIR)/tests/corpus/.debwheels/corpus-repro
-	$(PYTHON) tests/corpus/corpus.py report
+	$(PYTHON) tests/corpus/corpus.py check; status=$$?; $(PYTHON) tests/corpus/corpus.py report && exit $$status
 
 # debwheels rebuild-check on 20 pure wheels their maintainers published on PyPI (tests/corpus/rebuild-check/).
 rebuild-check-pypi: setup

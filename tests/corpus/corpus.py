@@ -5,8 +5,10 @@ Two steps, both run by ``make corpus`` (from the repository root)::
     python tests/corpus/corpus.py select   # ranking.tsv -> requirements/requirements.in + selection.json
     python tests/corpus/corpus.py report   # .debwheels repro results -> report/{report.json,index.html,README.md}
 
-and ``save`` / ``restore`` (``make corpus-save``, ``make corpus-restore``) carry a run's finished
-outcomes, by build key, to another machine through ``progress/``.
+``make corpus`` runs ``check`` before ``report``: whether this run rebuilt the committed table's
+wheels (by sha256) and verdicts. ``save`` / ``restore`` (``make corpus-save``,
+``make corpus-restore``) carry a run's finished outcomes, by build key, to another machine
+through ``progress/``.
 
 ``select`` takes each project of ``ranking.tsv`` (rank, name: the download ranking, see
 ``RANKING_SOURCE``) at its newest version that has an sdist uploaded before the corpus'
@@ -251,6 +253,7 @@ class Row:
     log: str | None = None
     error: str | None = None
     build_seconds: float | None = None
+    sha256: str | None = None  # of the wheel of the normal build: what a rebuild elsewhere must get
     exclusion: str | None = None
     reason: str | None = None
     pending: bool = False  # the repro run has not reached it yet
@@ -467,6 +470,7 @@ def outcome_row(outcome: dict[str, Any], fixes: dict[str, Fix], rank: int | None
         log=outcome.get("log"),
         error=first_line(outcome.get("error")),
         build_seconds=outcome.get("build-seconds"),
+        sha256=outcome.get("first-sha256") or None,
     )
     return with_fix(row, fixes)
 
@@ -600,10 +604,14 @@ def headline_sentence(corpus: Corpus) -> str:
     )
 
 
+#: report.json's format: 4 added each built row's ``sha256``, which :func:`check` compares.
+REPORT_FORMAT = 4
+
+
 def render_report_json(corpus: Corpus) -> str:
-    """``report.json``, format 3."""
+    """``report.json``, format 4 (format 3 had no ``sha256``)."""
     data = {
-        "format": 3,
+        "format": REPORT_FORMAT,
         "ranking": corpus.ranking,
         "python": corpus.python,
         "exclude-newer": corpus.exclude_newer,
@@ -775,7 +783,9 @@ def render_markdown(corpus: Corpus) -> str:
         "## How to reproduce",
         "",
         "From the repository root: `make corpus` (resumable: an interrupted run, started again, builds only what "
-        "it has not compared yet). `python tests/corpus/corpus.py select` chooses the versions again from "
+        "it has not compared yet). Before rewriting this table it says how many packages it rebuilt to the "
+        "same wheel (`sha256` in report.json) and verdict, and names each that differs. "
+        "`python tests/corpus/corpus.py select` chooses the versions again from "
         "`ranking.tsv` and rewrites `selection.json` and `requirements/requirements.in`.",
         "",
         "## Ranked projects",
@@ -844,6 +854,45 @@ def report() -> int:
     print(headline_sentence(corpus))
     print(f"written: {REPORT_DIR}/{{report.json,index.html,README.md}} and the summary in {README}")
     return 0
+
+
+def check() -> int:
+    """Compare this machine's corpus run with the committed table (run before ``report`` rewrites it).
+
+    For each package both measured (name and version), the wheel of the normal build must have
+    the committed sha256 and the same verdict. Prints what matched, what differs (each on one
+    line) and how many the run did not measure; returns 1 if anything differs, else 0.
+    """
+    committed = read_json(REPORT_DIR / "report.json", "restore it with git checkout tests/corpus/report")
+    if committed.get("format") != REPORT_FORMAT:
+        raise SystemExit(
+            f"{REPORT_DIR / 'report.json'} is format {committed.get('format')!r}, which records no wheel sha256: "
+            f"nothing to compare (format {REPORT_FORMAT} does)"
+        )
+    table = {
+        version_key(str(r["name"]), r.get("version")): r
+        for r in committed["projects"] + committed["build-closure"]
+        if r.get("sha256")
+    }
+    measured = load_corpus()
+    same, differ = 0, []
+    for row in measured.projects + measured.closure:
+        before = table.pop(version_key(row.name, row.version), None)
+        if before is None or row.sha256 is None:
+            continue
+        if (row.sha256, row.reproducible) == (before["sha256"], before["reproducible"]):
+            same += 1
+        else:
+            differ.append(
+                f"{row.name} {row.version}: sha256 {row.sha256[:16]} (committed {before['sha256'][:16]}), "
+                f"{row.result} (committed {'reproducible' if before['reproducible'] else 'NOT reproducible'})"
+            )
+    print(f"{same} of {same + len(differ)} packages rebuilt to the committed table's wheel and verdict")
+    for line in differ:
+        print(f"  differs: {line}")
+    if table:
+        print(f"not measured by this run: {len(table)} of the committed table's packages")
+    return 1 if differ else 0
 
 
 #: Where ``debwheels repro --resume`` keeps each finished outcome, by build key (one JSON file per package).
@@ -936,7 +985,14 @@ def rebuild_report() -> int:
 
 
 if __name__ == "__main__":
-    commands = {"select": select, "report": report, "rebuild-report": rebuild_report, "save": save, "restore": restore}
+    commands = {
+        "select": select,
+        "check": check,
+        "report": report,
+        "rebuild-report": rebuild_report,
+        "save": save,
+        "restore": restore,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         raise SystemExit(f"usage: corpus.py {{{'|'.join(commands)}}}")
     sys.exit(commands[sys.argv[1]]())

@@ -145,7 +145,7 @@ def test_report_writes_the_table(corpus: ModuleType, tmp_path: Path) -> None:
     assert corpus.report() == 0
     out = tmp_path / "corpus" / "report"
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert data["format"] == 3
+    assert data["format"] == 4
     assert (data["ranking"], data["python"], data["variations"]) == ("a test ranking", "3.11.2", ["build_path", "time"])
     assert data["headline"] == {
         "ranked": 3,
@@ -167,6 +167,7 @@ def test_report_writes_the_table(corpus: ModuleType, tmp_path: Path) -> None:
     )
     assert packaging["build-backend"] == "flit_core.buildapi" and packaging["fixed-by"] is None
     assert frozenlist["reproducible"] is False and frozenlist["broken-by"] == ["build_path"]
+    assert packaging["sha256"] == frozenlist["sha256"] == "a" * 64  # the normal build's wheel
     assert frozenlist["fixed-by"] == "patch patches/frozenlist"
     assert frozenlist["fix-explanation"].startswith("The backend compiles")
     assert frozenlist["diffoscope"] == "diffoscope/bookworm-frozenlist-1.8.0.html"
@@ -195,6 +196,28 @@ def test_report_writes_the_table(corpus: ModuleType, tmp_path: Path) -> None:
     section = readme.split("<!-- corpus-summary -->\n")[1].split("<!-- /corpus-summary -->")[0]
     assert 3 <= len(section.splitlines()) <= 6
     assert "**2 build**" in section and "tests/corpus/report/README.md" in section
+
+
+def test_check_compares_a_run_with_the_committed_table_by_sha256_and_verdict(
+    corpus: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    committed = tmp_path / "corpus" / "report" / "report.json"
+    committed.write_text(json.dumps({"format": 3, "projects": [], "build-closure": []}), encoding="utf-8")
+    with pytest.raises(SystemExit, match="format 3, which records no wheel sha256"):
+        corpus.check()
+    assert corpus.report() == 0  # the committed table of this run
+    assert corpus.check() == 0
+    assert "3 of 3 packages rebuilt to the committed table's wheel and verdict" in capsys.readouterr().out
+
+    table = json.loads(committed.read_text(encoding="utf-8"))
+    table["projects"][0]["sha256"] = "c" * 64  # packaging: another wheel
+    table["build-closure"].append({"name": "wheel", "version": "0.46.1", "sha256": "d" * 64, "reproducible": True})
+    committed.write_text(json.dumps(table), encoding="utf-8")
+    assert corpus.check() == 1
+    out = capsys.readouterr().out
+    assert "2 of 3 packages rebuilt" in out
+    assert "differs: packaging 26.3: sha256 aaaaaaaaaaaaaaaa (committed cccccccccccccccc)" in out
+    assert "not measured by this run: 1 of the committed table's packages" in out
 
 
 def test_each_miss_shows_its_named_cause_or_says_it_has_none(corpus: ModuleType, tmp_path: Path) -> None:
