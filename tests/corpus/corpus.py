@@ -671,7 +671,7 @@ def html_table(rows: list[Row]) -> str:
             "result",
             "broken by / cause",
             "fixed by",
-            "build time",
+            "varied build time",
             "reports",
         )
     )
@@ -752,8 +752,8 @@ def md_result(row: Row) -> str:
 
 
 def md_table(rows: list[Row], ranked: bool) -> list[str]:
-    """A project table: rank | package | version | backend | compiled | result | broken by | fixed by | build time."""
-    columns = ["package", "version", "backend", "compiled", "result", "broken by", "fixed by", "build time"]
+    """A project table: rank | package | version | backend | compiled | result | broken by | fixed by | build time of the varied build (the normal one may come from the build cache)."""
+    columns = ["package", "version", "backend", "compiled", "result", "broken by", "fixed by", "varied build time"]
     columns = ["rank", *columns] if ranked else columns
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for r in rows:
