@@ -235,6 +235,10 @@ class Fix:
         return f"{self.fix} {self.what}"
 
 
+#: A built row's result by its ``reproducible`` value (None: a build failed).
+VERDICTS: dict[bool | None, str] = {True: "reproducible", False: "NOT reproducible", None: "failed"}
+
+
 @dataclass
 class Row:
     """One project of the public table: a ranked project, or a package of the build closure (no rank)."""
@@ -270,9 +274,7 @@ class Row:
             return f"excluded ({self.exclusion})"
         if self.pending:
             return "not yet built"
-        if self.reproducible is None:
-            return "failed"
-        return "reproducible" if self.reproducible else "NOT reproducible"
+        return VERDICTS[self.reproducible]
 
     def to_json(self) -> dict[str, object]:
         """JSON object with dashed keys; build-closure rows have no rank."""
@@ -752,7 +754,10 @@ def md_result(row: Row) -> str:
 
 
 def md_table(rows: list[Row], ranked: bool) -> list[str]:
-    """A project table: rank | package | version | backend | compiled | result | broken by | fixed by | build time of the varied build (the normal one may come from the build cache)."""
+    """A project table: rank | package | version | backend | compiled | result | broken by | fixed by | build time.
+
+    The build time is the varied build's: the normal one may come from the build cache.
+    """
     columns = ["package", "version", "backend", "compiled", "result", "broken by", "fixed by", "varied build time"]
     columns = ["rank", *columns] if ranked else columns
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
@@ -867,7 +872,7 @@ def check() -> int:
     if committed.get("format") != REPORT_FORMAT:
         raise SystemExit(
             f"{REPORT_DIR / 'report.json'} is format {committed.get('format')!r}, which records no wheel sha256: "
-            f"nothing to compare (format {REPORT_FORMAT} does)"
+            f"nothing to compare; 'corpus.py report' writes format {REPORT_FORMAT}, commit it, then check again"
         )
     table = {
         version_key(str(r["name"]), r.get("version")): r
@@ -887,7 +892,7 @@ def check() -> int:
         else:
             differ.append(
                 f"{row.name} {row.version}: sha256 {row.sha256[:16]} (committed {before['sha256'][:16]}), "
-                f"{row.result} (committed {'reproducible' if before['reproducible'] else 'NOT reproducible'})"
+                f"{row.result} (committed {VERDICTS[before['reproducible']]})"
             )
     print(f"{same} of {same + len(differ)} packages rebuilt to the committed table's wheel and verdict")
     for line in differ:

@@ -16,13 +16,16 @@ from debian.changelog import Changelog
 from debian.deb822 import Deb822
 
 from conftest import ROOT, run_cli
+from debwheels.build.incontainer import DRIVER
+from debwheels.build.keys import KeyMaker
 from debwheels.config import DEFAULT_SOURCE_DATE_EPOCH, load_config
 from debwheels.debian.changelog import debian_version
 from debwheels.debian.images import locked_suites
 from debwheels.debian.projectinfo import read_project
-from debwheels.debian.scaffold import proposed_targets, render_rules
+from debwheels.debian.scaffold import init_project, proposed_targets, render_rules
 from debwheels.debian.syslibs import known_requirements
 from debwheels.errors import ConfigError, RequirementsError
+from debwheels.lock.graph import LockedPackage, LockGraph
 
 PYPROJECT = """\
 [build-system]
@@ -379,11 +382,6 @@ def test_runtime_depends_of_the_targets_verified_set_and_extra_depends(tmp_path:
 
 def test_projects_initialised_on_different_days_give_a_dependency_the_same_build_key(tmp_path: Path) -> None:
     """The build cache is shared by a user's projects: the same sdist in two of them has one build key."""
-    from debwheels.build.incontainer import DRIVER
-    from debwheels.build.keys import KeyMaker
-    from debwheels.debian.scaffold import init_project
-    from debwheels.lock.graph import LockedPackage, LockGraph
-
     cython = LockedPackage("cython", "3.3.0", "cython-3.3.0.tar.gz", "c" * 64)
     keys = []
     for name, day in (("first", 1_790_000_000), ("second", 1_796_000_000)):
