@@ -866,7 +866,7 @@ def check() -> int:
 
     For each package both measured (name and version), the wheel of the normal build must have
     the committed sha256 and the same verdict. Prints what matched, what differs (each on one
-    line) and how many the run did not measure; returns 1 if anything differs, else 0.
+    line) and which ones the run did not measure; returns 1 if anything differs, else 0.
     """
     committed = read_json(REPORT_DIR / "report.json", "restore it with git checkout tests/corpus/report")
     if committed.get("format") != REPORT_FORMAT:
@@ -898,7 +898,8 @@ def check() -> int:
     for line in differ:
         print(f"  differs: {line}")
     if table:
-        print(f"not measured by this run: {len(table)} of the committed table's packages")
+        names = ", ".join(sorted(f"{r['name']} {r['version']}" for r in table.values()))
+        print(f"not measured by this run: {len(table)} of the committed table's packages ({names})")
     return 1 if differ else 0
 
 
