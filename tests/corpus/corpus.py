@@ -861,12 +861,24 @@ def report() -> int:
     return 0
 
 
+#: The broken-by of a wheel that differs between two builds with no variation at all
+#: (``debwheels.build.repro.NO_VARIATION``).
+NO_VARIATION = "no-variation"
+
+
+def _broken_by(names: list[str]) -> str:
+    return f", broken by {', '.join(names)}" if names else ""
+
+
 def check() -> int:
     """Compare this machine's corpus run with the committed table (run before ``report`` rewrites it).
 
     For each package both measured (name and version), the wheel of the normal build must have
-    the committed sha256 and the same verdict. Prints what matched, what differs (each on one
-    line) and which ones the run did not measure; returns 1 if anything differs, else 0.
+    the committed sha256 and the same verdict. A package whose committed miss is broken by
+    ``no-variation`` (two builds in one environment already differ) cannot give the same bytes
+    twice: its verdict and broken-by are compared, not its sha256. Prints what matched, what
+    differs (each on one line) and which ones the run did not measure; returns 1 if anything
+    differs, else 0.
     """
     committed = read_json(REPORT_DIR / "report.json", "restore it with git checkout tests/corpus/report")
     if committed.get("format") != REPORT_FORMAT:
@@ -880,21 +892,29 @@ def check() -> int:
         if r.get("sha256")
     }
     measured = load_corpus()
-    same, differ = 0, []
+    same, differ, unstable = 0, [], []
     for row in measured.projects + measured.closure:
         if row.sha256 is None:  # not measured by this run
             continue
         before = table.pop(version_key(row.name, row.version), None)
         if before is None:
             continue
-        if (row.sha256, row.reproducible) == (before["sha256"], before["reproducible"]):
+        if before.get("broken-by") == [NO_VARIATION]:
+            if (row.reproducible, row.broken_by) == (before["reproducible"], before["broken-by"]):
+                same += 1
+                unstable.append(f"{row.name} {row.version}")
+                continue
+        elif (row.sha256, row.reproducible) == (before["sha256"], before["reproducible"]):
             same += 1
-        else:
-            differ.append(
-                f"{row.name} {row.version}: sha256 {row.sha256[:16]} (committed {before['sha256'][:16]}), "
-                f"{row.result} (committed {VERDICTS[before['reproducible']]})"
-            )
+            continue
+        differ.append(
+            f"{row.name} {row.version}: sha256 {row.sha256[:16]} (committed {before['sha256'][:16]}), "
+            f"{row.result}{_broken_by(row.broken_by)} "
+            f"(committed {VERDICTS[before['reproducible']]}{_broken_by(before.get('broken-by') or [])})"
+        )
     print(f"{same} of {same + len(differ)} packages rebuilt to the committed table's wheel and verdict")
+    if unstable:
+        print(f"  verdict only (their wheel differs from build to build with {NO_VARIATION}): {', '.join(unstable)}")
     for line in differ:
         print(f"  differs: {line}")
     if table:

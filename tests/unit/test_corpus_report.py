@@ -224,6 +224,34 @@ def test_check_compares_a_run_with_the_committed_table_by_sha256_and_verdict(
     assert ", wheel 0.46.1)" in out
 
 
+def test_check_compares_a_wheel_that_differs_with_no_variation_by_verdict_alone(
+    corpus: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert corpus.report() == 0
+    committed = corpus.REPORT_DIR / "report.json"
+    table = json.loads(committed.read_text(encoding="utf-8"))
+    (cython,) = [r for r in table["build-closure"] if r["name"] == "cython"]
+    cython.update({"sha256": "f" * 64, "reproducible": False, "broken-by": ["no-variation"]})
+    committed.write_text(json.dumps(table), encoding="utf-8")
+    run = corpus.REPRO_DIR / "report.json"
+    report = json.loads(run.read_text(encoding="utf-8"))
+    (outcome_,) = [p for p in report["packages"] if p["name"] == "cython"]
+    outcome_.update({"first-sha256": "e" * 64, "reproducible": False, "broken-by": ["no-variation"]})
+    run.write_text(json.dumps(report), encoding="utf-8")
+    capsys.readouterr()
+    assert corpus.check() == 0
+    out = capsys.readouterr().out
+    assert "3 of 3 packages rebuilt" in out
+    assert "verdict only (their wheel differs from build to build with no-variation): cython 3.1.4" in out
+
+    outcome_.update({"reproducible": True, "broken-by": []})  # the same bytes twice: not the committed verdict
+    run.write_text(json.dumps(report), encoding="utf-8")
+    assert corpus.check() == 1
+    assert "differs: cython 3.1.4: sha256 eeeeeeeeeeeeeeee (committed ffffffffffffffff), reproducible " in (
+        capsys.readouterr().out
+    )
+
+
 def test_each_miss_shows_its_named_cause_or_says_it_has_none(corpus: ModuleType, tmp_path: Path) -> None:
     out = tmp_path / "corpus" / "report"
     assert corpus.report() == 0
