@@ -861,8 +861,9 @@ def report() -> int:
     return 0
 
 
-#: The broken-by of a wheel that differs between two builds with no variation at all
-#: (``debwheels.build.repro.NO_VARIATION``).
+#: The broken-by of a wheel that differs between two builds with no variation at all: the value
+#: of ``debwheels.build.repro.NO_VARIATION``, spelled here because corpus.py runs without
+#: debwheels on its path (a unit test keeps the two equal).
 NO_VARIATION = "no-variation"
 
 
@@ -899,13 +900,15 @@ def check() -> int:
         before = table.pop(version_key(row.name, row.version), None)
         if before is None:
             continue
-        if before.get("broken-by") == [NO_VARIATION]:
-            if (row.reproducible, row.broken_by) == (before["reproducible"], before["broken-by"]):
-                same += 1
-                unstable.append(f"{row.name} {row.version}")
-                continue
-        elif (row.sha256, row.reproducible) == (before["sha256"], before["reproducible"]):
+        by_verdict = before.get("broken-by") == [NO_VARIATION]
+        if by_verdict:
+            matches = (row.reproducible, row.broken_by) == (before["reproducible"], before["broken-by"])
+        else:
+            matches = (row.sha256, row.reproducible) == (before["sha256"], before["reproducible"])
+        if matches:
             same += 1
+            if by_verdict:
+                unstable.append(f"{row.name} {row.version}")
             continue
         differ.append(
             f"{row.name} {row.version}: sha256 {row.sha256[:16]} (committed {before['sha256'][:16]}), "

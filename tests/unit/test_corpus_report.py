@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from debwheels.build.repro import NO_VARIATION
+
 CORPUS_PY = Path(__file__).resolve().parents[1] / "corpus" / "corpus.py"
 
 PYPROJECT = """\
@@ -239,6 +241,7 @@ def test_check_compares_a_wheel_that_differs_with_no_variation_by_verdict_alone(
     outcome_.update({"first-sha256": "e" * 64, "reproducible": False, "broken-by": ["no-variation"]})
     run.write_text(json.dumps(report), encoding="utf-8")
     capsys.readouterr()
+    assert corpus.NO_VARIATION == NO_VARIATION  # the broken-by debwheels repro writes
     assert corpus.check() == 0
     out = capsys.readouterr().out
     assert "3 of 3 packages rebuilt" in out
